@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+// NextBest: an embeddable next-best-action engine. Policies in Lua 5.4, host in Swift.
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "NextBest",
+    products: [
+        .library(name: "NextBest", targets: ["NextBest"]),
+        .executable(name: "nextbest", targets: ["nextbest"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The system's Lua 5.4 (Debian: liblua5.4-dev), found through pkg-config.
+        .systemLibrary(
+            name: "CNextBestLua54",
+            pkgConfig: "lua5.4",
+            providers: [.apt(["liblua5.4-dev"])]
+        ),
+        // C side of the Lua bridge: macro shims, the message handler, the count hook,
+        // the capped allocator, and the protected JSON <-> Lua table code.
+        .target(name: "CNextBestBridge", dependencies: ["CNextBestLua54"]),
+        .target(
+            name: "NextBest",
+            dependencies: ["CNextBestBridge"],
+            resources: [.embedInCode("Policy/prelude.lua")],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "nextbest",
+            dependencies: [
+                "NextBest",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "NextBestTests", dependencies: ["NextBest"], swiftSettings: strictSettings),
+        .testTarget(name: "nextbestTests", dependencies: ["NextBest"], swiftSettings: strictSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,63 @@
+// The C half of NextBest's Lua bridge. Everything that can raise a Lua error (pushing
+// values, calling Lua, the count hook) runs here, inside protected calls, so that no
+// longjmp ever crosses a Swift frame. Swift sees only these plain C functions.
+#ifndef NEXTBEST_BRIDGE_H
+#define NEXTBEST_BRIDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// A growable byte buffer owned by the caller.
+typedef struct nb_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} nb_buf;
+
+void nb_buf_init(nb_buf *b);
+void nb_buf_free(nb_buf *b);
+void nb_buf_clear(nb_buf *b);
+/// Appends bytes; returns 0 on success, -1 when memory runs out.
+int nb_buf_append(nb_buf *b, const void *bytes, size_t n);
+/// Appends `s` as a JSON string literal (quoted, escaped, invalid UTF-8 replaced).
+int nb_buf_append_json_string(nb_buf *b, const char *s, size_t n);
+
+/// One Lua state with its limits. Opaque to Swift.
+typedef struct nb_state nb_state;
+
+/// Opens a state with a memory cap (bytes, 0 = none) and a per-call instruction budget,
+/// runs `prelude` (named `chunkname`) with the safe libraries, and keeps the API table it
+/// returns. On failure returns NULL and writes the message into `err`.
+nb_state *nb_open(size_t memory_limit, long instruction_budget,
+                  const char *prelude, size_t prelude_len, const char *chunkname, nb_buf *err);
+void nb_close(nb_state *s);
+/// Bytes currently allocated by the state.
+size_t nb_memory_used(const nb_state *s);
+/// Bytes at most allocated by the state since it was opened.
+size_t nb_memory_peak(const nb_state *s);
+
+/// Calls `api[name](args...)` with string arguments and writes its first result as JSON
+/// into `out`. Returns 0 on success; otherwise `out` holds the error message.
+int nb_call(nb_state *s, const char *name, const char *const *args, const size_t *lens,
+            int nargs, nb_buf *out);
+
+/// Outcome of deciding one record.
+enum {
+    NB_PLAN = 0,              ///< a plan was written
+    NB_PLAN_WITH_ERRORS = 1,  ///< a plan was written, and it carries policy errors
+    NB_BAD_RECORD = 2,        ///< no plan: `message` says why (the record is unreadable)
+    NB_FAILED = 3,            ///< no plan: the engine failed on this record (e.g. memory)
+};
+
+/// Parses one JSON profile straight into a Lua table, runs the decision driver and appends
+/// the plan as one JSON line to `out` (and, when `routes` is not NULL, one line per action
+/// as `department\t{json}\n`). On NB_BAD_RECORD / NB_FAILED, `message` holds the reason and
+/// `customer` the customer id as JSON when it is known (empty otherwise).
+/// `line` and `column` place the record in its file for parse messages (0 = unknown).
+int nb_decide(nb_state *s, const char *json, size_t len, long line, long column,
+              nb_buf *out, nb_buf *routes, nb_buf *message, nb_buf *customer);
+
+/// Maximum nesting depth accepted in a profile.
+#define NB_MAX_DEPTH 64
+
+#endif

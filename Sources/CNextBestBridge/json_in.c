@@ -1,0 +1,288 @@
+// Profile JSON straight into Lua tables: one pass, no intermediate tree. Runs only inside
+// a protected call (see state.c), so allocation failures raise safely.
+#include "nextbest_bridge.h"
+#include "internal.h"
+#include <lua.h>
+#include <lauxlib.h>
+#include <string.h>
+#include <stdlib.h>
+#include <math.h>
+
+typedef struct {
+    const unsigned char *p, *start, *end;
+    const char *err;
+    int depth;
+    int hint[NB_MAX_DEPTH + 1];
+} jparser;
+
+static void skip_ws(jparser *J) {
+    while (J->p < J->end && (*J->p == ' ' || *J->p == '\t' || *J->p == '\n' || *J->p == '\r')) J->p++;
+}
+
+static int fail(jparser *J, const char *msg) { J->err = msg; return 0; }
+
+static const double pow10tab[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+static int parse_number(lua_State *L, jparser *J) {
+    const unsigned char *s = J->p;
+    int neg = 0, is_float = 0;
+    if (J->p < J->end && *J->p == '-') { neg = 1; J->p++; }
+    if (J->p >= J->end || *J->p < '0' || *J->p > '9') return fail(J, "invalid number");
+    uint64_t mant = 0;
+    int digits = 0, frac_digits = 0;
+    if (*J->p == '0') { J->p++; digits = 1; }
+    else while (J->p < J->end && *J->p >= '0' && *J->p <= '9') {
+        if (digits < 19) mant = mant * 10 + (uint64_t)(*J->p - '0');
+        digits++; J->p++;
+    }
+    if (J->p < J->end && *J->p >= '0' && *J->p <= '9') return fail(J, "invalid number (leading zero)");
+    if (J->p < J->end && *J->p == '.') {
+        is_float = 1; J->p++;
+        if (J->p >= J->end || *J->p < '0' || *J->p > '9') return fail(J, "invalid number (digit expected after '.')");
+        while (J->p < J->end && *J->p >= '0' && *J->p <= '9') {
+            if (digits < 19) { mant = mant * 10 + (uint64_t)(*J->p - '0'); frac_digits++; }
+            digits++; J->p++;
+        }
+    }
+    int exp10 = 0, has_exp = 0;
+    if (J->p < J->end && (*J->p == 'e' || *J->p == 'E')) {
+        is_float = 1; has_exp = 1; J->p++;
+        int eneg = 0;
+        if (J->p < J->end && (*J->p == '+' || *J->p == '-')) { eneg = *J->p == '-'; J->p++; }
+        if (J->p >= J->end || *J->p < '0' || *J->p > '9') return fail(J, "invalid number (digit expected in exponent)");
+        while (J->p < J->end && *J->p >= '0' && *J->p <= '9') {
+            if (exp10 < 10000) exp10 = exp10 * 10 + (*J->p - '0');
+            J->p++;
+        }
+        if (eneg) exp10 = -exp10;
+    }
+    if (!is_float && digits <= 18) {
+        lua_Integer v = (lua_Integer)mant;
+        lua_pushinteger(L, neg ? -v : v);
+        return 1;
+    }
+    int e = exp10 - frac_digits;
+    if (digits <= 15 && mant < (1ULL << 53) && e >= -22 && e <= 22) {
+        // Exact: both operands are representable, so one IEEE operation rounds correctly.
+        double d = (double)mant;
+        d = e < 0 ? d / pow10tab[-e] : d * pow10tab[e];
+        lua_pushnumber(L, neg ? -d : d);
+        return 1;
+    }
+    (void)has_exp;
+    size_t n = (size_t)(J->p - s);
+    char small[64];
+    char *tmp = n < sizeof small ? small : malloc(n + 1);
+    if (!tmp) return fail(J, "out of memory reading a number");
+    memcpy(tmp, s, n); tmp[n] = 0;
+    double d = strtod(tmp, NULL);
+    if (tmp != small) free(tmp);
+    lua_pushnumber(L, d);
+    return 1;
+}
+
+static int hexval(unsigned char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static int read_hex4(jparser *J, unsigned *out) {
+    if (J->end - J->p < 4) return fail(J, "invalid \\u escape");
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hexval(J->p[i]);
+        if (h < 0) return fail(J, "invalid \\u escape");
+        v = v * 16 + (unsigned)h;
+    }
+    J->p += 4; *out = v;
+    return 1;
+}
+
+static void add_utf8(luaL_Buffer *B, unsigned cp) {
+    char u[4]; size_t n;
+    if (cp < 0x80) { u[0] = (char)cp; n = 1; }
+    else if (cp < 0x800) { u[0] = (char)(0xC0 | (cp >> 6)); u[1] = (char)(0x80 | (cp & 0x3F)); n = 2; }
+    else if (cp < 0x10000) { u[0] = (char)(0xE0 | (cp >> 12)); u[1] = (char)(0x80 | ((cp >> 6) & 0x3F)); u[2] = (char)(0x80 | (cp & 0x3F)); n = 3; }
+    else { u[0] = (char)(0xF0 | (cp >> 18)); u[1] = (char)(0x80 | ((cp >> 12) & 0x3F)); u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); u[3] = (char)(0x80 | (cp & 0x3F)); n = 4; }
+    luaL_addlstring(B, u, n);
+}
+
+// J->p is just after the opening quote.
+static int parse_string(lua_State *L, jparser *J) {
+    const unsigned char *s = J->p;
+    while (J->p < J->end) {
+        unsigned char c = *J->p;
+        if (c == '"') { lua_pushlstring(L, (const char *)s, (size_t)(J->p - s)); J->p++; return 1; }
+        if (c == '\\') break;
+        if (c < 0x20) return fail(J, "control character in a string (escape it, e.g. \\n)");
+        if (c >= 0x80) {
+            size_t k = nb_utf8_seq(J->p, (size_t)(J->end - J->p));
+            if (!k) return fail(J, "invalid UTF-8 in a string");
+            J->p += k;
+        } else J->p++;
+    }
+    if (J->p >= J->end) return fail(J, "unterminated string");
+    // Slow path: the string has escapes.
+    luaL_Buffer B;
+    luaL_buffinit(L, &B);
+    luaL_addlstring(&B, (const char *)s, (size_t)(J->p - s));
+    while (J->p < J->end) {
+        unsigned char c = *J->p;
+        if (c == '"') { J->p++; luaL_pushresult(&B); return 1; }
+        if (c < 0x20) return fail(J, "control character in a string (escape it, e.g. \\n)");
+        if (c == '\\') {
+            J->p++;
+            if (J->p >= J->end) break;
+            unsigned char e = *J->p++;
+            switch (e) {
+            case '"': luaL_addchar(&B, '"'); break;
+            case '\\': luaL_addchar(&B, '\\'); break;
+            case '/': luaL_addchar(&B, '/'); break;
+            case 'b': luaL_addchar(&B, '\b'); break;
+            case 'f': luaL_addchar(&B, '\f'); break;
+            case 'n': luaL_addchar(&B, '\n'); break;
+            case 'r': luaL_addchar(&B, '\r'); break;
+            case 't': luaL_addchar(&B, '\t'); break;
+            case 'u': {
+                unsigned cp;
+                if (!read_hex4(J, &cp)) return 0;
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    unsigned lo;
+                    if (J->end - J->p < 6 || J->p[0] != '\\' || J->p[1] != 'u') return fail(J, "unpaired surrogate in \\u escape");
+                    J->p += 2;
+                    if (!read_hex4(J, &lo)) return 0;
+                    if (lo < 0xDC00 || lo > 0xDFFF) return fail(J, "unpaired surrogate in \\u escape");
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                } else if (cp >= 0xDC00 && cp <= 0xDFFF) return fail(J, "unpaired surrogate in \\u escape");
+                add_utf8(&B, cp);
+                break;
+            }
+            default: J->p--; return fail(J, "invalid escape in a string");
+            }
+            continue;
+        }
+        if (c >= 0x80) {
+            size_t k = nb_utf8_seq(J->p, (size_t)(J->end - J->p));
+            if (!k) return fail(J, "invalid UTF-8 in a string");
+            luaL_addlstring(&B, (const char *)J->p, k);
+            J->p += k;
+        } else { luaL_addchar(&B, (char)c); J->p++; }
+    }
+    return fail(J, "unterminated string");
+}
+
+static int parse_value(lua_State *L, jparser *J);
+
+static int parse_object(lua_State *L, jparser *J) {
+    int d = J->depth;
+    lua_createtable(L, 0, J->hint[d]);
+    int n = 0;
+    skip_ws(J);
+    if (J->p < J->end && *J->p == '}') { J->p++; return 1; }
+    for (;;) {
+        skip_ws(J);
+        if (J->p >= J->end) return fail(J, "unexpected end of input inside an object");
+        if (*J->p != '"') return fail(J, "expected a quoted field name");
+        J->p++;
+        if (!parse_string(L, J)) return 0;
+        skip_ws(J);
+        if (J->p >= J->end || *J->p != ':') return fail(J, "expected ':' after a field name");
+        J->p++;
+        skip_ws(J);
+        if (!parse_value(L, J)) return 0;
+        if (lua_isnil(L, -1)) lua_pop(L, 2);  // null: the field is absent
+        else { lua_rawset(L, -3); n++; }
+        skip_ws(J);
+        if (J->p >= J->end) return fail(J, "unexpected end of input inside an object");
+        if (*J->p == ',') { J->p++; continue; }
+        if (*J->p == '}') { J->p++; break; }
+        return fail(J, "expected ',' or '}' after an object value");
+    }
+    if (n > J->hint[d]) J->hint[d] = n;
+    return 1;
+}
+
+static int parse_array(lua_State *L, jparser *J) {
+    lua_createtable(L, 4, 0);
+    lua_Integer i = 0;
+    skip_ws(J);
+    if (J->p < J->end && *J->p == ']') { J->p++; return 1; }
+    for (;;) {
+        skip_ws(J);
+        if (!parse_value(L, J)) return 0;
+        i++;
+        if (lua_isnil(L, -1)) lua_pop(L, 1);
+        else lua_rawseti(L, -2, i);
+        skip_ws(J);
+        if (J->p >= J->end) return fail(J, "unexpected end of input inside an array");
+        if (*J->p == ',') { J->p++; continue; }
+        if (*J->p == ']') { J->p++; return 1; }
+        return fail(J, "expected ',' or ']' after an array value");
+    }
+}
+
+static int match_word(jparser *J, const char *w, size_t n) {
+    if ((size_t)(J->end - J->p) < n || memcmp(J->p, w, n) != 0) return 0;
+    J->p += n;
+    return 1;
+}
+
+static int parse_value(lua_State *L, jparser *J) {
+    if (J->p >= J->end) return fail(J, "unexpected end of input, a value was expected");
+    switch (*J->p) {
+    case '{':
+    case '[': {
+        if (J->depth >= NB_MAX_DEPTH) return fail(J, "nested deeper than 64 levels");
+        if (!lua_checkstack(L, 4)) return fail(J, "nested too deeply");
+        int obj = *J->p == '{';
+        J->p++;
+        J->depth++;
+        int ok = obj ? parse_object(L, J) : parse_array(L, J);
+        J->depth--;
+        return ok;
+    }
+    case '"': J->p++; return parse_string(L, J);
+    case 't': if (match_word(J, "true", 4)) { lua_pushboolean(L, 1); return 1; } break;
+    case 'f': if (match_word(J, "false", 5)) { lua_pushboolean(L, 0); return 1; } break;
+    case 'n': if (match_word(J, "null", 4)) { lua_pushnil(L); return 1; } break;
+    default:
+        if (*J->p == '-' || (*J->p >= '0' && *J->p <= '9')) return parse_number(L, J);
+    }
+    return fail(J, "unexpected character, a value was expected");
+}
+
+static jparser *shared_parser(void) {
+    static _Thread_local jparser J;  // per thread: keeps the size hints warm
+    return &J;
+}
+
+int nb_json_push(lua_State *L, const char *json, size_t len, long line, long column, nb_buf *message) {
+    jparser *J = shared_parser();
+    J->start = J->p = (const unsigned char *)json;
+    J->end = J->start + len;
+    J->err = NULL;
+    J->depth = 0;
+    skip_ws(J);
+    int ok = parse_value(L, J);
+    if (ok) {
+        skip_ws(J);
+        if (J->p < J->end) ok = fail(J, "unexpected data after the end of the value");
+    }
+    if (ok) return 1;
+    // Where it failed: line and column (in bytes) within the file.
+    long l = line > 0 ? line : 1, col = column > 0 ? column : 1;
+    for (const unsigned char *q = J->start; q < J->p && q < J->end; q++) {
+        if (*q == '\n') { l++; col = 1; } else col++;
+    }
+    char head[96];
+    int hn;
+    if (line > 0) hn = snprintf(head, sizeof head, "line %ld, column %ld: ", l, col);
+    else hn = snprintf(head, sizeof head, "column %ld: ", col);
+    nb_buf_clear(message);
+    nb_buf_append(message, head, (size_t)hn);
+    nb_buf_append(message, J->err, strlen(J->err));
+    return 0;
+}

@@ -1,0 +1,219 @@
+// Lua values out as JSON: plans (fixed field order) and generic results (sorted keys).
+// Runs only inside protected calls; buffer growth failures raise a memory error.
+#include "nextbest_bridge.h"
+#include "internal.h"
+#include <lua.h>
+#include <lauxlib.h>
+#include <string.h>
+#include <stdlib.h>
+#include <math.h>
+
+void nb_check(lua_State *L, int rc) {
+    if (rc != 0) { lua_pushliteral(L, "not enough memory for the output"); lua_error(L); }
+}
+
+#define PUT(L, b, lit) nb_check(L, nb_buf_append(b, lit, sizeof(lit) - 1))
+
+void nb_json_number(lua_State *L, int idx, nb_buf *b) {
+    char tmp[40];
+    int n;
+    if (lua_isinteger(L, idx)) {
+        n = snprintf(tmp, sizeof tmp, "%lld", (long long)lua_tointeger(L, idx));
+    } else {
+        double d = lua_tonumber(L, idx);
+        if (!isfinite(d)) { PUT(L, b, "null"); return; }
+        n = snprintf(tmp, sizeof tmp, "%.15g", d);
+        if (strtod(tmp, NULL) != d) {
+            n = snprintf(tmp, sizeof tmp, "%.16g", d);
+            if (strtod(tmp, NULL) != d) n = snprintf(tmp, sizeof tmp, "%.17g", d);
+        }
+    }
+    nb_check(L, nb_buf_append(b, tmp, (size_t)n));
+}
+
+static void put_string(lua_State *L, int idx, nb_buf *b) {
+    size_t n;
+    const char *s = lua_tolstring(L, idx, &n);
+    nb_check(L, nb_buf_append_json_string(b, s, n));
+}
+
+typedef struct { const char *s; size_t n; } keyref;
+
+static int cmp_keys(const void *a, const void *b) {
+    const keyref *x = a, *y = b;
+    size_t n = x->n < y->n ? x->n : y->n;
+    int c = memcmp(x->s, y->s, n);
+    return c ? c : (x->n < y->n ? -1 : x->n > y->n);
+}
+
+static int is_array(lua_State *L, int idx) {
+    if (!lua_getmetatable(L, idx)) return 0;
+    lua_getfield(L, -1, "__jsontype");
+    int arr = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "array") == 0;
+    lua_pop(L, 2);
+    return arr;
+}
+
+void nb_json_encode(lua_State *L, int idx, nb_buf *b, int depth) {
+    idx = lua_absindex(L, idx);
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL: PUT(L, b, "null"); return;
+    case LUA_TBOOLEAN: if (lua_toboolean(L, idx)) PUT(L, b, "true"); else PUT(L, b, "false"); return;
+    case LUA_TNUMBER: nb_json_number(L, idx, b); return;
+    case LUA_TSTRING: put_string(L, idx, b); return;
+    case LUA_TTABLE: break;
+    default: {
+        // Functions, userdata, threads cannot travel: say what they were.
+        const char *t = luaL_typename(L, idx);
+        nb_check(L, nb_buf_append_json_string(b, t, strlen(t)));
+        return;
+    }
+    }
+    if (depth > NB_MAX_DEPTH) { PUT(L, b, "null"); return; }
+    luaL_checkstack(L, 4, "nested too deeply");
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+    lua_Integer count = 0;
+    int string_keys = 1;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        count++;
+        if (lua_type(L, -2) != LUA_TSTRING) string_keys = 0;
+        lua_pop(L, 1);
+    }
+    if ((n > 0 && count == n) || (count == 0 && is_array(L, idx))) {
+        PUT(L, b, "[");
+        for (lua_Integer i = 1; i <= n; i++) {
+            if (i > 1) PUT(L, b, ",");
+            lua_rawgeti(L, idx, i);
+            nb_json_encode(L, -1, b, depth + 1);
+            lua_pop(L, 1);
+        }
+        PUT(L, b, "]");
+        return;
+    }
+    if (!string_keys) {
+        // Mixed keys: keys become their string form, in iteration order of a sorted copy.
+        lua_createtable(L, 0, (int)count);
+        int copy = lua_gettop(L);
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            lua_pushvalue(L, -2);
+            if (lua_type(L, -1) != LUA_TSTRING) {
+                if (lua_type(L, -1) == LUA_TNUMBER || lua_type(L, -1) == LUA_TBOOLEAN) luaL_tolstring(L, -1, NULL);
+                else lua_pushstring(L, luaL_typename(L, -1));
+                lua_replace(L, -2);
+            }
+            lua_pushvalue(L, -2);
+            lua_rawset(L, copy);
+            lua_pop(L, 1);
+        }
+        nb_json_encode(L, copy, b, depth);
+        lua_pop(L, 1);
+        return;
+    }
+    keyref small[32];
+    keyref *keys = count <= 32 ? small : malloc(sizeof(keyref) * (size_t)count);
+    if (!keys) nb_check(L, -1);
+    lua_Integer k = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        keys[k].s = lua_tolstring(L, -2, &keys[k].n);  // strings only: no conversion happens
+        k++;
+        lua_pop(L, 1);
+    }
+    qsort(keys, (size_t)count, sizeof(keyref), cmp_keys);
+    int rc = nb_buf_append(b, "{", 1);
+    for (lua_Integer i = 0; rc == 0 && i < count; i++) {
+        if (i > 0) rc = nb_buf_append(b, ",", 1);
+        if (rc == 0) rc = nb_buf_append_json_string(b, keys[i].s, keys[i].n);
+        if (rc == 0) rc = nb_buf_append(b, ":", 1);
+        if (rc != 0) break;
+        lua_pushlstring(L, keys[i].s, keys[i].n);  // an existing key: interned, no new object
+        lua_rawget(L, idx);
+        nb_json_encode(L, -1, b, depth + 1);       // values are plain data: no deep raise paths
+        lua_pop(L, 1);
+    }
+    if (keys != small) free(keys);
+    nb_check(L, rc);
+    PUT(L, b, "}");
+}
+
+// --- plans -----------------------------------------------------------------------------
+
+static void field(lua_State *L, int idx, const char *name) { lua_getfield(L, idx, name); }
+
+/// Writes `"name":<value of t.name>` (null when absent), with a leading comma unless first.
+static void put_field(lua_State *L, int t, const char *name, size_t nlen, nb_buf *b, int first) {
+    if (!first) PUT(L, b, ",");
+    nb_check(L, nb_buf_append(b, "\"", 1));
+    nb_check(L, nb_buf_append(b, name, nlen));
+    PUT(L, b, "\":");
+    field(L, t, name);
+    nb_json_encode(L, -1, b, 1);
+    lua_pop(L, 1);
+}
+#define FIELD(L, t, lit, b, first) put_field(L, t, lit, sizeof(lit) - 1, b, first)
+
+/// Writes plan.name as a JSON array (empty when absent); each element either as a record
+/// with the given fields in order, or, when `fields` is NULL, as a plain value.
+static void put_list(lua_State *L, int plan, const char *name, const char *const *fields, nb_buf *b) {
+    field(L, plan, name);
+    int list = lua_gettop(L);
+    PUT(L, b, "[");
+    lua_Integer n = lua_istable(L, list) ? (lua_Integer)lua_rawlen(L, list) : 0;
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (i > 1) PUT(L, b, ",");
+        lua_rawgeti(L, list, i);
+        int rec = lua_gettop(L);
+        if (fields) {
+            PUT(L, b, "{");
+            for (int f = 0; fields[f]; f++) put_field(L, rec, fields[f], strlen(fields[f]), b, f == 0);
+            PUT(L, b, "}");
+        } else {
+            nb_json_encode(L, rec, b, 1);
+        }
+        lua_pop(L, 1);
+    }
+    PUT(L, b, "]");
+    lua_pop(L, 1);
+}
+
+static const char *const ACTION_FIELDS[] = {"action", "department", "channel", "priority", "policy", "reason", "params", NULL};
+static const char *const SUPPRESSED_FIELDS[] = {"action", "policy", "reason", NULL};
+
+void nb_encode_plan(lua_State *L, int plan, nb_buf *out, nb_buf *routes) {
+    plan = lua_absindex(L, plan);
+    luaL_checkstack(L, 8, "plan too deep");
+    PUT(L, out, "{");
+    FIELD(L, plan, "customer", out, 1);
+    PUT(L, out, ",\"segments\":");
+    put_list(L, plan, "segments", NULL, out);
+    PUT(L, out, ",\"actions\":");
+    put_list(L, plan, "actions", ACTION_FIELDS, out);
+    PUT(L, out, ",\"suppressed\":");
+    put_list(L, plan, "suppressed", SUPPRESSED_FIELDS, out);
+    PUT(L, out, ",\"errors\":");
+    put_list(L, plan, "errors", NULL, out);
+    PUT(L, out, "}\n");
+    if (!routes) return;
+    // One work item per action, for the department that carries it out.
+    field(L, plan, "actions");
+    int list = lua_gettop(L);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, list);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, list, i);
+        int a = lua_gettop(L);
+        field(L, a, "department");
+        size_t dl;
+        const char *dept = lua_tolstring(L, -1, &dl);
+        nb_check(L, nb_buf_append(routes, dept, dl));
+        lua_pop(L, 1);
+        PUT(L, routes, "\t{");
+        FIELD(L, plan, "customer", routes, 1);
+        static const char *const ROUTE_FIELDS[] = {"action", "channel", "priority", "reason", "params", "policy", NULL};
+        for (int f = 0; ROUTE_FIELDS[f]; f++) put_field(L, a, ROUTE_FIELDS[f], strlen(ROUTE_FIELDS[f]), routes, 0);
+        PUT(L, routes, "}\n");
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}

@@ -1,0 +1,292 @@
+// A Lua state with NextBest's limits: a capped allocator, a per-call instruction budget
+// enforced by a count hook, the safe standard libraries, and protected entry points.
+#include "nextbest_bridge.h"
+#include "internal.h"
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct nb_state {
+    lua_State *L;
+    size_t used, peak, limit;
+    int budget;
+    int api_ref, decide_ref;
+};
+
+static void *nb_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    nb_state *s = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        s->used -= old;
+        return NULL;
+    }
+    if (s->limit && nsize > old && s->used - old + nsize > s->limit) return NULL;  // Lua raises "not enough memory"
+    void *p = realloc(ptr, nsize);
+    if (!p) return NULL;
+    s->used = s->used - old + nsize;
+    if (s->used > s->peak) s->peak = s->used;
+    return p;
+}
+
+static int nb_panic(lua_State *L) {
+    const char *m = lua_tostring(L, -1);
+    fprintf(stderr, "nextbest: unprotected Lua error (a bug in NextBest): %s\n", m ? m : "?");
+    abort();
+}
+
+static void nb_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    lua_pushliteral(L, "instruction budget exceeded: the code ran too long (a loop that never ends?)");
+    lua_error(L);
+}
+
+/// guarded(handler, fn, a, b) -> ok, result: like xpcall(fn, handler, a, b), with a fresh
+/// instruction budget for the call. The count hook is on only while policy code runs, so
+/// the engine's own driver code neither pays for it nor uses up a policy's budget.
+static int l_guarded(lua_State *L) {
+    nb_state *s = lua_touserdata(L, lua_upvalueindex(1));
+    lua_settop(L, 4);
+    lua_Hook outer = lua_gethook(L);
+    int outer_mask = lua_gethookmask(L), outer_count = lua_gethookcount(L);
+    if (s->budget > 0) lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget);
+    int status = lua_pcall(L, 2, 1, 1);
+    lua_sethook(L, outer, outer_mask, outer_count);  // nested calls (a test's check) restore the outer budget
+    lua_pushboolean(L, status == LUA_OK);
+    lua_replace(L, 1);
+    return 2;
+}
+
+/// json_decode(text): the JSON value as Lua data; raises "line L, column C: ..." when unreadable.
+static int l_json_decode(lua_State *L) {
+    size_t n;
+    const char *text = luaL_checklstring(L, 1, &n);
+    nb_buf msg;
+    nb_buf_init(&msg);
+    if (nb_json_push(L, text, n, 1, 1, &msg)) { nb_buf_free(&msg); return 1; }
+    lua_pushlstring(L, msg.data ? msg.data : "unreadable JSON", msg.data ? msg.len : 15);
+    nb_buf_free(&msg);
+    return lua_error(L);
+}
+
+/// direct(handler, fn, a, b) -> true, result: the fast path of guarded(). Same budget, but no
+/// protected call: an error unwinds the whole customer, and the host decides that customer
+/// again in careful mode (guarded calls), where the error stays inside its policy.
+static int l_direct(lua_State *L) {
+    nb_state *s = lua_touserdata(L, lua_upvalueindex(1));
+    lua_settop(L, 4);
+    lua_Hook outer = lua_gethook(L);
+    int outer_mask = lua_gethookmask(L), outer_count = lua_gethookcount(L);
+    if (s->budget > 0) lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget);
+    lua_call(L, 2, 1);
+    lua_sethook(L, outer, outer_mask, outer_count);
+    lua_pushboolean(L, 1);
+    lua_replace(L, 1);
+    return 2;
+}
+
+/// Message handler for calls from the host: the message plus a traceback.
+static int l_msgh(lua_State *L) {
+    const char *msg = lua_tostring(L, 1);
+    if (!msg) msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+static void put_message(lua_State *L, nb_buf *err) {
+    size_t n = 0;
+    const char *m = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : "error object is not a string";
+    if (!lua_isstring(L, -1)) n = strlen(m);
+    nb_buf_clear(err);
+    nb_buf_append(err, m, n);
+}
+
+typedef struct {
+    nb_state *s;
+    const char *prelude;
+    size_t prelude_len;
+    const char *chunkname;
+} open_job;
+
+static int open_k(lua_State *L) {
+    open_job *job = lua_touserdata(L, 1);
+    nb_state *s = job->s;
+    luaL_requiref(L, "_G", luaopen_base, 1);
+    luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+    luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
+    luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
+    luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
+    luaL_requiref(L, LUA_DBLIBNAME, luaopen_debug, 0);  // for the prelude only, never global
+    int debug = lua_gettop(L);
+    if (luaL_loadbufferx(L, job->prelude, job->prelude_len, job->chunkname, "t") != LUA_OK) lua_error(L);
+    // The prelude receives its private natives.
+    lua_createtable(L, 0, 4);
+    lua_pushvalue(L, debug);
+    lua_setfield(L, -2, "debug");
+    lua_pushlightuserdata(L, s);
+    lua_pushcclosure(L, l_guarded, 1);
+    lua_setfield(L, -2, "guarded");
+    lua_pushlightuserdata(L, s);
+    lua_pushcclosure(L, l_direct, 1);
+    lua_setfield(L, -2, "direct");
+    lua_pushinteger(L, s->budget);
+    lua_setfield(L, -2, "budget");
+    lua_pushcfunction(L, l_json_decode);
+    lua_setfield(L, -2, "json_decode");
+    lua_call(L, 1, 1);
+    if (!lua_istable(L, -1)) luaL_error(L, "the prelude did not return its API table");
+    lua_getfield(L, -1, "decide");
+    s->decide_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    s->api_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+nb_state *nb_open(size_t memory_limit, long instruction_budget,
+                  const char *prelude, size_t prelude_len, const char *chunkname, nb_buf *err) {
+    nb_state *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->limit = 0;  // no cap while the libraries and prelude load
+    s->budget = instruction_budget > 0x7fffffff ? 0x7fffffff : (int)instruction_budget;
+    s->L = lua_newstate(nb_alloc, s);
+    if (!s->L) { free(s); nb_buf_append(err, "cannot create a Lua state", 25); return NULL; }
+    lua_atpanic(s->L, nb_panic);
+    if (getenv("NB_GCINC")) lua_gc(s->L, LUA_GCINC, 0, 0, 0); else lua_gc(s->L, LUA_GCGEN, 0, 0);
+    open_job job = {s, prelude, prelude_len, chunkname};
+    lua_pushcfunction(s->L, l_msgh);
+    lua_pushcfunction(s->L, open_k);
+    lua_pushlightuserdata(s->L, &job);
+    if (lua_pcall(s->L, 1, 0, 1) != LUA_OK) {
+        put_message(s->L, err);
+        lua_close(s->L);
+        free(s);
+        return NULL;
+    }
+    lua_settop(s->L, 0);
+    s->limit = memory_limit;
+    return s;
+}
+
+void nb_close(nb_state *s) {
+    if (!s) return;
+    lua_close(s->L);
+    free(s);
+}
+
+size_t nb_memory_used(const nb_state *s) { return s->used; }
+size_t nb_memory_peak(const nb_state *s) { return s->peak; }
+
+typedef struct {
+    nb_state *s;
+    const char *name;
+    const char *const *args;
+    const size_t *lens;
+    int nargs;
+    nb_buf *out;
+} call_job;
+
+static int call_k(lua_State *L) {
+    call_job *job = lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->api_ref);
+    lua_getfield(L, -1, job->name);
+    if (!lua_isfunction(L, -1)) return luaL_error(L, "no API function '%s' in the prelude", job->name);
+    luaL_checkstack(L, job->nargs + 4, "too many arguments");
+    for (int i = 0; i < job->nargs; i++) lua_pushlstring(L, job->args[i], job->lens[i]);
+    lua_call(L, job->nargs, 1);
+    nb_buf_clear(job->out);
+    nb_json_encode(L, -1, job->out, 0);
+    return 0;
+}
+
+int nb_call(nb_state *s, const char *name, const char *const *args, const size_t *lens,
+            int nargs, nb_buf *out) {
+    lua_State *L = s->L;
+    call_job job = {s, name, args, lens, nargs, out};
+    lua_settop(L, 0);
+    lua_pushcfunction(L, l_msgh);
+    lua_pushcfunction(L, call_k);
+    lua_pushlightuserdata(L, &job);
+    int rc = lua_pcall(L, 1, 0, 1);
+    if (rc != LUA_OK) put_message(L, out);
+    lua_settop(L, 0);
+    return rc;
+}
+
+typedef struct {
+    nb_state *s;
+    const char *json;
+    size_t len;
+    long line, column;
+    nb_buf *out, *routes, *message, *customer;
+    int status;
+} decide_job;
+
+static int decide_k(lua_State *L) {
+    decide_job *job = lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->decide_ref);
+    if (!nb_json_push(L, job->json, job->len, job->line, job->column, job->message)) {
+        job->status = NB_BAD_RECORD;
+        return 0;
+    }
+    if (lua_istable(L, -1)) {  // arrays become tables too: tell them apart by the text
+        size_t i = 0;
+        while (i < job->len && (job->json[i] == ' ' || job->json[i] == '\t' || job->json[i] == '\r' || job->json[i] == '\n')) i++;
+        if (i < job->len && job->json[i] == '[') {
+            static const char m[] = "the record is a JSON array, not an object (one profile per record)";
+            nb_buf_clear(job->message);
+            nb_check(L, nb_buf_append(job->message, m, sizeof m - 1));
+            job->status = NB_BAD_RECORD;
+            return 0;
+        }
+    }
+    // Fast path first: policies called without a protected call each. If anything fails,
+    // decide this customer again carefully, so the failure stays inside its policy.
+    int driver = lua_gettop(L) - 1, profile = driver + 1;
+    lua_pushvalue(L, driver);
+    lua_pushvalue(L, profile);
+    lua_pushnil(L);
+    lua_pushboolean(L, 0);
+    if (lua_pcall(L, 3, 3, 0) != LUA_OK) {
+        lua_pop(L, 1);
+        lua_sethook(L, NULL, 0, 0);
+        lua_pushvalue(L, driver);
+        lua_pushvalue(L, profile);
+        lua_pushnil(L);
+        lua_pushboolean(L, 1);
+        lua_call(L, 3, 3);  // plan | nil, message, customer
+    }
+    if (lua_isnil(L, -3)) {
+        job->status = NB_BAD_RECORD;
+        nb_buf_clear(job->message);
+        size_t n = 0;
+        const char *m = lua_tolstring(L, -2, &n);
+        nb_check(L, nb_buf_append(job->message, m ? m : "unreadable record", m ? n : 17));
+        if (!lua_isnil(L, -1)) nb_json_encode(L, -1, job->customer, 1);
+        return 0;
+    }
+    nb_encode_plan(L, -3, job->out, job->routes);
+    job->status = lua_toboolean(L, -2) ? NB_PLAN_WITH_ERRORS : NB_PLAN;
+    return 0;
+}
+
+int nb_decide(nb_state *s, const char *json, size_t len, long line, long column,
+              nb_buf *out, nb_buf *routes, nb_buf *message, nb_buf *customer) {
+    lua_State *L = s->L;
+    size_t out_mark = out->len, routes_mark = routes ? routes->len : 0;
+    decide_job job = {s, json, len, line, column, out, routes, message, customer, NB_FAILED};
+    nb_buf_clear(customer);
+    lua_settop(L, 0);
+    lua_pushcfunction(L, decide_k);
+    lua_pushlightuserdata(L, &job);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {  // policies are isolated inside; this is the engine's own failure
+        put_message(L, message);
+        job.status = NB_FAILED;
+    }
+    if (job.status >= NB_BAD_RECORD) {  // nothing half-written stays behind
+        out->len = out_mark;
+        if (routes) routes->len = routes_mark;
+    }
+    lua_settop(L, 0);
+    return job.status;
+}

@@ -1,0 +1,229 @@
+// Batch runs: many profiles through one engine, in parallel, plans written in input order.
+import Foundation
+
+/// What a batch run did: every input record ends as one plan or one error record.
+public struct BatchSummary: Sendable {
+    /// Input records read (`records == plans + errorRecords`).
+    public var records = 0
+    /// Plans written.
+    public var plans = 0
+    /// Plans that carry at least one policy error.
+    public var plansWithErrors = 0
+    /// Records that gave an error record instead of a plan.
+    public var errorRecords = 0
+    /// Actions chosen, per action name.
+    public var actionsByAction: [String: Int] = [:]
+    /// Actions chosen, per department.
+    public var actionsByDepartment: [String: Int] = [:]
+    /// Customers per segment.
+    public var segmentSizes: [String: Int] = [:]
+    /// Suppressed proposals, per action.
+    public var suppressedByAction: [String: Int] = [:]
+    /// Policy errors, per distinct error (`policy 'x' (file:line): message`).
+    public var policyErrors: [String: Int] = [:]
+    /// The first few error records, for the summary.
+    public var errorExamples: [String] = []
+    /// Wall-clock time of the run, in seconds.
+    public var seconds: Double = 0
+
+    /// Total actions chosen.
+    public var actions: Int { actionsByAction.values.reduce(0, +) }
+    /// Whether everything went through cleanly (no error record, no policy error).
+    public var isClean: Bool { errorRecords == 0 && plansWithErrors == 0 }
+
+    mutating func add(counters v: JSONValue) {
+        func merge(_ key: String, into d: inout [String: Int]) {
+            for (k, n) in v[key]?.objectValue ?? [:] { d[k, default: 0] += n.intValue ?? 0 }
+        }
+        merge("actions", into: &actionsByAction)
+        merge("departments", into: &actionsByDepartment)
+        merge("segments", into: &segmentSizes)
+        merge("suppressed", into: &suppressedByAction)
+        merge("errors", into: &policyErrors)
+    }
+}
+
+/// Where a batch run's output goes.
+public struct BatchOutput {
+    /// Receives plan and error lines, in input order.
+    var write: (UnsafeRawBufferPointer) throws -> Void
+    /// Receives route lines (`department\t{json}\n`) when routes are wanted.
+    var routes: RouteWriter?
+}
+
+/// Options for a batch run.
+public struct BatchOptions: Sendable {
+    /// Worker threads, each with its own Lua state.
+    public var jobs: Int
+    /// The input format.
+    public var format: ProfileFormat
+    /// Bytes of input per chunk handed to a worker.
+    public var chunkBytes: Int
+
+    /// Options with the given values.
+    public init(jobs: Int = ProcessInfo.processInfo.activeProcessorCount, format: ProfileFormat = .jsonl,
+                chunkBytes: Int = 256 << 10) {
+        self.jobs = max(1, jobs)
+        self.format = format
+        self.chunkBytes = chunkBytes
+    }
+}
+
+/// The output of one chunk, ready to be written in order.
+final class ChunkResult {
+    let out = NativeBuffer()
+    let routes: NativeBuffer?
+    var records = 0, plans = 0, plansWithErrors = 0, errorRecords = 0
+    var errorExamples: [String] = []
+
+    init(routes: Bool) { self.routes = routes ? NativeBuffer() : nil }
+}
+
+extension Engine {
+    /// Decides every profile in `path` and writes one line per record, in input order.
+    public func run(profiles path: String, options: BatchOptions, output: @escaping (UnsafeRawBufferPointer) throws -> Void,
+                    routes: RouteWriter? = nil,
+                    progress: ((_ bytesRead: Int, _ records: Int) -> Void)? = nil) throws -> BatchSummary {
+        var source = try makeRecordSource(path: path, format: options.format, chunkBytes: options.chunkBytes)
+        let start = DispatchTime.now()
+        let jobs = min(options.jobs, options.jobs > 1 ? self.options.concurrency : 1)
+        var summary = try pool.withStates(jobs) { states -> BatchSummary in
+            for s in states {
+                try refreshClock(s)
+                _ = try s.call("reset_counters")
+            }
+            var summary = BatchSummary()
+            func consume(_ r: ChunkResult) throws {
+                try r.out.withBytes(output)
+                if let routes, let rb = r.routes { try routes.add(rb) }
+                summary.records += r.records
+                summary.plans += r.plans
+                summary.plansWithErrors += r.plansWithErrors
+                summary.errorRecords += r.errorRecords
+                for e in r.errorExamples where summary.errorExamples.count < 5 { summary.errorExamples.append(e) }
+            }
+            if jobs == 1 {
+                while let chunk = try source.nextChunk() {
+                    try consume(Engine.process(chunk, state: states[0], routes: routes != nil))
+                    progress?(source.bytesRead, summary.records)
+                }
+            } else {
+                try ParallelRun(states: states, source: source, routes: routes != nil).run { r, bytes in
+                    try consume(r)
+                    progress?(bytes, summary.records)
+                }
+            }
+            for s in states { summary.add(counters: try s.callJSON("counters")) }
+            return summary
+        }
+        summary.seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        return summary
+    }
+
+    /// Decides every record of a chunk with one state.
+    static func process(_ chunk: RecordChunk, state: LuaState, routes: Bool) -> ChunkResult {
+        let r = ChunkResult(routes: routes)
+        chunk.bytes.withUnsafeBytes { all in
+            for rec in chunk.records {
+                r.records += 1
+                if let error = rec.error {
+                    writeErrorRecord(r, number: rec.number, customer: nil, message: error)
+                    continue
+                }
+                let slice = UnsafeRawBufferPointer(rebasing: all[rec.start..<rec.end])
+                switch state.decide(slice, line: rec.line, column: rec.column, out: r.out, routes: r.routes) {
+                case .plan(let hasErrors):
+                    r.plans += 1
+                    if hasErrors { r.plansWithErrors += 1 }
+                case .badRecord(let m, let c), .failed(let m, let c):
+                    let placed = m.hasPrefix("line ") ? m : "line \(rec.line): \(m)"
+                    writeErrorRecord(r, number: rec.number, customer: c, message: placed)
+                }
+            }
+        }
+        return r
+    }
+
+    /// `{"input":17,"customer":"C1","error":"line 17: ..."}`.
+    static func writeErrorRecord(_ r: ChunkResult, number: Int, customer: String?, message: String) {
+        r.errorRecords += 1
+        r.out.append("{\"input\":\(number),")
+        if let customer { r.out.append("\"customer\":\(customer),") }
+        r.out.append("\"error\":")
+        r.out.appendJSONString(message)
+        r.out.append("}\n")
+        if r.errorExamples.count < 5 { r.errorExamples.append("input \(number): \(message)") }
+    }
+}
+
+/// Workers pull chunks from the reader, decide them with their own state, and hand the
+/// results back; the calling thread writes them in input order. Memory stays bounded: the
+/// workers never run more than a few chunks ahead of the writer.
+final class ParallelRun: @unchecked Sendable {
+    private let condition = NSCondition()
+    private let states: [LuaState]
+    private var source: any RecordSource
+    private let routes: Bool
+    private var nextToRead = 0
+    private var nextToWrite = 0
+    private var done: [Int: (ChunkResult, Int)] = [:]
+    private var finished = false
+    private var failure: (any Error)?
+    private var running = 0
+    private let window: Int
+
+    init(states: [LuaState], source: any RecordSource, routes: Bool) {
+        self.states = states
+        self.source = source
+        self.routes = routes
+        self.window = states.count * 4
+    }
+
+    func run(_ consume: (ChunkResult, Int) throws -> Void) throws {
+        running = states.count
+        for w in 0..<states.count {
+            let t = Thread { [self] in self.work(self.states[w]) }
+            t.stackSize = 4 << 20
+            t.start()
+        }
+        var consumeError: (any Error)?
+        condition.lock()
+        while true {
+            if let item = done.removeValue(forKey: nextToWrite) {
+                nextToWrite += 1
+                condition.broadcast()
+                condition.unlock()
+                do { try consume(item.0, item.1) } catch { consumeError = error }
+                condition.lock()
+                if consumeError != nil { failure = failure ?? consumeError; finished = true; condition.broadcast() }
+                continue
+            }
+            if running == 0 { break }
+            condition.wait()
+        }
+        condition.unlock()
+        if let failure { throw failure }
+    }
+
+    private func work(_ state: LuaState) {
+        condition.lock()
+        while true {
+            while !finished && nextToRead - nextToWrite >= window { condition.wait() }
+            if finished { break }
+            let seq = nextToRead
+            let chunk: RecordChunk?
+            do { chunk = try source.nextChunk() } catch { failure = failure ?? error; finished = true; break }
+            guard let chunk else { finished = true; break }
+            nextToRead += 1
+            let bytes = source.bytesRead
+            condition.unlock()
+            let result = Engine.process(chunk, state: state, routes: routes)
+            condition.lock()
+            done[seq] = (result, bytes)
+            condition.broadcast()
+        }
+        running -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+}

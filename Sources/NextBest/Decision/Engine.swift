@@ -1,0 +1,113 @@
+// Engine: the public entry point — load a policy set once, decide for many customers.
+import Foundation
+
+/// Settings for an ``Engine``.
+public struct EngineOptions: Sendable {
+    /// Memory and instruction limits for each Lua state.
+    public var limits: Limits
+    /// The evaluation time policies see as `ctx.now` (ISO-8601); `nil` means the current time.
+    public var now: String?
+    /// How many Lua states (concurrent evaluations) at most; default: the number of cores.
+    public var concurrency: Int
+
+    /// Options with the given values.
+    public init(limits: Limits = Limits(), now: String? = nil,
+                concurrency: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        self.limits = limits
+        self.now = now
+        self.concurrency = max(1, concurrency)
+    }
+}
+
+/// A loaded policy set, ready to decide. Safe to share between tasks and threads: each
+/// concurrent `decide` borrows its own Lua state from a pool sized to the cores.
+///
+/// ```swift
+/// let engine = try Engine(policies: "policies", options: EngineOptions(now: "2026-11-01"))
+/// let plan = try engine.decide(["id": "C1", "annual_revenue": 82_000, "tech_affinity": 0.8])
+/// for action in plan.actions { print(action.department, action.action) }
+/// ```
+public final class Engine: Sendable {
+    /// The policy set this engine runs.
+    public let policySet: PolicySet
+    /// The options it was created with.
+    public let options: EngineOptions
+    /// Load-time warnings (declared but unused segments or actions).
+    public let warnings: [PolicyProblem]
+    /// Every department an action of the set is routed to, sorted.
+    public let departments: [String]
+    let pool: StatePool
+    let description: JSONValue
+
+    /// Loads the policy set in `directory`; throws ``PolicySetError`` when it does not load.
+    public convenience init(policies directory: String, options: EngineOptions = EngineOptions()) throws(PolicySetError) {
+        try self.init(policySet: PolicySet(directory: directory), options: options)
+    }
+
+    /// Loads an already-read policy set.
+    public init(policySet: PolicySet, options: EngineOptions = EngineOptions()) throws(PolicySetError) {
+        self.policySet = policySet
+        self.options = options
+        let (first, report) = try policySet.openState(limits: options.limits)
+        let now = options.now
+        if let now {
+            let bad = try? first.callJSON("set_now", [now])
+            if let bad, let m = bad.stringValue { throw .unreadable(m) }
+        }
+        warnings = report.warnings
+        description = (try? first.callJSON("describe")) ?? .null
+        departments = Array(Set((description["actions"]?.arrayValue ?? []).compactMap { $0["department"]?.stringValue })).sorted()
+        let limits = options.limits
+        pool = StatePool(capacity: options.concurrency, first: first) {
+            let (state, _) = try policySet.openState(limits: limits)
+            if let now { _ = try state.call("set_now", [now]) }
+            return state
+        }
+    }
+
+    /// Decides one profile built in Swift.
+    public func decide(_ profile: Profile) throws(DecisionError) -> Plan {
+        try decide(json: Array(profile.jsonText.utf8))
+    }
+
+    /// Decides one profile given as JSON bytes (one object).
+    public func decide(json: some Collection<UInt8>) throws(DecisionError) -> Plan {
+        let bytes = Array(json)
+        let result: Result<Plan, DecisionError>
+        do {
+            result = try pool.withState { state in
+                try self.refreshClock(state)
+                let out = NativeBuffer()
+                let outcome = bytes.withUnsafeBytes { state.decide($0, line: 0, column: 0, out: out, routes: nil) }
+                switch outcome {
+                case .plan:
+                    return .success(try Plan(json: out.withBytes { try JSONValue(parsing: $0) }))
+                case .badRecord(let m, let c):
+                    return .failure(.badRecord(message: m, customer: c.flatMap { try? JSONValue(parsing: $0) }))
+                case .failed(let m, let c):
+                    return .failure(.failed(message: m, customer: c.flatMap { try? JSONValue(parsing: $0) }))
+                }
+            }
+        } catch let e as DecisionError {
+            throw e
+        } catch {
+            throw .failed(message: "\(error)", customer: nil)
+        }
+        return try result.get()
+    }
+
+    /// Decides many profiles, in order; each gives a plan or an error.
+    public func decide<S: Sequence>(_ profiles: S) -> [Result<Plan, DecisionError>] where S.Element == Profile {
+        profiles.map { p in Result { () throws(DecisionError) -> Plan in try decide(p) } }
+    }
+
+    /// Sets the state's clock to the current second when the engine follows the wall clock.
+    func refreshClock(_ state: LuaState) throws {
+        guard options.now == nil else { return }
+        let second = Int(Date().timeIntervalSince1970)
+        if state.clock != second {
+            _ = try state.call("set_now_epoch", [String(second)])
+            state.clock = second
+        }
+    }
+}

@@ -1,0 +1,102 @@
+// Plan: what the engine decided for one customer (policy-language.md §5, step 5).
+
+/// The action plan for one customer: the actions to carry out, what was suppressed and
+/// why, the customer's segments and any policy errors. Encodes to the JSON line format
+/// of `cli-and-formats.md`.
+public struct Plan: Sendable, Hashable, Codable {
+    /// The customer's `id` (a string or an integer).
+    public var customer: JSONValue
+    /// The segments the customer is in, in declaration order.
+    public var segments: [String]
+    /// The chosen actions, highest priority first.
+    public var actions: [PlannedAction]
+    /// Proposals that were not taken, with the reason.
+    public var suppressed: [Suppression]
+    /// Policy errors for this customer; the other policies still ran.
+    public var errors: [PolicyError]
+}
+
+/// One chosen action, routed to the department that carries it out.
+public struct PlannedAction: Sendable, Hashable, Codable {
+    /// The declared action's name.
+    public var action: String
+    /// Who carries it out (e.g. `marketing`).
+    public var department: String
+    /// How the customer is reached (e.g. `email`).
+    public var channel: String
+    /// The proposal's priority.
+    public var priority: Double
+    /// The policy that proposed it.
+    public var policy: String
+    /// Why, in words for the department.
+    public var reason: String
+    /// Values that travel with the action.
+    public var params: [String: JSONValue]
+}
+
+/// A proposal that did not make it into the plan.
+public struct Suppression: Sendable, Hashable, Codable {
+    /// The action that was proposed.
+    public var action: String
+    /// The policy that proposed it.
+    public var policy: String
+    /// Why it was not taken (`no consent for phone`, `cooldown: ...`, `plan is full ...`).
+    public var reason: String
+}
+
+/// A failure inside one policy, segment or action check, for one customer.
+public struct PolicyError: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The policy that failed, if it was a policy.
+    public var policy: String?
+    /// The segment whose `when` failed, if it was a segment.
+    public var segment: String?
+    /// The action whose `eligible` failed, if it was an action.
+    public var action: String?
+    /// The profile field at fault, for contact-history problems.
+    public var field: String?
+    /// `file:line` in the policy set.
+    public var at: String?
+    /// A plain message.
+    public var message: String
+
+    /// `policy 'retention' (policies/retention.lua:14): attempt to compare number with nil`.
+    public var description: String {
+        let who: String
+        if let policy { who = "policy '\(policy)'" }
+        else if let segment { who = "segment '\(segment)'" }
+        else if let action { who = "action '\(action)'" }
+        else if let field { who = "field '\(field)'" }
+        else { who = "policy set" }
+        if let at { return "\(who) (\(at)): \(message)" }
+        return "\(who): \(message)"
+    }
+}
+
+extension Plan {
+    /// Reads a plan from its JSON form (as the engine writes it).
+    init(json v: JSONValue) throws(DecisionError) {
+        func fail() -> DecisionError { .failed(message: "the engine wrote a plan it cannot read back: \(v.jsonText)", customer: nil) }
+        guard let segs = v["segments"]?.arrayValue, let acts = v["actions"]?.arrayValue,
+              let sups = v["suppressed"]?.arrayValue, let errs = v["errors"]?.arrayValue else { throw fail() }
+        customer = v["customer"] ?? .null
+        segments = segs.compactMap(\.stringValue)
+        actions = []
+        for a in acts {
+            guard let action = a["action"]?.stringValue, let department = a["department"]?.stringValue,
+                  let channel = a["channel"]?.stringValue, let priority = a["priority"]?.doubleValue,
+                  let policy = a["policy"]?.stringValue else { throw fail() }
+            actions.append(PlannedAction(action: action, department: department, channel: channel, priority: priority,
+                                         policy: policy, reason: a["reason"]?.stringValue ?? "",
+                                         params: a["params"]?.objectValue ?? [:]))
+        }
+        suppressed = sups.map {
+            Suppression(action: $0["action"]?.stringValue ?? "", policy: $0["policy"]?.stringValue ?? "",
+                        reason: $0["reason"]?.stringValue ?? "")
+        }
+        errors = errs.map {
+            PolicyError(policy: $0["policy"]?.stringValue, segment: $0["segment"]?.stringValue,
+                        action: $0["action"]?.stringValue, field: $0["field"]?.stringValue,
+                        at: $0["at"]?.stringValue, message: $0["message"]?.stringValue ?? "")
+        }
+    }
+}

@@ -1,0 +1,61 @@
+// StatePool: Lua states are not thread-safe, so each concurrent evaluation borrows its own.
+import Foundation
+
+/// A pool of loaded Lua states, created lazily up to `capacity`; callers beyond that wait.
+/// Unchecked-Sendable because every access to the non-Sendable states goes through the
+/// condition lock, and a borrowed state is used by exactly one thread until it is returned.
+final class StatePool: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var idle: [LuaState] = []
+    private var opened = 0
+    private let capacity: Int
+    private let open: @Sendable () throws -> LuaState
+
+    init(capacity: Int, first: LuaState?, open: @escaping @Sendable () throws -> LuaState) {
+        self.capacity = max(1, capacity)
+        self.open = open
+        if let first { idle.append(first); opened = 1 }
+    }
+
+    /// Runs `body` with a state of its own.
+    func withState<R>(_ body: (LuaState) throws -> R) throws -> R {
+        let state = try borrow()
+        defer { giveBack(state) }
+        return try body(state)
+    }
+
+    /// Borrows `n` states at once (for a batch with `n` workers).
+    func withStates<R>(_ n: Int, _ body: ([LuaState]) throws -> R) throws -> R {
+        var states: [LuaState] = []
+        defer { for s in states { giveBack(s) } }
+        for _ in 0..<n { states.append(try borrow()) }
+        return try body(states)
+    }
+
+    private func borrow() throws -> LuaState {
+        condition.lock()
+        while idle.isEmpty && opened >= capacity { condition.wait() }
+        if let s = idle.popLast() {
+            condition.unlock()
+            return s
+        }
+        opened += 1
+        condition.unlock()
+        do {
+            return try open()
+        } catch {
+            condition.lock()
+            opened -= 1
+            condition.signal()
+            condition.unlock()
+            throw error
+        }
+    }
+
+    private func giveBack(_ state: LuaState) {
+        condition.lock()
+        idle.append(state)
+        condition.signal()
+        condition.unlock()
+    }
+}

@@ -1,0 +1,108 @@
+// One Lua 5.4 state with NextBest's prelude and limits: the only Swift code that drives Lua.
+import CNextBestBridge
+
+/// Limits applied to every Lua state an engine opens.
+public struct Limits: Sendable, Hashable {
+    /// Bytes a state may allocate (policies, profile, plan). Default 64 MiB.
+    public var memoryBytes: Int
+    /// Lua instructions one policy call may run before it is stopped. Default 1,000,000.
+    public var instructionsPerCall: Int
+
+    /// Limits with the given values (the defaults are generous for real policies).
+    public init(memoryBytes: Int = 64 << 20, instructionsPerCall: Int = 1_000_000) {
+        self.memoryBytes = memoryBytes
+        self.instructionsPerCall = instructionsPerCall
+    }
+}
+
+/// How deciding one record went, as the bridge reports it.
+enum DecideOutcome {
+    /// A plan was appended; `hasErrors` when a policy failed for this customer.
+    case plan(hasErrors: Bool)
+    /// No plan: the record could not be read (`customer` is its id as JSON, when known).
+    case badRecord(message: String, customer: String?)
+    /// No plan: the engine failed on this record (memory, internal).
+    case failed(message: String, customer: String?)
+}
+
+/// A Lua state running the prelude. Used by one thread at a time (the pool hands it out).
+final class LuaState {
+    private let state: OpaquePointer
+    private let scratch = NativeBuffer()
+    private let message = NativeBuffer()
+    private let customer = NativeBuffer()
+    /// The second the state's ctx.now was last set to, when it follows the wall clock.
+    var clock: Int?
+
+    /// Opens a state and runs the prelude; throws `LuaError` when that fails.
+    init(limits: Limits) throws(LuaError) {
+        let err = NativeBuffer()
+        let prelude = Prelude.source
+        let opened = prelude.withUnsafeBufferPointer { src in
+            src.withMemoryRebound(to: CChar.self) {
+                nb_open(limits.memoryBytes, limits.instructionsPerCall, $0.baseAddress, $0.count, "=nextbest", &err.raw)
+            }
+        }
+        guard let opened else { throw LuaError(message: "cannot start Lua: " + err.string) }
+        state = opened
+    }
+
+    deinit { nb_close(state) }
+
+    /// Bytes the state holds now / held at most.
+    var memoryUsed: Int { nb_memory_used(state) }
+    var memoryPeak: Int { nb_memory_peak(state) }
+
+    /// Calls the prelude's `api[name]` with text arguments; returns its result as JSON bytes.
+    func call(_ name: String, _ args: [String] = []) throws(LuaError) -> [UInt8] {
+        var storage: [UInt8] = []
+        var offsets: [Int] = []
+        var lens: [Int] = []
+        for arg in args {
+            offsets.append(storage.count)
+            storage.append(contentsOf: arg.utf8)
+            lens.append(arg.utf8.count)
+        }
+        storage.append(0)  // a valid base address even when every argument is empty
+        let rc = storage.withUnsafeBufferPointer { buf in
+            buf.withMemoryRebound(to: CChar.self) { base in
+                let ptrs: [UnsafePointer<CChar>?] = offsets.map { UnsafePointer(base.baseAddress! + $0) }
+                return nb_call(state, name, ptrs, lens, Int32(args.count), &scratch.raw)
+            }
+        }
+        if rc != 0 { throw LuaError(message: scratch.string) }
+        return scratch.bytes
+    }
+
+    /// Calls `api[name]` and parses its JSON result.
+    func callJSON(_ name: String, _ args: [String] = []) throws -> JSONValue {
+        try JSONValue(parsing: call(name, args))
+    }
+
+    /// Decides one JSON profile; appends the plan line to `out` (and routes to `routes`).
+    func decide(_ json: UnsafeRawBufferPointer, line: Int, column: Int,
+                out: NativeBuffer, routes: NativeBuffer?) -> DecideOutcome {
+        let status = json.withMemoryRebound(to: CChar.self) { c in
+            withRoutes(routes) { r in
+                nb_decide(state, c.baseAddress, c.count, line, column, &out.raw, r, &message.raw, &customer.raw)
+            }
+        }
+        switch Int(status) {
+        case Int(NB_PLAN): return .plan(hasErrors: false)
+        case Int(NB_PLAN_WITH_ERRORS): return .plan(hasErrors: true)
+        case Int(NB_BAD_RECORD): return .badRecord(message: message.string, customer: customer.isEmpty ? nil : customer.string)
+        default: return .failed(message: message.string, customer: customer.isEmpty ? nil : customer.string)
+        }
+    }
+
+    private func withRoutes<R>(_ routes: NativeBuffer?, _ body: (UnsafeMutablePointer<nb_buf>?) -> R) -> R {
+        guard let routes else { return body(nil) }
+        return withUnsafeMutablePointer(to: &routes.raw) { body($0) }
+    }
+}
+
+/// A failure inside the Lua bridge itself (not a policy error).
+struct LuaError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}

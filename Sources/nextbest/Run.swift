@@ -1,0 +1,183 @@
+// nextbest run: dry-run / batch — one plan per profile, in input order.
+import ArgumentParser
+import Foundation
+import NextBest
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Decide a plan for every profile in a file (JSON Lines out, in input order).",
+        discussion: """
+            Plans go to standard output (or --out) as JSON Lines, one per input record; a record \
+            that cannot be read gives {"input":N,"error":"..."} in its place. A summary goes to \
+            standard error. With --routes DIR, each department gets its work queue DIR/<department>.jsonl.
+
+            Example:
+              nextbest run --policies policies --profiles policies/samples/customers.jsonl \\
+                --now 2026-11-01 --routes out/routes > out/plans.jsonl
+            """
+    )
+
+    @OptionGroup var policy: PolicyOptions
+
+    @Option(name: .long, help: ArgumentHelp("Profiles: .jsonl/.ndjson, .json or .csv; '-' reads standard input.", valueName: "file"))
+    var profiles: String
+
+    @Option(name: .long, help: ArgumentHelp("Input format when the extension does not say (jsonl, json, csv).", valueName: "format"))
+    var format: String?
+
+    @Option(name: .long, help: ArgumentHelp("Write plans to this file (written beside, then renamed) instead of standard output.", valueName: "file"))
+    var out: String?
+
+    @Option(name: .long, help: ArgumentHelp("Write one work queue per department into this folder.", valueName: "dir"))
+    var routes: String?
+
+    @Option(name: .long, help: "Worker threads, each with its own Lua state (default: the number of cores).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(name: .long, help: "No summary on standard error.")
+    var quiet = false
+
+    func validate() throws {
+        if jobs < 1 { throw ValidationError("--jobs must be 1 or more") }
+        if let format, ProfileFormat(rawValue: format) == nil { throw ValidationError("--format must be jsonl, json or csv") }
+    }
+
+    func run() throws {
+        let fmt = format.flatMap(ProfileFormat.init(rawValue:)) ?? ProfileFormat.guess(path: profiles)
+        if profiles != "-" && !FileManager.default.fileExists(atPath: profiles) {
+            throw cannotRun("profiles not found: \(profiles)")
+        }
+        let engine = try policy.engine(concurrency: jobs)
+        let sink = try OutputFile(path: out)
+        var routeWriter: RouteWriter?
+        if let routes {
+            do { routeWriter = try RouteWriter(directory: routes, departments: engine.departments) }
+            catch { sink.discard(); throw cannotRun("cannot write routes to \(routes): \(error)") }
+        }
+        let bar = ProgressBar(path: profiles, enabled: !quiet)
+        let summary: BatchSummary
+        do {
+            summary = try engine.run(profiles: profiles, options: BatchOptions(jobs: jobs, format: fmt),
+                                     output: sink.write, routes: routeWriter, progress: bar.update)
+            bar.finish()
+            try sink.commit()
+            try routeWriter?.commit()
+        } catch {
+            bar.finish()
+            sink.discard()
+            routeWriter?.discard()
+            throw cannotRun("\(error)")
+        }
+        if !quiet { note(summary.text(title: "nextbest run", routes: routeWriter?.departmentFiles)) }
+        if !summary.isClean { throw ExitCode(1) }
+    }
+}
+
+/// Standard output, or a file written beside its final name and renamed when complete.
+final class OutputFile {
+    let fd: Int32
+    let path: String?
+    let temp: String?
+
+    init(path: String?) throws {
+        self.path = path
+        guard let path else { fd = 1; temp = nil; return }
+        let temp = path + ".\(getpid()).tmp"
+        fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        if fd < 0 { throw cannotRun("cannot write \(path): \(String(cString: strerror(errno)))") }
+        self.temp = temp
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw cannotRun("cannot write the plans: \(String(cString: strerror(errno)))")
+            }
+            offset += n
+        }
+    }
+
+    func commit() throws {
+        guard let path, let temp else { return }
+        close(fd)
+        if rename(temp, path) != 0 { throw cannotRun("cannot move \(temp) to \(path)") }
+    }
+
+    func discard() {
+        guard let temp else { return }
+        close(fd)
+        unlink(temp)
+    }
+}
+
+/// A one-line progress bar on standard error, only when it is a terminal and the input is large.
+final class ProgressBar {
+    private let total: Int
+    private let enabled: Bool
+    private var last = DispatchTime.now()
+    private var shown = false
+
+    init(path: String, enabled: Bool) {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+        total = size ?? 0
+        self.enabled = enabled && isatty(2) == 1 && total > 8 << 20
+    }
+
+    func update(bytes: Int, records: Int) {
+        guard enabled else { return }
+        let now = DispatchTime.now()
+        guard now.uptimeNanoseconds - last.uptimeNanoseconds > 200_000_000 else { return }
+        last = now
+        let fraction = min(1, Double(bytes) / Double(max(total, 1)))
+        let width = 30
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        FileHandle.standardError.write(Data("\r[\(bar)] \(Int(fraction * 100))%  \(grouped(records)) profiles".utf8))
+        shown = true
+    }
+
+    func finish() {
+        if shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}
+
+extension BatchSummary {
+    /// The run summary for standard error.
+    func text(title: String, routes: [String]?) -> String {
+        var lines: [String] = []
+        let rate = seconds > 0 ? Int(Double(records) / seconds) : 0
+        lines.append("\(title): \(grouped(records)) records -> \(grouped(plans)) plans + \(grouped(errorRecords)) error records"
+            + " in \(String(format: "%.2f", seconds)) s (\(grouped(rate)) profiles/s)")
+        lines.append("  actions: \(grouped(actions))")
+        func table(_ label: String, _ d: [String: Int], share: Bool = false) {
+            guard !d.isEmpty else { return }
+            lines.append("  \(label):")
+            let width = d.keys.map(\.count).max() ?? 0
+            for (k, n) in d.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
+                var row = "    " + k.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + grouped(n)
+                if share && records > 0 { row += String(format: " (%.1f%%)", 100 * Double(n) / Double(records)) }
+                lines.append(row)
+            }
+        }
+        table("per department", actionsByDepartment)
+        table("per action", actionsByAction)
+        table("segment sizes", segmentSizes, share: true)
+        if plansWithErrors > 0 {
+            lines.append("  policy errors in \(grouped(plansWithErrors)) plans:")
+            for (k, n) in policyErrors.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }).prefix(10) {
+                lines.append("    \(grouped(n)) x \(k)")
+            }
+        }
+        if errorRecords > 0 {
+            lines.append("  error records (\(grouped(errorRecords))), first ones:")
+            for e in errorExamples { lines.append("    " + e) }
+        }
+        if let routes, !routes.isEmpty { lines.append("  routes: " + routes.joined(separator: ", ")) }
+        lines.append(isClean ? "  ok: every record has a plan, no policy errors"
+                             : "  records = plans + error records: \(grouped(records)) = \(grouped(plans)) + \(grouped(errorRecords))")
+        return lines.joined(separator: "\n")
+    }
+}
