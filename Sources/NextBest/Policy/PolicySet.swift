@@ -77,16 +77,19 @@ public struct PolicySet: Sendable {
 
     /// Opens a Lua state with this set loaded and sealed; throws its problems if it does not load.
     func openState(limits: Limits) throws(PolicySetError) -> (LuaState, LoadReport) {
+        let (state, report) = try loadState(limits: limits)
+        if !report.problems.isEmpty { throw .invalid(report.problems) }
+        return (state, report)
+    }
+
+    /// Loads every file into a fresh state and reports what it found, problems included.
+    func loadState(limits: Limits) throws(PolicySetError) -> (LuaState, LoadReport) {
         do {
             let state = try LuaState(limits: limits)
             for file in files {
                 _ = try state.call("load", [file.path, file.text, file.isTest ? "test" : "policy"])
             }
-            let report = LoadReport(try state.callJSON("finish"))
-            if !report.problems.isEmpty { throw PolicySetError.invalid(report.problems) }
-            return (state, report)
-        } catch let e as PolicySetError {
-            throw e
+            return (state, LoadReport(try state.callJSON("finish")))
         } catch {
             throw .unreadable("cannot load the policy set \(directory): \(error)")
         }

@@ -353,7 +353,7 @@ end
 function VALIDATE.action(rec, spec, label)
   for _, f in ipairs({ "department", "channel" }) do
     local v = spec[f]
-    if v == nil then problem(rec.file, rec.line, sformat("%s: missing '%s' (who carries it out%s)", label, f, f == "channel" and " and how the customer is reached" or ""))
+    if v == nil then problem(rec.file, rec.line, sformat("%s: missing '%s' (%s)", label, f, f == "channel" and "how the customer is reached" or "who carries it out"))
     elseif type(v) == "string" and not smatch(v, "^[%w_%-]+$") then
       problem(rec.file, rec.line, sformat("%s: %s '%s' may use only letters, digits, '_' and '-'", label, f, v))
     end
@@ -395,10 +395,28 @@ function VALIDATE.policy(rec, spec, label)
   POLICIES[#POLICIES + 1] = rec
 end
 
+-- What a test's `expect` may check (§7), and what each must be.
+local EXPECT_FIELDS = {
+  actions = "a list of action names", includes = "a list of action names",
+  excludes = "a list of action names", segments = "a list of segment names",
+  suppressed = "a table of action = reason text", departments = "a list of departments",
+  errors = "a list of message texts",
+}
+
 function VALIDATE.test(rec, spec, label)
   if type(spec.customer) ~= "table" then problem(rec.file, rec.line, label .. ": needs 'customer = { id = ..., ... }'") end
   if spec.expect == nil and spec.check == nil then problem(rec.file, rec.line, label .. ": needs 'expect = { ... }' or 'check = function(plan) ... end'") end
   if spec.now ~= nil and not parse_time(spec.now) then problem(rec.file, rec.line, label .. ": 'now' must be an ISO-8601 date or date-time") end
+  if type(spec.expect) == "table" then
+    for k, v in pairs(spec.expect) do
+      local want = type(k) == "string" and EXPECT_FIELDS[k]
+      if not want then
+        problem(rec.file, rec.line, sformat("%s: expect has an unknown field '%s'%s", label, tostring(k), type(k) == "string" and suggest(k, EXPECT_FIELDS) or ""))
+      elseif type(v) ~= "table" then
+        problem(rec.file, rec.line, sformat("%s: expect.%s must be %s, not %s", label, k, want, type_name(v)))
+      end
+    end
+  end
   rec.customer, rec.now, rec.expect, rec.check = spec.customer, spec.now, spec.expect, spec.check
   TESTS[#TESTS + 1] = rec
 end
@@ -579,6 +597,87 @@ local function sort_problems(ps)
   end)
 end
 
+--- What a segment's `when` requires, when it is simple enough to read from its source:
+--- `return c.x >= 50000 and c.y == "gold"` gives { x = {">=", 50000}, y = {"==", "gold"} }
+--- as a list of { field, op, value }. Anything else it does not understand is left out, which
+--- only makes the requirement looser — so a contradiction found here is a real one.
+local function simple_requirements(fn)
+  local info = getinfo(fn, "S")
+  local src = info and SOURCES[ssub(info.source, 2)]
+  if not src or info.linedefined <= 0 then return nil end
+  local lines, n = {}, 0
+  for l in string.gmatch(src .. "\n", "([^\n]*)\n") do
+    n = n + 1
+    if n >= info.linedefined and n <= info.lastlinedefined then lines[#lines + 1] = l end
+    if n > info.lastlinedefined then break end
+  end
+  local text = concat(lines, " ")
+  local param, expr = smatch(text, "function%s*%(%s*([%a_][%w_]*)[^)]*%)%s*return%s+(.-)%s+end")
+  if not param or sfind(expr, "function", 1, true) then return nil end
+  local spaced = " " .. expr .. " "
+  if sfind(expr, "[()%[%]{}]") or sfind(spaced, "%sor%s") or sfind(spaced, "%snot%s") then return nil end
+  local reqs = {}
+  for part in string.gmatch(expr .. " and ", "(.-)%s+and%s+") do
+    local field, op, value = smatch(part, "^%s*" .. param .. "%.([%a_][%w_]*)%s*([<>=~]=?)%s*(.-)%s*$")
+    if field and op ~= "=" then
+      local v = tonumber(value)
+      if v == nil then v = smatch(value, '^"([^"]*)"$') or smatch(value, "^'([^']*)'$") end
+      if v == nil and (value == "true" or value == "false") then v = value == "true" end
+      if v ~= nil and (type(v) == "number" or op == "==" or op == "~=") then reqs[#reqs + 1] = { field, op, v } end
+    end
+  end
+  return reqs
+end
+
+--- Whether requirements on one field can all hold at once.
+local function satisfiable(reqs)
+  local lo, lo_in, hi, hi_in, eq, has_eq = -huge, true, huge, true, nil, false
+  local ne = {}
+  for _, r in ipairs(reqs) do
+    local op, v = r[2], r[3]
+    if op == "==" then
+      if has_eq and eq ~= v then return false end
+      eq, has_eq = v, true
+    elseif op == "~=" then ne[#ne + 1] = v
+    elseif op == ">" or op == ">=" then
+      if v > lo or (v == lo and op == ">") then lo, lo_in = v, op == ">=" end
+    elseif op == "<" or op == "<=" then
+      if v < hi or (v == hi and op == "<") then hi, hi_in = v, op == "<=" end
+    end
+  end
+  if lo > hi or (lo == hi and not (lo_in and hi_in)) then return false end
+  if has_eq then
+    for _, v in ipairs(ne) do if v == eq then return false end end
+    if type(eq) == "number" then
+      if eq < lo or eq > hi or (eq == lo and not lo_in) or (eq == hi and not hi_in) then return false end
+    elseif lo ~= -huge or hi ~= huge then return false end
+  end
+  return true
+end
+
+--- For a policy gated by several segments: the field on which they contradict each other.
+local function never_matching(p)
+  if #p.segments < 2 then return nil end
+  local by_field, order = {}, {}
+  for _, name in ipairs(p.segments) do
+    local seg = DECL.segment[name]
+    local reqs = seg and seg.when and simple_requirements(seg.when)
+    for _, r in ipairs(reqs or {}) do
+      if not by_field[r[1]] then by_field[r[1]] = {}; order[#order + 1] = r[1] end
+      local f = by_field[r[1]]
+      f[#f + 1] = { r[1], r[2], r[3], name }
+    end
+  end
+  for _, field in ipairs(order) do
+    if not satisfiable(by_field[field]) then
+      local parts = {}
+      for _, r in ipairs(by_field[field]) do parts[#parts + 1] = sformat("'%s' needs %s %s %s", r[4], field, r[2], tostring(r[3])) end
+      return concat(parts, ", ")
+    end
+  end
+  return nil
+end
+
 --- Resolves references, seals the environment and reports { problems, warnings }.
 function api.finish()
   local action_names, segment_names = DECL.action, DECL.segment
@@ -620,6 +719,12 @@ function api.finish()
   for _, s in ipairs(SEGMENTS) do
     if not used_segments[s.name] then
       warning(s.file, s.line, sformat("segment '%s' gates no policy (it still appears in plans; policies may read ctx.segments)", s.name))
+    end
+  end
+  for _, p in ipairs(POLICIES) do
+    local why = never_matching(p)
+    if why then
+      warning(p.file, p.line, sformat("policy '%s' can never run: its segments cannot all match (%s)", p.name, why))
     end
   end
   for _, a in ipairs(ACTIONS) do
@@ -833,7 +938,7 @@ local function decide(c, trace, careful)
     local ran = {}
     for k = 1, #order do ran[order[k]] = true end
     for i = 1, #POLICIES do
-      if not ran[i] then trace.policies[#trace.policies + 1] = { policy = POLICIES[i].name, ran = false, why = "not in segment " .. POLICIES[i].segments[1] } end
+      if not ran[i] then trace.policies[#trace.policies + 1] = { policy = POLICIES[i].name, ran = false, why = "not in segment " .. POLICIES[i].segments[1], at = POLICIES[i].where } end
     end
   end
   local best, cands = {}, {}
@@ -863,6 +968,9 @@ local function decide(c, trace, careful)
         elseif cand.priority > prev.priority then
           for m = 1, #cands do if cands[m] == prev then cands[m] = cand end end
           best[cand.action] = cand
+          if trace then trace.dropped[#trace.dropped + 1] = { action = prev.action, policy = prev.policy, priority = prev.priority, kept = cand.policy } end
+        elseif trace then
+          trace.dropped[#trace.dropped + 1] = { action = cand.action, policy = cand.policy, priority = cand.priority, kept = prev.policy }
         end
       end
     end
@@ -959,16 +1067,28 @@ end
 
 api.decide = decide   -- the host calls decide(c, nil, false), then decide(c, nil, true) on failure
 
+--- A plan as the host and tests see it: plain lists, actions without their internal fields.
+local PLAN_ACTION_FIELDS = { "action", "department", "channel", "priority", "reason", "params", "policy" }
+local function clean_plan(plan)
+  local out = { customer = plan.customer }
+  for _, k in ipairs({ "segments", "suppressed", "errors" }) do out[k] = list(copy(plan[k])) end
+  out.actions = list()
+  for i, a in ipairs(plan.actions) do
+    local x = {}
+    for _, f in ipairs(PLAN_ACTION_FIELDS) do x[f] = a[f] end
+    out.actions[i] = x
+  end
+  return out
+end
+
 --- One customer, step by step: { plan, trace } for explain.
 function api.explain(profile_json)
   local c = json_decode(profile_json)
-  local trace = { segments = list(), policies = list() }
+  local trace = { segments = list(), policies = list(), dropped = list() }
   local plan, has_errors, customer = decide(c, trace, true)
   if not plan then return { error = has_errors, customer = customer } end
-  for _, k in ipairs({ "segments", "actions", "suppressed", "errors" }) do plan[k] = list(copy(plan[k])) end
-  for i, a in ipairs(plan.actions) do plan.actions[i] = copy(a, { spec = true }) end
   trace.now = NOW_ISO
-  return { plan = plan, trace = trace }
+  return { plan = clean_plan(plan), trace = trace }
 end
 
 --- The counters kept since the state opened: plans, actions per action and department, segment sizes.
@@ -991,6 +1111,183 @@ function api.describe()
                                         action = p.action, form = p.propose and "full" or "short", description = p.description }
   end
   return out
+end
+
+---------------------------------------------------------------------------------------------
+-- Tests for a policy set (§7): each test's customer goes through decide; the plan is compared
+-- with `expect` and handed to `check`.
+---------------------------------------------------------------------------------------------
+
+--- `absent` in with(...)'s changes removes a field from the copy.
+local ABSENT = setmetatable({}, { __tostring = function() return "absent" end, __metatable = false })
+SAFE.absent = ABSENT
+
+local function is_list(t)
+  local n = #t
+  for k in pairs(t) do
+    if math_type(k) ~= "integer" or k < 1 or k > n then return false end
+  end
+  return true
+end
+
+local function deep_copy(v, depth)
+  if type(v) ~= "table" then return v end
+  depth = depth or 0
+  if depth > 32 then error("with: the table is nested too deeply (or refers to itself)", 3) end
+  local out = {}
+  for k, x in pairs(v) do out[k] = deep_copy(x, depth + 1) end
+  return out
+end
+
+--- with(base, changes): a copy of `base` with `changes` applied, for building test customers.
+--- Nested tables (like consent) merge, lists replace, and `absent` removes a field.
+function SAFE.with(base, changes)
+  if type(base) ~= "table" then error(sformat("with expects a table to start from, got %s", type_name(base)), 2) end
+  if changes ~= nil and type(changes) ~= "table" then error(sformat("with expects a table of changes, got %s", type_name(changes)), 2) end
+  local out = deep_copy(base)
+  local function apply(into, ch)
+    for k, v in pairs(ch) do
+      if v == ABSENT then into[k] = nil
+      elseif type(v) == "table" and type(into[k]) == "table" and not is_list(v) and not is_list(into[k]) then
+        apply(into[k], v)
+      else
+        into[k] = deep_copy(v)
+      end
+    end
+  end
+  if changes then apply(out, changes) end
+  return out
+end
+
+local function as_set(xs)
+  local set = {}
+  for i = 1, #xs do set[xs[i]] = true end
+  return set
+end
+
+local function sorted_list(xs)
+  local out = list(copy(xs))
+  sort(out, function(a, b) return tostring(a) < tostring(b) end)
+  return out
+end
+
+local function same_list(a, b)
+  if #a ~= #b then return false end
+  for i = 1, #a do if a[i] ~= b[i] then return false end end
+  return true
+end
+
+local function error_text(e)
+  local who = e.policy and sformat("policy '%s'", e.policy) or e.segment and sformat("segment '%s'", e.segment)
+              or e.action and sformat("action '%s'", e.action) or sformat("field '%s'", tostring(e.field))
+  return e.at and sformat("%s (%s): %s", who, e.at, e.message) or sformat("%s: %s", who, e.message)
+end
+
+--- The parts of a plan a test compares: action names in order, segments, suppressed
+--- action -> reason, departments, and errors as text.
+local function test_view(plan)
+  local v = { actions = list(), segments = list(copy(plan.segments)), suppressed = {}, departments = list(), errors = list() }
+  local depts = {}
+  for i, a in ipairs(plan.actions) do
+    v.actions[i] = a.action
+    if not depts[a.department] then depts[a.department] = true; v.departments[#v.departments + 1] = a.department end
+  end
+  for _, x in ipairs(plan.suppressed) do v.suppressed[x.action] = x.reason end
+  for i, e in ipairs(plan.errors) do v.errors[i] = error_text(e) end
+  return v
+end
+
+--- Compares a plan's view with `expect`; returns the failures (field, expected, actual, message).
+local function compare(expect, v)
+  local failures = list()
+  local function fail(field, expected, actual, message)
+    failures[#failures + 1] = { field = field, expected = expected, actual = actual, message = message }
+  end
+  if expect.actions and not same_list(expect.actions, v.actions) then
+    fail("actions", list(copy(expect.actions)), v.actions, "the actions differ (exact list, in order)")
+  end
+  if expect.includes then
+    local have, missing = as_set(v.actions), list()
+    for _, a in ipairs(expect.includes) do if not have[a] then missing[#missing + 1] = a end end
+    if #missing > 0 then fail("includes", list(copy(expect.includes)), v.actions, "missing: " .. concat(missing, ", ")) end
+  end
+  if expect.excludes then
+    local have, present = as_set(v.actions), list()
+    for _, a in ipairs(expect.excludes) do if have[a] then present[#present + 1] = a end end
+    if #present > 0 then fail("excludes", list(copy(expect.excludes)), v.actions, "present but excluded: " .. concat(present, ", ")) end
+  end
+  if expect.segments and not same_list(sorted_list(expect.segments), sorted_list(v.segments)) then
+    fail("segments", sorted_list(expect.segments), sorted_list(v.segments), "the segments differ")
+  end
+  if expect.departments and not same_list(sorted_list(expect.departments), sorted_list(v.departments)) then
+    fail("departments", sorted_list(expect.departments), sorted_list(v.departments), "the departments differ")
+  end
+  if expect.suppressed then
+    local names = {}
+    for a in pairs(expect.suppressed) do names[#names + 1] = a end
+    sort(names)
+    for _, a in ipairs(names) do
+      local want, got = expect.suppressed[a], v.suppressed[a]
+      local ok = got ~= nil and (want == true or (type(want) == "string" and sfind(got, want, 1, true) ~= nil))
+      if not ok then
+        fail("suppressed." .. a, want, got or "(not suppressed)",
+             got and sformat("'%s' was suppressed for another reason", a) or sformat("'%s' was not suppressed", a))
+      end
+    end
+  end
+  if expect.errors then
+    local unmatched = list()
+    for _, want in ipairs(expect.errors) do
+      local found = false
+      for _, e in ipairs(v.errors) do if sfind(e, tostring(want), 1, true) then found = true; break end end
+      if not found then unmatched[#unmatched + 1] = want end
+    end
+    if #unmatched > 0 or #expect.errors ~= #v.errors then
+      fail("errors", list(copy(expect.errors)), v.errors, "the policy errors differ")
+    end
+  elseif #v.errors > 0 then
+    fail("errors", list(), v.errors, "a policy failed for this customer (add expect.errors if that is intended)")
+  end
+  return failures
+end
+
+--- Runs one test; returns { name, at, now, passed, failures, plan }.
+local function run_test(t)
+  local r = { name = t.name, at = t.where, failures = list() }
+  if t.now then api.set_now(t.now) end
+  r.now = NOW_ISO
+  local plan, why = decide(deep_copy(t.customer), nil, true)
+  if not plan then
+    r.failures[1] = { field = "customer", message = "the test's customer is not a valid profile: " .. why }
+  else
+    local view = clean_plan(plan)
+    r.plan = view
+    if type(t.expect) == "table" then r.failures = compare(t.expect, test_view(view)) end
+    if t.check then
+      local ok, e = call(t.check, deep_copy(view))
+      if not ok then
+        r.failures[#r.failures + 1] = { field = "check", message = type(e) == "table" and e.message or message_of(e),
+                                        at = type(e) == "table" and e.file and (e.file .. ":" .. e.line) or nil }
+      elseif e == false then
+        r.failures[#r.failures + 1] = { field = "check", message = "check returned false" }
+      end
+    end
+  end
+  r.passed = #r.failures == 0
+  return r
+end
+
+--- Runs the tests whose name or file:line contains `filter` ("" = all), in load order.
+function api.run_tests(filter)
+  local saved = NOW_EPOCH
+  local results = list()
+  for _, t in ipairs(TESTS) do
+    if filter == "" or sfind(t.name, filter, 1, true) or sfind(t.where, filter, 1, true) then
+      results[#results + 1] = run_test(t)
+      api.set_now_epoch(saved)
+    end
+  end
+  return results
 end
 
 return api

@@ -1,0 +1,154 @@
+// Engine+Explain: one customer's decision, step by step (policy-language.md §5).
+
+/// One customer's decision, step by step: each segment in or out, each policy run or skipped
+/// and what it proposed, the proposals dropped for a better one of the same action, and the
+/// final plan with its suppressions.
+public struct Explanation: Sendable {
+    /// A segment's `when` for this customer.
+    public struct SegmentStep: Sendable, Hashable {
+        /// The segment.
+        public var segment: String
+        /// Whether the customer is in it.
+        public var matched: Bool
+        /// The error its `when` raised, if any.
+        public var error: String?
+    }
+
+    /// A proposal a policy made.
+    public struct Proposal: Sendable, Hashable {
+        /// The proposed action.
+        public var action: String
+        /// Its priority.
+        public var priority: Double
+        /// Its reason.
+        public var reason: String?
+    }
+
+    /// A policy for this customer.
+    public struct PolicyStep: Sendable, Hashable {
+        /// The policy.
+        public var policy: String
+        /// Where it is declared (`file:line`).
+        public var at: String?
+        /// Whether it ran.
+        public var ran: Bool
+        /// Why it did not run (`not in segment x`, `when returned false`).
+        public var skippedBecause: String?
+        /// What it proposed.
+        public var proposed: [Proposal]
+        /// The error it raised, if any (its proposals are then dropped).
+        public var error: String?
+    }
+
+    /// A proposal dropped because the same action had a better one (§5 step 2).
+    public struct Dropped: Sendable, Hashable {
+        /// The action.
+        public var action: String
+        /// The policy whose proposal was dropped.
+        public var policy: String
+        /// Its priority.
+        public var priority: Double
+        /// The policy whose proposal was kept.
+        public var keptFrom: String
+    }
+
+    /// The evaluation time.
+    public var now: String
+    /// Every segment, in declaration order.
+    public var segments: [SegmentStep]
+    /// Every policy, in name order.
+    public var policies: [PolicyStep]
+    /// Proposals dropped for a better one of the same action.
+    public var dropped: [Dropped]
+    /// The final plan.
+    public var plan: Plan
+    /// All of the above as one JSON object (what `nextbest explain --format json` prints).
+    public var json: JSONValue
+}
+
+extension Engine {
+    /// Explains the decision for one profile built in Swift.
+    public func explain(_ profile: Profile) throws(DecisionError) -> Explanation {
+        try explain(json: Array(profile.jsonText.utf8))
+    }
+
+    /// Explains the decision for one profile given as JSON bytes (one object).
+    public func explain(json: some Collection<UInt8>) throws(DecisionError) -> Explanation {
+        let text = String(decoding: Array(json), as: UTF8.self)
+        let v: JSONValue
+        do {
+            v = try pool.withState { state in
+                try refreshClock(state)
+                return try state.callJSON("explain", [text])
+            }
+        } catch {
+            throw .badRecord(message: "\(error)", customer: nil)
+        }
+        if let message = v["error"]?.stringValue { throw .badRecord(message: message, customer: v["customer"]) }
+        guard let planJSON = v["plan"], let trace = v["trace"] else {
+            throw .failed(message: "the engine gave no explanation", customer: nil)
+        }
+        let plan = try Plan(json: planJSON)
+        let segments = (trace["segments"]?.arrayValue ?? []).map {
+            Explanation.SegmentStep(segment: $0["segment"]?.stringValue ?? "", matched: $0["matched"]?.boolValue ?? false,
+                                    error: $0["error"]?.stringValue)
+        }
+        let policies = (trace["policies"]?.arrayValue ?? []).map { p in
+            Explanation.PolicyStep(
+                policy: p["policy"]?.stringValue ?? "", at: p["at"]?.stringValue, ran: p["ran"]?.boolValue ?? false,
+                skippedBecause: p["why"]?.stringValue,
+                proposed: (p["proposed"]?.arrayValue ?? []).map {
+                    Explanation.Proposal(action: $0["action"]?.stringValue ?? "", priority: $0["priority"]?.doubleValue ?? 0,
+                                         reason: $0["reason"]?.stringValue)
+                },
+                error: p["error"]?.stringValue)
+        }.sorted { $0.policy.utf8.lexicographicallyPrecedes($1.policy.utf8) }
+        let dropped = (trace["dropped"]?.arrayValue ?? []).map {
+            Explanation.Dropped(action: $0["action"]?.stringValue ?? "", policy: $0["policy"]?.stringValue ?? "",
+                                priority: $0["priority"]?.doubleValue ?? 0, keptFrom: $0["kept"]?.stringValue ?? "")
+        }
+        let now = trace["now"]?.stringValue ?? ""
+        var traceObject = trace.objectValue ?? [:]
+        traceObject["policies"] = .array(policies.map { p in
+            var o: [String: JSONValue] = ["policy": .string(p.policy), "ran": .bool(p.ran),
+                                          "proposed": .array(p.proposed.map { q in
+                                              var x: [String: JSONValue] = ["action": .string(q.action), "priority": .double(q.priority)]
+                                              if let r = q.reason { x["reason"] = .string(r) }
+                                              return .object(x)
+                                          })]
+            if let at = p.at { o["at"] = .string(at) }
+            if let why = p.skippedBecause { o["skipped_because"] = .string(why) }
+            if let e = p.error { o["error"] = .string(e) }
+            return .object(o)
+        })
+        traceObject["plan"] = planJSON
+        return Explanation(now: now, segments: segments, policies: policies, dropped: dropped, plan: plan,
+                           json: .object(traceObject))
+    }
+
+    /// The JSON text of the first record in `path` whose `id` is `id` (compared as text),
+    /// or `nil` when no record has it.
+    public func findProfile(id: String, in path: String, format: ProfileFormat) throws -> [UInt8]? {
+        var records = try RecordIterator(path: path, format: format)
+        while let record = try records.next() {
+            guard let bytes = record.bytes, let v = try? JSONValue(parsing: bytes) else { continue }
+            switch v["id"] {
+            case .string(let s) where s == id: return bytes
+            case .int(let i) where String(i) == id: return bytes
+            default: continue
+            }
+        }
+        return nil
+    }
+
+    /// The JSON text of the one profile in `path`; an error when it holds none, or more than one.
+    public func onlyProfile(in path: String, format: ProfileFormat) throws -> [UInt8] {
+        var records = try RecordIterator(path: path, format: format)
+        guard let first = try records.next() else { throw ProfileReadError(message: "\(path) holds no profile") }
+        if try records.next() != nil {
+            throw ProfileReadError(message: "\(path) holds more than one profile: pick one with --profiles \(path) --id ID")
+        }
+        guard let bytes = first.bytes else { throw ProfileReadError(message: "\(path): \(first.error ?? "unreadable")") }
+        return bytes
+    }
+}

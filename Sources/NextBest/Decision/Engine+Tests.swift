@@ -1,0 +1,59 @@
+// Engine+Tests: running a policy set's own tests (policy-language.md §7).
+
+/// The outcome of one test of a policy set.
+public struct PolicyTestResult: Sendable {
+    /// The test's name.
+    public var name: String
+    /// Where the test is declared (`file:line`).
+    public var at: String
+    /// The evaluation time the test ran at.
+    public var now: String
+    /// Whether every expectation held.
+    public var passed: Bool
+    /// What did not hold (empty when the test passed).
+    public var failures: [PolicyTestFailure]
+    /// The plan the test's customer got (`nil` when the customer was not a valid profile).
+    public var plan: Plan?
+}
+
+/// One expectation of a test that did not hold.
+public struct PolicyTestFailure: Sendable {
+    /// What was compared: `actions`, `includes`, `segments`, `suppressed.<action>`, `check`, ...
+    public var field: String
+    /// What the test expected, when it states a value.
+    public var expected: JSONValue?
+    /// What the plan had instead.
+    public var actual: JSONValue?
+    /// A plain explanation.
+    public var message: String
+    /// For a failing `check`, the `file:line` of the failing `assert`.
+    public var at: String?
+}
+
+extension Engine {
+    /// Runs the set's tests whose name or `file:line` contains `filter` (all when `nil`).
+    /// A test without its own `now` runs at the engine's `now`.
+    public func runTests(filter: String? = nil) throws(DecisionError) -> [PolicyTestResult] {
+        let results: JSONValue
+        do {
+            results = try pool.withState { state in
+                try refreshClock(state)
+                return try state.callJSON("run_tests", [filter ?? ""])
+            }
+        } catch {
+            throw .failed(message: "cannot run the tests: \(error)", customer: nil)
+        }
+        var out: [PolicyTestResult] = []
+        for r in results.arrayValue ?? [] {
+            let failures = (r["failures"]?.arrayValue ?? []).map {
+                PolicyTestFailure(field: $0["field"]?.stringValue ?? "", expected: $0["expected"], actual: $0["actual"],
+                                  message: $0["message"]?.stringValue ?? "", at: $0["at"]?.stringValue)
+            }
+            let plan = r["plan"].flatMap { try? Plan(json: $0) }
+            out.append(PolicyTestResult(name: r["name"]?.stringValue ?? "", at: r["at"]?.stringValue ?? "",
+                                        now: r["now"]?.stringValue ?? "", passed: r["passed"]?.boolValue ?? false,
+                                        failures: failures, plan: plan))
+        }
+        return out
+    }
+}

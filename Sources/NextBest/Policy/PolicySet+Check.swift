@@ -1,0 +1,88 @@
+// PolicySet+Check: what `nextbest check` reports — the set's declarations, problems and warnings.
+
+/// A declared segment.
+public struct SegmentInfo: Sendable, Hashable {
+    /// Its name.
+    public var name: String
+    /// Where it is declared (`file:line`).
+    public var at: String
+    /// Its description, if any.
+    public var description: String?
+}
+
+/// A declared action.
+public struct ActionInfo: Sendable, Hashable {
+    /// Its name.
+    public var name: String
+    /// Where it is declared (`file:line`).
+    public var at: String
+    /// The department that carries it out.
+    public var department: String
+    /// The channel it reaches the customer on.
+    public var channel: String
+    /// Days before it may be chosen again for the same customer, if set.
+    public var cooldownDays: Double?
+    /// Its group (at most one action of a group per plan), if any.
+    public var group: String?
+    /// Its description, if any.
+    public var description: String?
+}
+
+/// A declared policy.
+public struct PolicyInfo: Sendable, Hashable {
+    /// Its name.
+    public var name: String
+    /// Where it is declared (`file:line`).
+    public var at: String
+    /// The segments a customer must all be in for it to run.
+    public var segments: [String]
+    /// The action of a short-form policy (`nil` for the full form with `propose`).
+    public var action: String?
+    /// Its description, if any.
+    public var description: String?
+}
+
+/// What loading a policy set found: its declarations, the problems that stop it from
+/// loading, and warnings (declared but unused, or a policy that can never run).
+public struct PolicyCheck: Sendable {
+    /// Segments, in declaration order.
+    public var segments: [SegmentInfo]
+    /// Actions, in declaration order.
+    public var actions: [ActionInfo]
+    /// Policies, in name order.
+    public var policies: [PolicyInfo]
+    /// How many tests the set holds.
+    public var tests: Int
+    /// Problems, each at `file:line`; the set loads only when there are none.
+    public var problems: [PolicyProblem]
+    /// Warnings, each at `file:line`; they do not stop the set from loading.
+    public var warnings: [PolicyProblem]
+}
+
+extension PolicySet {
+    /// Loads the set and reports every problem and warning, without stopping at the first.
+    public func check(limits: Limits = Limits()) throws(PolicySetError) -> PolicyCheck {
+        let (state, report) = try loadState(limits: limits)
+        let d: JSONValue
+        do { d = try state.callJSON("describe") } catch { throw .unreadable("cannot describe the policy set \(directory): \(error)") }
+        func list(_ key: String) -> [JSONValue] { d[key]?.arrayValue ?? [] }
+        return PolicyCheck(
+            segments: list("segments").map {
+                SegmentInfo(name: $0["name"]?.stringValue ?? "", at: $0["at"]?.stringValue ?? "",
+                            description: $0["description"]?.stringValue)
+            },
+            actions: list("actions").map {
+                ActionInfo(name: $0["name"]?.stringValue ?? "", at: $0["at"]?.stringValue ?? "",
+                           department: $0["department"]?.stringValue ?? "", channel: $0["channel"]?.stringValue ?? "",
+                           cooldownDays: $0["cooldown_days"]?.doubleValue, group: $0["group"]?.stringValue,
+                           description: $0["description"]?.stringValue)
+            },
+            policies: list("policies").map {
+                PolicyInfo(name: $0["name"]?.stringValue ?? "", at: $0["at"]?.stringValue ?? "",
+                           segments: ($0["segments"]?.arrayValue ?? []).compactMap(\.stringValue),
+                           action: $0["action"]?.stringValue, description: $0["description"]?.stringValue)
+            },
+            tests: d["tests"]?.intValue ?? 0,
+            problems: report.problems, warnings: report.warnings)
+    }
+}

@@ -1,0 +1,100 @@
+// nextbest explain: one customer's decision, step by step.
+import ArgumentParser
+import Foundation
+import NextBest
+
+struct Explain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Explain one customer's plan step by step: segments, policies, suppressions, the plan.",
+        discussion: """
+            Give one profile with --profile FILE, or pick one by id from a file of profiles with \
+            --profiles FILE --id ID. Prints readable text, or JSON with --format json.
+
+            Examples:
+              nextbest explain --policies policies --profiles policies/samples/customers.jsonl --id C0007 --now 2026-11-01
+              nextbest explain --policies policies --profile customer.json --format json
+            """
+    )
+
+    enum OutputFormat: String, ExpressibleByArgument { case text, json }
+
+    @OptionGroup var policy: PolicyOptions
+
+    @Option(name: .long, help: ArgumentHelp("A file holding one profile (.json, .jsonl or .csv).", valueName: "file"))
+    var profile: String?
+
+    @Option(name: .long, help: ArgumentHelp("A file of profiles to pick the customer from (with --id).", valueName: "file"))
+    var profiles: String?
+
+    @Option(name: .long, help: ArgumentHelp("The customer's id (with --profiles).", valueName: "id"))
+    var id: String?
+
+    @Option(name: .long, help: "Output: text (default) or json.")
+    var format: OutputFormat = .text
+
+    func validate() throws {
+        if (profile == nil) == (profiles == nil) { throw ValidationError("give either --profile FILE or --profiles FILE --id ID") }
+        if profiles != nil && id == nil { throw ValidationError("--profiles needs --id ID: which customer to explain") }
+        if profile != nil && id != nil { throw ValidationError("--id goes with --profiles, not --profile") }
+    }
+
+    func run() throws {
+        let path = profile ?? profiles!
+        if path != "-" && !FileManager.default.fileExists(atPath: path) { throw cannotRun("profiles not found: \(path)") }
+        let engine = try policy.engine(concurrency: 1)
+        let fmt = ProfileFormat.guess(path: path)
+        let json: [UInt8]
+        do {
+            if let id {
+                guard let found = try engine.findProfile(id: id, in: path, format: fmt) else {
+                    throw cannotRun("no customer with id \(id) in \(path)")
+                }
+                json = found
+            } else {
+                json = try engine.onlyProfile(in: path, format: fmt)
+            }
+        } catch let e as ExitCode { throw e } catch { throw cannotRun("\(error)") }
+        let explanation: Explanation
+        do { explanation = try engine.explain(json: json) } catch {
+            note("nextbest: the profile cannot be decided: \(error)")
+            throw ExitCode(1)
+        }
+        switch format {
+        case .json: print(explanation.json.jsonText)
+        case .text: print(explanation.text)
+        }
+        if !explanation.plan.errors.isEmpty { throw ExitCode(1) }
+    }
+}
+
+extension Explanation {
+    /// The decision as readable text, in the order of policy-language.md §5.
+    var text: String {
+        let customer = plan.customer.stringValue ?? plan.customer.jsonText
+        var lines = ["Customer \(customer), decided at \(now)", "", "1. Segments (each segment's `when` runs once)"]
+        lines += table(segments.map { s in
+            [s.matched ? "in" : "out", s.segment, s.error.map { "error: \($0)" } ?? ""]
+        }).map { "   " + $0 }
+        lines += ["", "2. Policies (in name order; a policy runs when the customer is in all its segments and its `when` holds)"]
+        var rows: [[String]] = []
+        for p in policies {
+            let status = p.error != nil ? "error" : p.ran ? "ran" : "skipped"
+            var what: String
+            if let e = p.error { what = e }
+            else if !p.ran { what = p.skippedBecause ?? "" }
+            else if p.proposed.isEmpty { what = "proposed nothing" }
+            else { what = "proposed " + p.proposed.map { "\($0.action) (\(number($0.priority)))" }.joined(separator: ", ") }
+            rows.append([status, p.policy, what, p.at ?? ""])
+        }
+        lines += table(rows).map { "   " + $0 }
+        for d in dropped {
+            lines.append("   dropped: \(d.action) (\(number(d.priority))) from \(d.policy): \(d.keptFrom) proposed it with a priority at least as high")
+        }
+        lines += ["", "3. Eligibility and 4. arbitration (by priority, highest first)"]
+        if plan.suppressed.isEmpty { lines.append("   nothing suppressed") }
+        for s in plan.suppressed { lines.append("   suppressed \(s.action) (policy \(s.policy)): \(s.reason)") }
+        lines += ["", "5. Plan"]
+        lines += plan.textLines(indent: "   ")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,2 @@
+-- Broken on purpose: who carries it out?
+action "loyalty_gift" { channel = "mail" }

@@ -1,0 +1,5 @@
+-- Broken on purpose: how is the customer reached?
+
+action "loyalty_call" {
+  department = "sales",
+}
