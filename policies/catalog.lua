@@ -71,8 +71,12 @@ action "cross_sell_email" {
   department = "sales", channel = "email",
   description = "Email recommending the product line the customer does not buy from us yet",
   cooldown_days = 30,
-  -- Never try to sell more while the customer is waiting on an open ticket.
-  eligible = function(c) return (c.open_tickets or 0) == 0 end,
+  -- Never try to sell more while the customer is waiting on an open ticket (the export's
+  -- count, or else the tickets in the list that are not closed).
+  eligible = function(c)
+    local open = c.open_tickets or count(c.tickets, function(t) return t.status ~= "closed" end)
+    return open == 0
+  end,
 }
 
 action "account_review_visit" {
