@@ -44,7 +44,7 @@ segment "new_customer" {
 segment "dormant" {
   description = "Last purchase more than 180 days ago",
   -- Customers who never bought have no last_purchase: they are not dormant, just new.
-  when = function(c, ctx)
+  when = function(c)
     return c.last_purchase ~= nil and days_since(c.last_purchase) > 180
   end,
 }

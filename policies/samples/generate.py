@@ -128,7 +128,7 @@ def consent(rng):
 def add_lists(rng, p):
     """The parts only the JSON export has: tickets, mentions, products, contacts."""
     # Tickets: most customers have none open; some have a pile.
-    n_open = rng.choices([0, 1, 2, 3, 4, 5], weights=[55, 20, 12, 7, 4, 2])[0]
+    n_open = rng.choices([0, 1, 2, 3, 4, 5], weights=[62, 20, 10, 5, 2, 1])[0]
     n_closed = rng.randint(0, 3)
     tickets = []
     for i in range(n_open + n_closed):
@@ -154,11 +154,20 @@ def add_lists(rng, p):
                            key=PRODUCT_LINES.index)
     p["consent"] = consent(rng)
     # Contact history: what we did in the last months (drives the cooldowns).
-    contacts = []
+    # Half the entries come from the last two weeks, so cooldowns often still run.
+    recent = []
     for _ in range(rng.choices([0, 1, 2, 3], weights=[35, 30, 20, 15])[0]):
-        action = rng.choice(list(ACTION_CHANNEL))
+        recent.append((rng.choice(list(ACTION_CHANNEL)),
+                       rng.choice([rng.randint(1, 14), rng.randint(15, 60), rng.randint(61, 180)])))
+    # Some follow-ups already happened: the care team answered the post a day or two ago,
+    # the onboarding series is under way.
+    if "social_mentions" in p and rng.random() < 0.3:
+        recent.append(("social_reply", rng.randint(1, 2)))
+    if p["tenure_months"] < 3 and rng.random() < 0.4:
+        recent.append(("onboarding_email", rng.randint(1, 10)))
+    contacts = []
+    for action, ago in recent:
         entry = {"action": action, "channel": ACTION_CHANNEL[action]}
-        ago = rng.randint(1, 120)
         if rng.random() < 0.5:
             entry["at"] = day(ago)
         else:
