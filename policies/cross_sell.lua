@@ -4,7 +4,7 @@
 --    spend) who have been with us at least 6 months and are not about to leave get an
 --    email from sales recommending the next product line for them. The action itself is
 --    not eligible while a ticket is open (see catalog.lua).
---    Priority 40-80: higher the lower our share and the higher the growth potential.
+--    Priority 61-80: higher the lower our share and the higher the growth potential.
 -- 2. "account-review": high-value customers with high growth potential get a visit from
 --    their account manager (in person) unless we already have most of their spend.
 

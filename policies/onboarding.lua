@@ -4,7 +4,7 @@
 --    onboarding series (app tour, self-service portal). Customer success sends it.
 -- 2. "onboarding-welcome-call": the other new customers get a welcome call from a
 --    customer success manager, who sets up the account with them.
--- Priority 60-75: the newer the customer, the higher.
+-- Priority 65-75: the newer the customer, the higher (75 in month 0, 65 in month 2).
 
 policy "onboarding-digital" {
   description = "New tech-savvy customers: digital onboarding email series",

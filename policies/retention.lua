@@ -5,7 +5,8 @@
 --       everybody else gets a loyalty discount by email. High-value customers we cannot
 --       call (no phone consent, called recently) get the email instead: both actions are
 --       in the group "retention", so a plan holds at most one of them.
--- Priority grows with the risk: 70-100 for the call, 55-85 for the email.
+-- Priority grows with the risk: 70 + 30 x risk for the call (88-100 in the segment),
+-- 55 + 30 x risk for the email (73-85).
 -- Discount: an A/B test runs this quarter — half the email customers get 10%, half 15%
 -- (split by customer id, so the same customer always lands in the same half).
 
