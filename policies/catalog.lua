@@ -1,0 +1,116 @@
+-- catalog.lua — every action a plan can contain, and who carries it out.
+--
+-- For each action:
+--   department    the team whose work queue receives it
+--   channel       how the customer is reached (email, phone, sms, social, mail, in_person)
+--   cooldown_days the action is not repeated within this many days of the last time the
+--                 customer got it (read from the contact history)
+--   group         at most one action of the same group goes into a plan
+--   eligible      an extra yes/no check that applies whichever policy proposes the action
+
+-- Cities where the sales team runs in-person customer events this season.
+local EVENT_CITIES = { "Chicago", "Boston", "Austin", "Seattle" }
+
+-- Invitations (at most one per plan) ---------------------------------------------------------
+
+action "invite_webinar" {
+  department = "marketing", channel = "email",
+  description = "Invite to the monthly product webinar (online, 45 minutes)",
+  cooldown_days = 30,
+  group = "invitations",
+}
+
+action "invite_event" {
+  department = "sales", channel = "phone",
+  description = "Account manager calls to invite the customer to our customer event in their city",
+  cooldown_days = 60,
+  group = "invitations",
+  -- Only customers in a city where an event takes place this season.
+  eligible = function(c) return one_of(c.city, EVENT_CITIES) end,
+}
+
+-- Retention (at most one per plan) ------------------------------------------------------------
+
+action "retention_call" {
+  department = "customer_service", channel = "phone",
+  description = "Retention team calls with a personal offer",
+  cooldown_days = 30,
+  group = "retention",
+}
+
+action "retention_offer_email" {
+  department = "customer_service", channel = "email",
+  description = "Email with a loyalty discount code",
+  cooldown_days = 30,
+  group = "retention",
+}
+
+-- Service -------------------------------------------------------------------------------------
+
+action "service_recovery_call" {
+  department = "customer_service", channel = "phone",
+  description = "Senior agent calls to sort out all open tickets in one go",
+  cooldown_days = 14,
+}
+
+action "feedback_survey_sms" {
+  department = "customer_service", channel = "sms",
+  description = "Text with a two-question 'what went wrong?' survey and a callback link",
+  cooldown_days = 90,
+}
+
+action "social_reply" {
+  department = "social_care", channel = "social",
+  description = "Care team answers the customer's post publicly and offers to take it to a direct message",
+  cooldown_days = 3,
+}
+
+-- Growth --------------------------------------------------------------------------------------
+
+action "cross_sell_email" {
+  department = "sales", channel = "email",
+  description = "Email recommending the product line the customer does not buy from us yet",
+  cooldown_days = 30,
+  -- Never try to sell more while the customer is waiting on an open ticket (the export's
+  -- count, or else the tickets in the list that are not closed).
+  eligible = function(c)
+    local open = c.open_tickets or count(c.tickets, function(t) return t.status ~= "closed" end)
+    return open == 0
+  end,
+}
+
+action "account_review_visit" {
+  department = "sales", channel = "in_person",
+  description = "Account manager visits for a yearly business review",
+  cooldown_days = 90,
+}
+
+-- Win-back (at most one per plan) -------------------------------------------------------------
+
+action "winback_email" {
+  department = "marketing", channel = "email",
+  description = "'We miss you' email with a voucher",
+  cooldown_days = 45,
+  group = "winback",
+}
+
+action "winback_mail" {
+  department = "marketing", channel = "mail",
+  description = "Printed catalogue with a voucher, by post",
+  cooldown_days = 90,
+  group = "winback",
+}
+
+-- Onboarding ----------------------------------------------------------------------------------
+
+action "onboarding_email" {
+  department = "customer_success", channel = "email",
+  description = "Next step of the digital onboarding series (app tour, self-service portal)",
+  cooldown_days = 7,
+}
+
+action "welcome_call" {
+  department = "customer_success", channel = "phone",
+  description = "Customer success manager calls to welcome the customer and set up the account",
+  cooldown_days = 30,
+}

@@ -1,0 +1,104 @@
+-- contact_policy_test.lua — contact_policy.lua: at most 3 actions, one per channel, consent.
+
+-- A quiet, ordinary customer who is in no segment and gets no action. Each test below
+-- starts from it and changes only what the test is about.
+local base = {
+  id = "T-BASE", name = "Maple Print Shop", city = "Denver", region = "west",
+  annual_revenue = 20000, growth_potential = 0.3, share_of_wallet = 0.6, tech_affinity = 0.3,
+  churn_risk = 0.1, tenure_months = 24, last_purchase = "2026-10-01",
+  nps = 9, satisfaction = 4, open_tickets = 0, tickets = {}, social_mentions = {},
+  products = { "office_supplies", "furniture" },
+  consent = { email = true, phone = true, sms = true, social = true, mail = true },
+  contacts = {},
+}
+
+-- base with some fields replaced, and the fields listed in `without` left out.
+local function customer(overrides, without)
+  local c = {}
+  for k, v in pairs(base) do c[k] = v end
+  for k, v in pairs(overrides or {}) do c[k] = v end
+  for _, k in ipairs(without or {}) do c[k] = nil end
+  return c
+end
+
+-- The plan's action with this name, or nil.
+local function find(plan, name)
+  for _, a in ipairs(plan.actions) do
+    if a.action == name then return a end
+  end
+  return nil
+end
+
+-- Priorities are computed with decimals: compare them with a small tolerance.
+local function near(x, y) return math.abs(x - y) < 1e-6 end
+
+-- A key account where everything goes wrong at once: at churn risk, a pile of open tickets,
+-- a detractor, an angry post — and still a big growth opportunity.
+local troubled = {
+  annual_revenue = 150000, growth_potential = 0.9, share_of_wallet = 0.1, tech_affinity = 0.9,
+  churn_risk = 0.9, nps = 2, open_tickets = 3,
+  social_mentions = { { platform = "twitter", sentiment = -0.9, at = "2026-10-31" } },
+}
+
+local function with(t, more)
+  local out = {}
+  for k, v in pairs(t) do out[k] = v end
+  for k, v in pairs(more) do out[k] = v end
+  return out
+end
+
+test "at most 3 actions per plan, one per channel, highest priority first" {
+  customer = customer(with(troubled, { id = "T-CP-1" })),
+  now = "2026-11-01",
+  expect = {
+    -- social reply 97.1, retention call 97, (recovery call 88: phone taken), webinar 86
+    actions = { "social_reply", "retention_call", "invite_webinar" },
+    suppressed = {
+      service_recovery_call = "channel phone is full (at most 1 per plan)",
+      retention_offer_email = "group 'retention' already has retention_call",
+      account_review_visit = "plan is full (at most 3 actions)",
+    },
+    departments = { "social_care", "customer_service", "marketing" },
+  },
+  check = function(plan)
+    assert(#plan.actions == 3)
+    for i = 2, #plan.actions do
+      assert(plan.actions[i - 1].priority >= plan.actions[i].priority, "actions are ordered by priority")
+    end
+  end,
+}
+
+test "the phone slot goes to the most urgent call; retention falls back to email" {
+  customer = customer({ id = "T-CP-2", annual_revenue = 90000, churn_risk = 0.6, open_tickets = 5, nps = 1 }),
+  now = "2026-11-01",
+  expect = {
+    -- recovery call 94 beats the retention call 88 for the phone; the retention email (73) remains
+    actions = { "service_recovery_call", "retention_offer_email" },
+    suppressed = { retention_call = "channel phone is full (at most 1 per plan)" },
+  },
+}
+
+test "opted out of phone calls: no call at all" {
+  customer = customer(with(troubled, { id = "T-CP-3", consent = { email = true, phone = false, sms = true, social = true } })),
+  now = "2026-11-01",
+  check = function(plan)
+    for _, a in ipairs(plan.actions) do assert(a.channel ~= "phone", a.action .. " uses the phone") end
+    local reasons = {}
+    for _, s in ipairs(plan.suppressed) do reasons[s.action] = s.reason end
+    assert(reasons.retention_call == "no consent for phone")
+    assert(reasons.service_recovery_call == "no consent for phone")
+  end,
+}
+
+test "a channel without a consent entry counts as consented" {
+  customer = customer({ id = "T-CP-4", annual_revenue = 90000, churn_risk = 0.8, consent = { email = true } }),
+  now = "2026-11-01",
+  expect = { includes = { "retention_call" } },
+}
+
+test "a profile without consent or contact history is fully contactable" {
+  customer = customer({ id = "T-CP-5", annual_revenue = 90000, churn_risk = 0.8 }, { "consent", "contacts" }),
+  now = "2026-11-01",
+  expect = { includes = { "retention_call" } },
+  check = function(plan) assert(#plan.errors == 0) end,
+}
