@@ -141,6 +141,14 @@ struct PolicyTestRunnerTests {
         #expect(Array(r.keys) == ["alpha"])
     }
 
+    @Test func twoTestsWithTheSameNameAreALoadProblem() throws {
+        let f = try Fixture(["a.lua": policies, "tests/t_test.lua": """
+            test "same" { customer = { id = "1" }, expect = { actions = {} } }
+            test "same" { customer = { id = "2" }, expect = { actions = {} } }
+            """])
+        #expect(f.problems() == ["tests/t_test.lua:2: test 'same' is declared twice: here and at \(f.directory)/tests/t_test.lua:1"])
+    }
+
     @Test func anUnknownExpectFieldIsALoadProblem() throws {
         let f = try Fixture(["a.lua": policies, "tests/t_test.lua": """
             test "typo" { customer = { id = "1" }, expect = { action = { "webinar" } } }

@@ -107,6 +107,35 @@ struct TestCommandTests {
         #expect(r.stdout.contains("actions:    invite_webinar -> marketing by email, priority 50 (policy webinar)"))
     }
 
+    @Test func theSampleSetPassesItsOwnTests() throws {
+        let r = try nextbest("test", "--policies", "policies")
+        #expect(r.status == 0, "\(r.stdout)")
+        #expect(r.lines.last?.hasSuffix(" passed, 0 failed") == true)
+    }
+
+    @Test func changingOnePolicyFailsExactlyTheTestsThatDependOnIt() throws {
+        // The change: the retention call's priority drops below the retention email's.
+        let set = try temporaryDirectory() + "/policies"
+        try FileManager.default.copyItem(atPath: packageRoot + "/policies", toPath: set)
+        let file = set + "/retention.lua"
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        try #require(text.contains("priority = 70 + 30 * risk"))
+        try text.replacingOccurrences(of: "priority = 70 + 30 * risk", with: "priority = 50 + 30 * risk")
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let r = try nextbest("test", "--policies", set)
+        #expect(r.status == 1)
+        let failed = r.lines.filter { $0.hasPrefix("FAIL  ") }.map { String($0.dropFirst(6).prefix { $0 != "(" }.dropLast()) }
+        #expect(failed == [
+            "at most 3 actions per plan, one per channel, highest priority first",
+            "the phone slot goes to the most urgent call; retention falls back to email",
+            "a channel without a consent entry counts as consented",
+            "a profile without consent or contact history is fully contactable",
+            "high-value customer at churn risk gets a retention call, not the email",
+        ])
+        #expect(r.lines.last?.hasSuffix(" passed, 5 failed") == true)
+        #expect(r.stdout.contains("      includes  retention_call  retention_offer_email"))
+    }
+
     @Test func theFilterRunsOnlyMatchingTests() throws {
         let r = try nextbest("test", "--policies", try testedSet(failing: true), "--now", "2026-11-01", "--filter", "gets a webinar")
         #expect(r.status == 0)

@@ -278,7 +278,7 @@ local ENV = setmetatable({}, {
 -- Declarations (§2) and load-time validation with file:line.
 ---------------------------------------------------------------------------------------------
 
-local DECL = { segment = {}, action = {}, policy = {} }
+local DECL = { segment = {}, action = {}, policy = {}, test = {} }
 local SEGMENTS, ACTIONS, POLICIES, TESTS = {}, {}, {}, {}
 local CONTACT = { max_actions = 3, max_per_channel = 1, respect_consent = true, history = "contacts" }
 local CONTACT_DECL = nil
