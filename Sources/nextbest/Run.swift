@@ -48,6 +48,7 @@ struct Run: ParsableCommand {
             throw cannotRun("profiles not found: \(profiles)")
         }
         let engine = try policy.engine(concurrency: jobs)
+        if !quiet { for w in engine.warnings { note("\(w.file):\(w.line): warning: \(w.message)") } }
         let sink = try OutputFile(path: out)
         var routeWriter: RouteWriter?
         if let routes {

@@ -132,6 +132,12 @@ struct PipelineTests {
         #expect(try e.decide(["id": "1", "contacts": [["action": "retention", "at": "2026-10-02T12:00:00+14:00"]]]).actionNames == ["retention"])
     }
 
+    @Test func aContactDatedAfterNowStillCoolsDownAndSaysSo() throws {
+        let f = try Fixture(["a.lua": catalog + "\npolicy \"p\" { action = \"retention\", priority = 1 }\n"])
+        let plan = try f.engine().decide(["id": "1", "contacts": [["action": "retention", "at": "2026-11-04"]]])
+        #expect(plan.suppressedReasons["retention"] == "cooldown: a contact is dated 3 days after now, cooldown is 30 days")
+    }
+
     @Test func cooldownUsesTheMostRecentContactWithThatActionOnly() throws {
         let f = try Fixture(["a.lua": catalog + "\npolicy \"p\" { action = \"retention\", priority = 1 }"])
         let e = try f.engine()

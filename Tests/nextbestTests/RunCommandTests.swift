@@ -124,6 +124,19 @@ struct RunCommandTests {
         #expect(!FileManager.default.fileExists(atPath: dir + "/plans.jsonl"))
     }
 
+    @Test func loadWarningsAreShownButDoNotFailTheRun() throws {
+        let dir = try temporaryDirectory()
+        try write("""
+            action "used" { department = "sales", channel = "email" }
+            action "unused" { department = "sales", channel = "phone" }
+            policy "p" { action = "used", priority = 1 }
+            """, to: dir + "/set/a.lua")
+        try write(threeProfiles, to: dir + "/p.jsonl")
+        let r = try nextbest("run", "--policies", dir + "/set", "--profiles", dir + "/p.jsonl")
+        #expect(r.status == 0)
+        #expect(r.stderr.contains("set/a.lua:2: warning: action 'unused' is not proposed by any policy"))
+    }
+
     @Test func usageErrorsAndMissingFilesExit2() throws {
         #expect(try nextbest("run", "--policies", benchPolicies).status == 2)
         #expect(try nextbest("run", "--policies", benchPolicies, "--profiles", "/nonexistent.jsonl").status == 2)

@@ -1006,7 +1006,8 @@ local function decide(c, trace, careful)
       local d
       d, errors = days_since_contact(history, p.action, errors)
       if d and d < a.cooldown_days then
-        why = sformat("cooldown: last contact %s days ago, cooldown is %s days", sformat("%.4g", d), tostring(a.cooldown_days))
+        why = d >= 0 and sformat("cooldown: last contact %s days ago, cooldown is %s days", sformat("%.4g", d), tostring(a.cooldown_days))
+              or sformat("cooldown: a contact is dated %s days after now, cooldown is %s days", sformat("%.4g", -d), tostring(a.cooldown_days))
       end
     end
     if not why and a.eligible then
