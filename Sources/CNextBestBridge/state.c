@@ -71,20 +71,45 @@ static int l_json_decode(lua_State *L) {
     return lua_error(L);
 }
 
-/// direct(handler, fn, a, b) -> true, result: the fast path of guarded(). Same budget, but no
+/// direct(fn, a, b) -> true, result: the fast path of guarded(). Same budget, but no
 /// protected call: an error unwinds the whole customer, and the host decides that customer
 /// again in careful mode (guarded calls), where the error stays inside its policy.
 static int l_direct(lua_State *L) {
     nb_state *s = lua_touserdata(L, lua_upvalueindex(1));
-    lua_settop(L, 4);
+    lua_settop(L, 3);
     lua_Hook outer = lua_gethook(L);
     int outer_mask = lua_gethookmask(L), outer_count = lua_gethookcount(L);
     if (s->budget > 0) lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget);
     lua_call(L, 2, 1);
     lua_sethook(L, outer, outer_mask, outer_count);
     lua_pushboolean(L, 1);
-    lua_replace(L, 1);
+    lua_insert(L, -2);
     return 2;
+}
+
+/// direct_each(fns, a, b, results): results[i] = fns[i](a, b) for every i (a `true` or `false`
+/// in fns is copied as it is, not called). The fast path for the many small checks of one
+/// customer (segments, policy conditions): one budget for the whole batch — a batch that
+/// runs out of it, or raises, unwinds the customer, who is then decided again carefully with
+/// a budget per call. So nothing that passes here could have been stopped there.
+static int l_direct_each(lua_State *L) {
+    nb_state *s = lua_touserdata(L, lua_upvalueindex(1));
+    lua_settop(L, 4);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+    lua_Hook outer = lua_gethook(L);
+    int outer_mask = lua_gethookmask(L), outer_count = lua_gethookcount(L);
+    int hooked = 0;
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, 1, i) == LUA_TFUNCTION) {
+            if (!hooked && s->budget > 0) { lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget); hooked = 1; }
+            lua_pushvalue(L, 2);
+            lua_pushvalue(L, 3);
+            lua_call(L, 2, 1);
+        }
+        lua_rawseti(L, 4, i);
+    }
+    if (hooked) lua_sethook(L, outer, outer_mask, outer_count);
+    return 0;
 }
 
 /// Message handler for calls from the host: the message plus a traceback.
@@ -131,6 +156,9 @@ static int open_k(lua_State *L) {
     lua_pushlightuserdata(L, s);
     lua_pushcclosure(L, l_direct, 1);
     lua_setfield(L, -2, "direct");
+    lua_pushlightuserdata(L, s);
+    lua_pushcclosure(L, l_direct_each, 1);
+    lua_setfield(L, -2, "direct_each");
     lua_pushinteger(L, s->budget);
     lua_setfield(L, -2, "budget");
     lua_pushcfunction(L, l_json_decode);

@@ -5,7 +5,8 @@
 local natives = ...
 local getinfo = natives.debug.getinfo
 local guarded = natives.guarded           -- guarded(handler, fn, c, ctx): xpcall with a budget
-local direct = natives.direct             -- direct(handler, fn, c, ctx): the same, unprotected
+local direct = natives.direct             -- direct(fn, c, ctx): the same, unprotected
+local direct_each = natives.direct_each   -- direct_each(fns, c, ctx, out): many, unprotected, one budget
 local force_metatable = natives.debug.setmetatable
 local json_decode = natives.json_decode   -- text -> Lua value, raises "line L, column C: ..."
 
@@ -514,9 +515,7 @@ local function call(fn, c, ctx)
 end
 
 --- The fast twin of call(): errors are not caught here (see decide's `careful`).
-local function call_direct(fn, c, ctx)
-  return direct(handler, fn, c, ctx)
-end
+local call_direct = direct
 
 --- An entry for plan.errors: { policy|segment|action = name, at = "file:line", message }.
 local function failure(kind, decl, r)
@@ -665,6 +664,57 @@ end
 
 local STATS
 
+-- Scratch for the fast path's batched checks, and the segment conditions in declaration order.
+local SEG_RESULTS, WHEN_RESULTS, SEG_WHENS = {}, {}, {}
+local LAST_SEGLIST = {}  -- the names set in SEGSET (ctx.segments) by the last decide
+
+--- A table that computes each missing entry with `make(key)` once and keeps it.
+local function memo(make)
+  return setmetatable({}, { __index = function(t, k) local v = make(k); t[k] = v; return v end })
+end
+-- Suppression reasons, made once per channel or limit rather than once per customer.
+local NO_CONSENT = memo(function(channel) return "no consent for " .. channel end)
+local CHANNEL_FULL = memo(function(channel)
+  return sformat("channel %s is full (at most %d per plan)", channel, CONTACT.max_per_channel)
+end)
+local NOT_IN_SEGMENT = memo(function(name) return "not in segment " .. name end)
+local PLAN_FULL = memo(function(n) return sformat("plan is full (at most %d actions)", n) end)
+
+--- The policies to consider for a customer in `seglist` (the set `segs`): those without
+--- segments and those whose first segment is in the list, in name order (`order`, indices
+--- into POLICIES), with each one's condition for the fast path's batch (`whens`: the `when`
+--- function; true without one; false when another of its segments is missing, so it is not
+--- run). Customers share few segment combinations, so this is kept per combination.
+local POLICIES_FOR, POLICIES_FOR_SIZE = {}, 0
+local function policies_for(seglist, segs)
+  local key = concat(seglist, "\0")
+  local hit = POLICIES_FOR[key]
+  if hit then return hit end
+  local order = UNGATED
+  for j = 1, #seglist do
+    local g = GATED[seglist[j]]
+    if g then
+      if order == UNGATED then order = { table.unpack(UNGATED) } end
+      for k = 1, #g do order[#order + 1] = g[k] end
+    end
+  end
+  if order ~= UNGATED then sort(order) end
+  local whens = {}
+  for k = 1, #order do
+    local p = POLICIES[order[k]]
+    local w = p.when or true
+    for j = 2, #p.segments do
+      if not segs[p.segments[j]] then w = false; break end
+    end
+    whens[k] = w
+  end
+  if POLICIES_FOR_SIZE >= 1024 then POLICIES_FOR, POLICIES_FOR_SIZE = {}, 0 end  -- bounded
+  POLICIES_FOR_SIZE = POLICIES_FOR_SIZE + 1
+  hit = { order = order, whens = whens }
+  POLICIES_FOR[key] = hit
+  return hit
+end
+
 --- Clears the run counters (plans, actions, segment sizes, suppressions, errors).
 function api.reset_counters()
   STATS = { plans = 0, with_errors = 0, actions = {}, departments = {}, segments = {}, suppressed = {},
@@ -738,7 +788,9 @@ local function run_policy(p, c, ctx, call)
     if not ok then return nil, r end
     if r == nil then return EMPTY end
     if type(r) ~= "table" then return nil, bad_proposal(p, sformat("is %s (return a table, a list of tables, or nil)", type_name(r))) end
-    if r.action ~= nil then r = { r } end
+    if r.action ~= nil then  -- one proposal
+      return candidate(p, r.action, r.priority, r.reason, r.params, r.department, r.channel)
+    end
     local out = {}
     for i = 1, #r do
       local q = r[i]
@@ -802,13 +854,18 @@ local function decide(c, trace, careful)
   force_metatable(c, PROFILE_MT)  -- also on a second, careful pass
   local errors = nil
 
-  -- 1. Segments: every segment's `when` runs once.
+  -- 1. Segments: every segment's `when` runs once (in one batch on the fast path).
+  if #SEG_WHENS ~= #SEGMENTS then for i = 1, #SEGMENTS do SEG_WHENS[i] = SEGMENTS[i].when end end
   local segs, seglist = SEGSET, {}
-  for i = 1, #SEGMENTS do segs[SEGMENTS[i].name] = nil end
+  for i = 1, #LAST_SEGLIST do segs[LAST_SEGLIST[i]] = nil end  -- only what the last customer set
+  LAST_SEGLIST = seglist
   local ctx = CTX
+  local seg_results = not careful and SEG_RESULTS
+  if seg_results then direct_each(SEG_WHENS, c, ctx, seg_results) end
   for i = 1, #SEGMENTS do
     local s = SEGMENTS[i]
-    local ok, r = call(s.when, c, ctx)
+    local ok, r
+    if seg_results then ok, r = true, seg_results[i] else ok, r = call(s.when, c, ctx) end
     if not ok then
       errors = errors or list()
       errors[#errors + 1] = failure("segment", s, r)
@@ -820,15 +877,10 @@ local function decide(c, trace, careful)
   end
 
   -- 2. Proposals: gated policies, in name order; the same action keeps its best proposal.
-  local order = UNGATED
-  for j = 1, #seglist do
-    local g = GATED[seglist[j]]
-    if g then
-      if order == UNGATED then order = { table.unpack(UNGATED) } end
-      for k = 1, #g do order[#order + 1] = g[k] end
-    end
-  end
-  if order ~= UNGATED then sort(order) end
+  local plan_for = policies_for(seglist, segs)
+  local order = plan_for.order
+  local when_results = not careful and WHEN_RESULTS
+  if when_results then direct_each(plan_for.whens, c, ctx, when_results) end
   if trace then
     local ran = {}
     for k = 1, #order do ran[order[k]] = true end
@@ -841,11 +893,11 @@ local function decide(c, trace, careful)
     local p = POLICIES[order[k]]
     local gated, skip = p.segments, nil
     for j = 2, #gated do
-      if not segs[gated[j]] then skip = "not in segment " .. gated[j]; break end
+      if not segs[gated[j]] then skip = NOT_IN_SEGMENT[gated[j]]; break end
     end
     local ok, r = true, nil
     if not skip and p.when then
-      ok, r = call(p.when, c, ctx)
+      if when_results then r = when_results[k] else ok, r = call(p.when, c, ctx) end
       if ok and not r then skip = "when returned false" end
     end
     local props, err
@@ -893,7 +945,7 @@ local function decide(c, trace, careful)
     local why
     -- 3. Eligibility
     if consent and consent[p.channel] == false then
-      why = "no consent for " .. p.channel
+      why = NO_CONSENT[p.channel]
     elseif a.cooldown_days and history then
       local d
       d, errors = days_since_contact(history, p.action, errors)
@@ -917,9 +969,9 @@ local function decide(c, trace, careful)
       if g and groups and groups[g] then
         why = sformat("group '%s' already has %s", g, groups[g])
       elseif (per_channel[p.channel] or 0) >= max_per_channel then
-        why = sformat("channel %s is full (at most %d per plan)", p.channel, max_per_channel)
+        why = CHANNEL_FULL[p.channel]
       elseif #actions >= max_actions then
-        why = sformat("plan is full (at most %d actions)", max_actions)
+        why = PLAN_FULL[max_actions]
       else
         if g then groups = groups or {}; groups[g] = p.action end
         per_channel[p.channel] = (per_channel[p.channel] or 0) + 1
