@@ -13,6 +13,7 @@ struct nb_state {
     size_t used, peak, limit;
     int budget;
     int api_ref, decide_ref;
+    nb_keycache keys;  // profile field names, see json_in.c
 };
 
 static void *nb_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
@@ -168,6 +169,8 @@ static int open_k(lua_State *L) {
     lua_getfield(L, -1, "decide");
     s->decide_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     s->api_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_createtable(L, NB_KEYS, 0);
+    s->keys.ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }
 
@@ -252,8 +255,10 @@ typedef struct {
 
 static int decide_k(lua_State *L) {
     decide_job *job = lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->keys.ref);
+    int keys = lua_gettop(L);
     lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->decide_ref);
-    if (!nb_json_push(L, job->json, job->len, job->line, job->column, job->message)) {
+    if (!nb_json_push_keys(L, job->json, job->len, job->line, job->column, job->message, &job->s->keys, keys)) {
         job->status = NB_BAD_RECORD;
         return 0;
     }

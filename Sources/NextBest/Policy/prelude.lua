@@ -151,14 +151,16 @@ end
 
 --- any(list, fn): true when fn(item) is true for at least one item (false for an empty list).
 function helpers.any(xs, fn)
-  xs = want_list("any", xs); fn = want_fn("any", fn)
+  if type(xs) ~= "table" then xs = want_list("any", xs) end
+  if type(fn) ~= "function" then fn = want_fn("any", fn) end
   for i = 1, #xs do if fn(xs[i]) then return true end end
   return false
 end
 
 --- all(list, fn): true when fn(item) is true for every item (true for an empty list).
 function helpers.all(xs, fn)
-  xs = want_list("all", xs); fn = want_fn("all", fn)
+  if type(xs) ~= "table" then xs = want_list("all", xs) end
+  if type(fn) ~= "function" then fn = want_fn("all", fn) end
   for i = 1, #xs do if not fn(xs[i]) then return false end end
   return true
 end
@@ -687,7 +689,8 @@ local PLAN_FULL = memo(function(n) return sformat("plan is full (at most %d acti
 --- run). Customers share few segment combinations, so this is kept per combination.
 local POLICIES_FOR, POLICIES_FOR_SIZE = {}, 0
 local function policies_for(seglist, segs)
-  local key = concat(seglist, "\0")
+  local n = #seglist
+  local key = n == 0 and "" or n == 1 and seglist[1] or concat(seglist, "\0")
   local hit = POLICIES_FOR[key]
   if hit then return hit end
   local order = UNGATED
@@ -802,6 +805,12 @@ local function run_policy(p, c, ctx, call)
     return out
   end
   local priority, reason, params = p.priority, p.reason, p.params
+  local computed = p.computed  -- whether any of the three is a function (found on first use)
+  if computed == nil then
+    computed = type(priority) == "function" or type(reason) == "function" or type(params) == "function"
+    p.computed = computed
+  end
+  if not computed then return candidate(p, p.action, priority, reason, params) end
   if type(priority) == "function" then
     local ok, r = call(priority, c, ctx)
     if not ok then return nil, r end
@@ -818,6 +827,17 @@ local function run_policy(p, c, ctx, call)
     params = r
   end
   return candidate(p, p.action, priority, reason, params)  -- one candidate (it has .action)
+end
+
+--- Keeps a candidate unless the same action already has one with at least its priority
+--- (on a tie, the one from the policy first in name order stays).
+local function keep_best(best, cands, cand)
+  local prev = best[cand.action]
+  if prev == nil then cands[#cands + 1] = cand; best[cand.action] = cand
+  elseif cand.priority > prev.priority then
+    for m = 1, #cands do if cands[m] == prev then cands[m] = cand end end
+    best[cand.action] = cand
+  end
 end
 
 --- Orders candidates by priority (highest first), ties by action name. Insertion sort:
@@ -907,18 +927,11 @@ local function decide(c, trace, careful)
       errors = errors or list()
       errors[#errors + 1] = failure("policy", p, err)
     elseif props then
-      if props.action then props = { props } end
-      for i = 1, #props do
-        local cand = props[i]
-        local prev = best[cand.action]
-        if prev == nil then cands[#cands + 1] = cand; best[cand.action] = cand
-        elseif cand.priority > prev.priority then
-          for m = 1, #cands do if cands[m] == prev then cands[m] = cand end end
-          best[cand.action] = cand
-        end
-      end
+      if props.action then keep_best(best, cands, props)
+      else for i = 1, #props do keep_best(best, cands, props[i]) end end
     end
     if trace then
+      if props and props.action then props = { props } end
       local proposed = list()
       for i = 1, props and #props or 0 do proposed[i] = { action = props[i].action, priority = props[i].priority, reason = props[i].reason } end
       trace.policies[#trace.policies + 1] = { policy = p.name, ran = skip == nil, why = skip, proposed = proposed,
