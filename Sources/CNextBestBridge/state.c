@@ -88,15 +88,16 @@ static int l_direct(lua_State *L) {
     return 2;
 }
 
-/// direct_each(fns, a, b, results): results[i] = fns[i](a, b) for every i (a `true` or `false`
-/// in fns is copied as it is, not called). The fast path for the many small checks of one
-/// customer (segments, policy conditions): one budget for the whole batch — a batch that
-/// runs out of it, or raises, unwinds the customer, who is then decided again carefully with
-/// a budget per call. So nothing that passes here could have been stopped there.
-static int l_direct_each(lua_State *L) {
+/// direct_select(fns, a, b, hits) -> n: calls fns[i](a, b) for every i and lists in
+/// hits[1..n] the i whose result is true (not nil or false); a `true` or `false` in fns counts
+/// as that result, without a call. The fast path for the many small checks of one customer
+/// (segments, policy conditions): one budget for the whole batch — a batch that runs out of
+/// it, or raises, unwinds the customer, who is then decided again carefully with a budget
+/// per call. So nothing that passes here could have been stopped there.
+static int l_direct_select(lua_State *L) {
     nb_state *s = lua_touserdata(L, lua_upvalueindex(1));
     lua_settop(L, 4);
-    lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 1), hits = 0;
     lua_Hook outer = lua_gethook(L);
     int outer_mask = lua_gethookmask(L), outer_count = lua_gethookcount(L);
     int hooked = 0;
@@ -107,10 +108,16 @@ static int l_direct_each(lua_State *L) {
             lua_pushvalue(L, 3);
             lua_call(L, 2, 1);
         }
-        lua_rawseti(L, 4, i);
+        int yes = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        if (yes) {
+            lua_pushinteger(L, i);
+            lua_rawseti(L, 4, ++hits);
+        }
     }
     if (hooked) lua_sethook(L, outer, outer_mask, outer_count);
-    return 0;
+    lua_pushinteger(L, hits);
+    return 1;
 }
 
 /// Message handler for calls from the host: the message plus a traceback.
@@ -158,8 +165,8 @@ static int open_k(lua_State *L) {
     lua_pushcclosure(L, l_direct, 1);
     lua_setfield(L, -2, "direct");
     lua_pushlightuserdata(L, s);
-    lua_pushcclosure(L, l_direct_each, 1);
-    lua_setfield(L, -2, "direct_each");
+    lua_pushcclosure(L, l_direct_select, 1);
+    lua_setfield(L, -2, "direct_select");
     lua_pushinteger(L, s->budget);
     lua_setfield(L, -2, "budget");
     lua_pushcfunction(L, l_json_decode);

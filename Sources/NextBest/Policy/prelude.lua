@@ -6,7 +6,7 @@ local natives = ...
 local getinfo = natives.debug.getinfo
 local guarded = natives.guarded           -- guarded(handler, fn, c, ctx): xpcall with a budget
 local direct = natives.direct             -- direct(fn, c, ctx): the same, unprotected
-local direct_each = natives.direct_each   -- direct_each(fns, c, ctx, out): many, unprotected, one budget
+local direct_select = natives.direct_select  -- direct_select(fns, c, ctx, hits) -> n: which are true
 local force_metatable = natives.debug.setmetatable
 local json_decode = natives.json_decode   -- text -> Lua value, raises "line L, column C: ..."
 
@@ -667,7 +667,7 @@ end
 local STATS
 
 -- Scratch for the fast path's batched checks, and the segment conditions in declaration order.
-local SEG_RESULTS, WHEN_RESULTS, SEG_WHENS = {}, {}, {}
+local SEG_WHENS, HITS = {}, {}
 local LAST_SEGLIST = {}  -- the names set in SEGSET (ctx.segments) by the last decide
 
 --- A table that computes each missing entry with `make(key)` once and keeps it.
@@ -880,62 +880,79 @@ local function decide(c, trace, careful)
   for i = 1, #LAST_SEGLIST do segs[LAST_SEGLIST[i]] = nil end  -- only what the last customer set
   LAST_SEGLIST = seglist
   local ctx = CTX
-  local seg_results = not careful and SEG_RESULTS
-  if seg_results then direct_each(SEG_WHENS, c, ctx, seg_results) end
-  for i = 1, #SEGMENTS do
-    local s = SEGMENTS[i]
-    local ok, r
-    if seg_results then ok, r = true, seg_results[i] else ok, r = call(s.when, c, ctx) end
-    if not ok then
-      errors = errors or list()
-      errors[#errors + 1] = failure("segment", s, r)
-    elseif r then
-      segs[s.name] = true
-      seglist[#seglist + 1] = s.name
+  if not careful then  -- fast path: one batch, then only the matching segments
+    for j = 1, direct_select(SEG_WHENS, c, ctx, HITS) do
+      local name = SEGMENTS[HITS[j]].name
+      segs[name] = true
+      seglist[#seglist + 1] = name
     end
-    if trace then trace.segments[#trace.segments + 1] = { segment = s.name, matched = ok and not not r, error = not ok and errors[#errors].message or nil } end
+  else  -- careful path (and explain): each `when` in its own protected call
+    for i = 1, #SEGMENTS do
+      local s = SEGMENTS[i]
+      local ok, r = call(s.when, c, ctx)
+      if not ok then
+        errors = errors or list()
+        errors[#errors + 1] = failure("segment", s, r)
+      elseif r then
+        segs[s.name] = true
+        seglist[#seglist + 1] = s.name
+      end
+      if trace then trace.segments[#trace.segments + 1] = { segment = s.name, matched = ok and not not r, error = not ok and errors[#errors].message or nil } end
+    end
   end
 
   -- 2. Proposals: gated policies, in name order; the same action keeps its best proposal.
   local plan_for = policies_for(seglist, segs)
   local order = plan_for.order
-  local when_results = not careful and WHEN_RESULTS
-  if when_results then direct_each(plan_for.whens, c, ctx, when_results) end
-  if trace then
-    local ran = {}
-    for k = 1, #order do ran[order[k]] = true end
-    for i = 1, #POLICIES do
-      if not ran[i] then trace.policies[#trace.policies + 1] = { policy = POLICIES[i].name, ran = false, why = "not in segment " .. POLICIES[i].segments[1] } end
-    end
-  end
   local best, cands = {}, {}
-  for k = 1, #order do
-    local p = POLICIES[order[k]]
-    local gated, skip = p.segments, nil
-    for j = 2, #gated do
-      if not segs[gated[j]] then skip = NOT_IN_SEGMENT[gated[j]]; break end
+  if not careful then  -- fast path: one batch of conditions, then only the policies that pass
+    for j = 1, direct_select(plan_for.whens, c, ctx, HITS) do
+      local p = POLICIES[order[HITS[j]]]
+      local props, err = run_policy(p, c, ctx, call)
+      if err then
+        errors = errors or list()
+        errors[#errors + 1] = failure("policy", p, err)
+      elseif props then
+        if props.action then keep_best(best, cands, props)
+        else for i = 1, #props do keep_best(best, cands, props[i]) end end
+      end
     end
-    local ok, r = true, nil
-    if not skip and p.when then
-      if when_results then r = when_results[k] else ok, r = call(p.when, c, ctx) end
-      if ok and not r then skip = "when returned false" end
-    end
-    local props, err
-    if not ok then err = r
-    elseif not skip then props, err = run_policy(p, c, ctx, call) end
-    if err then
-      errors = errors or list()
-      errors[#errors + 1] = failure("policy", p, err)
-    elseif props then
-      if props.action then keep_best(best, cands, props)
-      else for i = 1, #props do keep_best(best, cands, props[i]) end end
-    end
+  else  -- careful path (and explain): each check in its own protected call, skips recorded
     if trace then
-      if props and props.action then props = { props } end
-      local proposed = list()
-      for i = 1, props and #props or 0 do proposed[i] = { action = props[i].action, priority = props[i].priority, reason = props[i].reason } end
-      trace.policies[#trace.policies + 1] = { policy = p.name, ran = skip == nil, why = skip, proposed = proposed,
-                                              error = err and errors[#errors].message or nil, at = p.where }
+      local ran = {}
+      for k = 1, #order do ran[order[k]] = true end
+      for i = 1, #POLICIES do
+        if not ran[i] then trace.policies[#trace.policies + 1] = { policy = POLICIES[i].name, ran = false, why = "not in segment " .. POLICIES[i].segments[1] } end
+      end
+    end
+    for k = 1, #order do
+      local p = POLICIES[order[k]]
+      local gated, skip = p.segments, nil
+      for j = 2, #gated do
+        if not segs[gated[j]] then skip = NOT_IN_SEGMENT[gated[j]]; break end
+      end
+      local ok, r = true, nil
+      if not skip and p.when then
+        ok, r = call(p.when, c, ctx)
+        if ok and not r then skip = "when returned false" end
+      end
+      local props, err
+      if not ok then err = r
+      elseif not skip then props, err = run_policy(p, c, ctx, call) end
+      if err then
+        errors = errors or list()
+        errors[#errors + 1] = failure("policy", p, err)
+      elseif props then
+        if props.action then keep_best(best, cands, props)
+        else for i = 1, #props do keep_best(best, cands, props[i]) end end
+      end
+      if trace then
+        if props and props.action then props = { props } end
+        local proposed = list()
+        for i = 1, props and #props or 0 do proposed[i] = { action = props[i].action, priority = props[i].priority, reason = props[i].reason } end
+        trace.policies[#trace.policies + 1] = { policy = p.name, ran = skip == nil, why = skip, proposed = proposed,
+                                                error = err and errors[#errors].message or nil, at = p.where }
+      end
     end
   end
 
