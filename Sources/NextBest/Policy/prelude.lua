@@ -958,16 +958,16 @@ local function decide(c, trace, careful)
 
   -- 3 and 4. Eligibility, then arbitration, walking the candidates by priority.
   order_candidates(cands)
-  local actions, suppressed = {}, {}
-  local consent = CONTACT.respect_consent and rawget(c, "consent")
-  if type(consent) ~= "table" then consent = nil end
+  local actions, suppressed = EMPTY, EMPTY  -- made on first use: most customers need neither
+  local consent = #cands > 0 and CONTACT.respect_consent and rawget(c, "consent")
+  if consent and type(consent) ~= "table" then consent = nil end
   local history = rawget(c, CONTACT.history)
   if history ~= nil and type(history) ~= "table" then
     errors = errors or list()
     errors[#errors + 1] = { field = CONTACT.history, message = sformat("the contact history '%s' should be a list, not %s", CONTACT.history, type_name(history)) }
     history = nil
   end
-  local groups, per_channel = nil, {}
+  local groups, per_channel = nil, nil
   local max_actions, max_per_channel = CONTACT.max_actions, CONTACT.max_per_channel
   for i = 1, #cands do
     local p = cands[i]
@@ -998,17 +998,22 @@ local function decide(c, trace, careful)
       local g = a.group
       if g and groups and groups[g] then
         why = sformat("group '%s' already has %s", g, groups[g])
-      elseif (per_channel[p.channel] or 0) >= max_per_channel then
+      elseif (per_channel and per_channel[p.channel] or 0) >= max_per_channel then
         why = CHANNEL_FULL[p.channel]
       elseif #actions >= max_actions then
         why = PLAN_FULL[max_actions]
       else
         if g then groups = groups or {}; groups[g] = p.action end
+        per_channel = per_channel or {}
         per_channel[p.channel] = (per_channel[p.channel] or 0) + 1
+        if actions == EMPTY then actions = {} end
         actions[#actions + 1] = p  -- the candidate carries every field a plan action needs
       end
     end
-    if why then suppressed[#suppressed + 1] = { action = p.action, policy = p.policy, reason = why } end
+    if why then
+      if suppressed == EMPTY then suppressed = {} end
+      suppressed[#suppressed + 1] = { action = p.action, policy = p.policy, reason = why }
+    end
   end
 
   -- 5. Plan
