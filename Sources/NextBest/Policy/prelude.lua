@@ -668,6 +668,7 @@ local STATS
 
 -- Scratch for the fast path's batched checks, and the segment conditions in declaration order.
 local SEG_WHENS, HITS = {}, {}
+local BEST, CANDS = {}, {}  -- per customer: the best candidate per action, and the candidates
 local LAST_SEGLIST = {}  -- the names set in SEGSET (ctx.segments) by the last decide
 
 --- A table that computes each missing entry with `make(key)` once and keeps it.
@@ -876,12 +877,14 @@ local function decide(c, trace, careful)
 
   -- 1. Segments: every segment's `when` runs once (in one batch on the fast path).
   if #SEG_WHENS ~= #SEGMENTS then for i = 1, #SEGMENTS do SEG_WHENS[i] = SEGMENTS[i].when end end
-  local segs, seglist = SEGSET, {}
+  local segs, seglist = SEGSET, careful and {} or EMPTY
   for i = 1, #LAST_SEGLIST do segs[LAST_SEGLIST[i]] = nil end  -- only what the last customer set
   LAST_SEGLIST = seglist
   local ctx = CTX
   if not careful then  -- fast path: one batch, then only the matching segments
-    for j = 1, direct_select(SEG_WHENS, c, ctx, HITS) do
+    local n = direct_select(SEG_WHENS, c, ctx, HITS)
+    if n > 0 then seglist = {}; LAST_SEGLIST = seglist end
+    for j = 1, n do
       local name = SEGMENTS[HITS[j]].name
       segs[name] = true
       seglist[#seglist + 1] = name
@@ -904,7 +907,8 @@ local function decide(c, trace, careful)
   -- 2. Proposals: gated policies, in name order; the same action keeps its best proposal.
   local plan_for = policies_for(seglist, segs)
   local order = plan_for.order
-  local best, cands = {}, {}
+  local best, cands = BEST, CANDS  -- scratch: emptied here, read until the plan is made
+  for i = #cands, 1, -1 do best[cands[i].action] = nil; cands[i] = nil end
   if not careful then  -- fast path: one batch of conditions, then only the policies that pass
     for j = 1, direct_select(plan_for.whens, c, ctx, HITS) do
       local p = POLICIES[order[HITS[j]]]
