@@ -49,6 +49,16 @@ int nb_buf_append_json_string(nb_buf *b, const char *str, size_t n) {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)str;
     if (b->len + n + 2 > b->cap && nb_buf_grow(b, b->len + n + 2) != 0) return -1;
+    size_t plain = 0;  // fast path: printable ASCII with nothing to escape, copied whole
+    while (plain < n && s[plain] >= 0x20 && s[plain] < 0x80 && s[plain] != '"' && s[plain] != '\\') plain++;
+    if (plain == n) {
+        char *d = b->data + b->len;
+        d[0] = '"';
+        memcpy(d + 1, s, n);
+        d[n + 1] = '"';
+        b->len += n + 2;
+        return 0;
+    }
     b->data[b->len++] = '"';
     size_t start = 0, i = 0;
     while (i < n) {

@@ -2,12 +2,27 @@
 #ifndef NEXTBEST_BRIDGE_INTERNAL_H
 #define NEXTBEST_BRIDGE_INTERNAL_H
 #include <stdio.h>
+#include <stdint.h>
 #include <lua.h>
 #include "nextbest_bridge.h"
 
 size_t nb_utf8_seq(const unsigned char *s, size_t n);
 /// Pushes the JSON value in json[0..len) (1), or writes a placed message and returns 0.
 int nb_json_push(lua_State *L, const char *json, size_t len, long line, long column, nb_buf *message);
+
+#define NB_KEYS_BITS 9
+#define NB_KEYS (1 << NB_KEYS_BITS)
+/// Field names seen in profiles, kept per state as Lua strings (in the table at registry
+/// reference `ref`, slot i + 1), so a name that comes back in every profile is pushed from
+/// there instead of being hashed and interned again. Direct-mapped; names up to 16 bytes.
+typedef struct nb_keycache {
+    uint64_t a[NB_KEYS], b[NB_KEYS];  // the name's bytes, zero-padded
+    uint32_t len[NB_KEYS];            // its length + 1; 0 = empty slot
+    int ref;
+} nb_keycache;
+/// nb_json_push with the state's field-name cache; the cache table must be at `keys_idx`.
+int nb_json_push_keys(lua_State *L, const char *json, size_t len, long line, long column, nb_buf *message,
+                      nb_keycache *keys, int keys_idx);
 /// Appends the Lua value at idx as JSON (objects with sorted keys).
 void nb_json_encode(lua_State *L, int idx, nb_buf *b, int depth);
 /// Appends a Lua number as JSON (integers exact, floats shortest round-trip, NaN/inf as null).

@@ -7,12 +7,15 @@
 #include <string.h>
 #include <stdlib.h>
 #include <math.h>
+#include <stdint.h>
 
 typedef struct {
     const unsigned char *p, *start, *end;
     const char *err;
     int depth;
     int hint[NB_MAX_DEPTH + 1];
+    nb_keycache *keys;  // NULL: no field-name cache
+    int keys_idx;
 } jparser;
 
 static void skip_ws(jparser *J) {
@@ -110,9 +113,24 @@ static void add_utf8(luaL_Buffer *B, unsigned cp) {
     luaL_addlstring(B, u, n);
 }
 
+/// Whether any of the 8 bytes in `w` is '"', '\\', below 0x20 or 0x80 and above.
+static inline int special8(uint64_t w) {
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t quote = w ^ (ones * '"'), slash = w ^ (ones * '\\');
+    uint64_t zero_q = (quote - ones) & ~quote, zero_s = (slash - ones) & ~slash;
+    uint64_t ctrl = w - ones * 0x20;  // borrows into the high bit for bytes < 0x20
+    return ((zero_q | zero_s | ctrl | w) & high) != 0;
+}
+
 // J->p is just after the opening quote.
 static int parse_string(lua_State *L, jparser *J) {
     const unsigned char *s = J->p;
+    while (J->end - J->p >= 8) {  // plain ASCII, 8 bytes at a time
+        uint64_t w;
+        memcpy(&w, J->p, 8);
+        if (special8(w)) break;
+        J->p += 8;
+    }
     while (J->p < J->end) {
         unsigned char c = *J->p;
         if (c == '"') { lua_pushlstring(L, (const char *)s, (size_t)(J->p - s)); J->p++; return 1; }
@@ -176,6 +194,39 @@ static int parse_string(lua_State *L, jparser *J) {
 
 static int parse_value(lua_State *L, jparser *J);
 
+/// A field name (J->p just after its opening quote): from the state's cache when it is a
+/// plain name of up to 16 bytes seen before, else parsed and, when plain and short, kept.
+static int parse_key(lua_State *L, jparser *J) {
+    nb_keycache *K = J->keys;
+    if (!K) return parse_string(L, J);
+    const unsigned char *s = J->p;
+    size_t room = (size_t)(J->end - s), n = 0;
+    while (n <= 16 && n < room) {
+        unsigned char c = s[n];
+        if (c == '"') break;
+        if (c == '\\' || c < 0x20 || c >= 0x80) return parse_string(L, J);
+        n++;
+    }
+    if (n > 16 || n >= room) return parse_string(L, J);
+    uint64_t a = 0, b = 0;
+    memcpy(&a, s, n < 8 ? n : 8);
+    if (n > 8) memcpy(&b, s + 8, n - 8);
+    uint64_t h = (a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ (uint64_t)n;
+    unsigned i = (unsigned)(h >> (64 - NB_KEYS_BITS));
+    if (K->len[i] == n + 1 && K->a[i] == a && K->b[i] == b) {
+        lua_rawgeti(L, J->keys_idx, (lua_Integer)i + 1);
+    } else {
+        lua_pushlstring(L, (const char *)s, n);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, J->keys_idx, (lua_Integer)i + 1);
+        K->len[i] = (uint32_t)n + 1;
+        K->a[i] = a;
+        K->b[i] = b;
+    }
+    J->p = s + n + 1;
+    return 1;
+}
+
 static int parse_object(lua_State *L, jparser *J) {
     int d = J->depth;
     lua_createtable(L, 0, J->hint[d]);
@@ -187,7 +238,7 @@ static int parse_object(lua_State *L, jparser *J) {
         if (J->p >= J->end) return fail(J, "unexpected end of input inside an object");
         if (*J->p != '"') return fail(J, "expected a quoted field name");
         J->p++;
-        if (!parse_string(L, J)) return 0;
+        if (!parse_key(L, J)) return 0;
         skip_ws(J);
         if (J->p >= J->end || *J->p != ':') return fail(J, "expected ':' after a field name");
         J->p++;
@@ -260,7 +311,14 @@ static jparser *shared_parser(void) {
 }
 
 int nb_json_push(lua_State *L, const char *json, size_t len, long line, long column, nb_buf *message) {
+    return nb_json_push_keys(L, json, len, line, column, message, NULL, 0);
+}
+
+int nb_json_push_keys(lua_State *L, const char *json, size_t len, long line, long column, nb_buf *message,
+                      nb_keycache *keys, int keys_idx) {
     jparser *J = shared_parser();
+    J->keys = keys;
+    J->keys_idx = keys_idx;
     J->start = J->p = (const unsigned char *)json;
     J->end = J->start + len;
     J->err = NULL;

@@ -14,6 +14,36 @@ void nb_check(lua_State *L, int rc) {
 
 #define PUT(L, b, lit) nb_check(L, nb_buf_append(b, lit, sizeof(lit) - 1))
 
+static const double pow10s[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
+
+/// Writes the decimal digits of `r` (r >= 0) with a point before the last `k` of them.
+static int fixed_digits(char *out, int neg, long long r, int k) {
+    char rev[24];
+    int n = 0, len = 0;
+    do { rev[n++] = (char)('0' + r % 10); r /= 10; } while (r > 0);
+    while (n <= k) rev[n++] = '0';  // a leading "0." for values below 1
+    if (neg) out[len++] = '-';
+    for (int i = n - 1; i >= 0; i--) {
+        out[len++] = rev[i];
+        if (i == k && k > 0) out[len++] = '.';
+    }
+    return len;
+}
+
+/// The text "%.15g" gives for d when d is a decimal with at most 6 places and 15 digits
+/// (most priorities), without printf; 0 when it is not such a number.
+static int short_decimal(double d, char *out) {
+    double a = fabs(d);
+    if (!(a >= 1e-4 && a < 1e9)) return 0;  // "%.15g" switches to exponents below 1e-4
+    for (int k = 0; k <= 6; k++) {
+        double v = a * pow10s[k];
+        double r = nearbyint(v);
+        if (r >= 1e15) return 0;
+        if (r / pow10s[k] == a) return fixed_digits(out, d < 0, (long long)r, k);
+    }
+    return 0;
+}
+
 void nb_json_number(lua_State *L, int idx, nb_buf *b) {
     char tmp[40];
     int n;
@@ -22,6 +52,8 @@ void nb_json_number(lua_State *L, int idx, nb_buf *b) {
     } else {
         double d = lua_tonumber(L, idx);
         if (!isfinite(d)) { PUT(L, b, "null"); return; }
+        n = short_decimal(d, tmp);
+        if (n > 0) { nb_check(L, nb_buf_append(b, tmp, (size_t)n)); return; }
         n = snprintf(tmp, sizeof tmp, "%.15g", d);
         if (strtod(tmp, NULL) != d) {
             n = snprintf(tmp, sizeof tmp, "%.16g", d);

@@ -13,6 +13,7 @@ struct nb_state {
     size_t used, peak, limit;
     int budget;
     int api_ref, decide_ref;
+    nb_keycache keys;  // profile field names, see json_in.c
 };
 
 static void *nb_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
@@ -71,20 +72,52 @@ static int l_json_decode(lua_State *L) {
     return lua_error(L);
 }
 
-/// direct(handler, fn, a, b) -> true, result: the fast path of guarded(). Same budget, but no
+/// direct(fn, a, b) -> true, result: the fast path of guarded(). Same budget, but no
 /// protected call: an error unwinds the whole customer, and the host decides that customer
 /// again in careful mode (guarded calls), where the error stays inside its policy.
 static int l_direct(lua_State *L) {
     nb_state *s = lua_touserdata(L, lua_upvalueindex(1));
-    lua_settop(L, 4);
+    lua_settop(L, 3);
     lua_Hook outer = lua_gethook(L);
     int outer_mask = lua_gethookmask(L), outer_count = lua_gethookcount(L);
     if (s->budget > 0) lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget);
     lua_call(L, 2, 1);
     lua_sethook(L, outer, outer_mask, outer_count);
     lua_pushboolean(L, 1);
-    lua_replace(L, 1);
+    lua_insert(L, -2);
     return 2;
+}
+
+/// direct_select(fns, a, b, hits) -> n: calls fns[i](a, b) for every i and lists in
+/// hits[1..n] the i whose result is true (not nil or false); a `true` or `false` in fns counts
+/// as that result, without a call. The fast path for the many small checks of one customer
+/// (segments, policy conditions): one budget for the whole batch — a batch that runs out of
+/// it, or raises, unwinds the customer, who is then decided again carefully with a budget
+/// per call. So nothing that passes here could have been stopped there.
+static int l_direct_select(lua_State *L) {
+    nb_state *s = lua_touserdata(L, lua_upvalueindex(1));
+    lua_settop(L, 4);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 1), hits = 0;
+    lua_Hook outer = lua_gethook(L);
+    int outer_mask = lua_gethookmask(L), outer_count = lua_gethookcount(L);
+    int hooked = 0;
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, 1, i) == LUA_TFUNCTION) {
+            if (!hooked && s->budget > 0) { lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget); hooked = 1; }
+            lua_pushvalue(L, 2);
+            lua_pushvalue(L, 3);
+            lua_call(L, 2, 1);
+        }
+        int yes = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        if (yes) {
+            lua_pushinteger(L, i);
+            lua_rawseti(L, 4, ++hits);
+        }
+    }
+    if (hooked) lua_sethook(L, outer, outer_mask, outer_count);
+    lua_pushinteger(L, hits);
+    return 1;
 }
 
 /// Message handler for calls from the host: the message plus a traceback.
@@ -131,6 +164,9 @@ static int open_k(lua_State *L) {
     lua_pushlightuserdata(L, s);
     lua_pushcclosure(L, l_direct, 1);
     lua_setfield(L, -2, "direct");
+    lua_pushlightuserdata(L, s);
+    lua_pushcclosure(L, l_direct_select, 1);
+    lua_setfield(L, -2, "direct_select");
     lua_pushinteger(L, s->budget);
     lua_setfield(L, -2, "budget");
     lua_pushcfunction(L, l_json_decode);
@@ -140,6 +176,8 @@ static int open_k(lua_State *L) {
     lua_getfield(L, -1, "decide");
     s->decide_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     s->api_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_createtable(L, NB_KEYS, 0);
+    s->keys.ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }
 
@@ -224,8 +262,10 @@ typedef struct {
 
 static int decide_k(lua_State *L) {
     decide_job *job = lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->keys.ref);
+    int keys = lua_gettop(L);
     lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->decide_ref);
-    if (!nb_json_push(L, job->json, job->len, job->line, job->column, job->message)) {
+    if (!nb_json_push_keys(L, job->json, job->len, job->line, job->column, job->message, &job->s->keys, keys)) {
         job->status = NB_BAD_RECORD;
         return 0;
     }

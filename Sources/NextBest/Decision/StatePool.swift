@@ -32,6 +32,13 @@ final class StatePool: @unchecked Sendable {
         return try body(states)
     }
 
+    /// The most any idle state has held, in bytes (states in use are not looked at).
+    func peakMemory() -> Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return idle.map(\.memoryPeak).max() ?? 0
+    }
+
     private func borrow() throws -> LuaState {
         condition.lock()
         while idle.isEmpty && opened >= capacity { condition.wait() }

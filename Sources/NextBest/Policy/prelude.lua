@@ -5,7 +5,8 @@
 local natives = ...
 local getinfo = natives.debug.getinfo
 local guarded = natives.guarded           -- guarded(handler, fn, c, ctx): xpcall with a budget
-local direct = natives.direct             -- direct(handler, fn, c, ctx): the same, unprotected
+local direct = natives.direct             -- direct(fn, c, ctx): the same, unprotected
+local direct_select = natives.direct_select  -- direct_select(fns, c, ctx, hits) -> n: which are true
 local force_metatable = natives.debug.setmetatable
 local json_decode = natives.json_decode   -- text -> Lua value, raises "line L, column C: ..."
 
@@ -150,14 +151,16 @@ end
 
 --- any(list, fn): true when fn(item) is true for at least one item (false for an empty list).
 function helpers.any(xs, fn)
-  xs = want_list("any", xs); fn = want_fn("any", fn)
+  if type(xs) ~= "table" then xs = want_list("any", xs) end
+  if type(fn) ~= "function" then fn = want_fn("any", fn) end
   for i = 1, #xs do if fn(xs[i]) then return true end end
   return false
 end
 
 --- all(list, fn): true when fn(item) is true for every item (true for an empty list).
 function helpers.all(xs, fn)
-  xs = want_list("all", xs); fn = want_fn("all", fn)
+  if type(xs) ~= "table" then xs = want_list("all", xs) end
+  if type(fn) ~= "function" then fn = want_fn("all", fn) end
   for i = 1, #xs do if not fn(xs[i]) then return false end end
   return true
 end
@@ -532,9 +535,7 @@ local function call(fn, c, ctx)
 end
 
 --- The fast twin of call(): errors are not caught here (see decide's `careful`).
-local function call_direct(fn, c, ctx)
-  return direct(handler, fn, c, ctx)
-end
+local call_direct = direct
 
 --- An entry for plan.errors: { policy|segment|action = name, at = "file:line", message }.
 local function failure(kind, decl, r)
@@ -770,6 +771,59 @@ end
 
 local STATS
 
+-- Scratch for the fast path's batched checks, and the segment conditions in declaration order.
+local SEG_WHENS, HITS = {}, {}
+local BEST, CANDS = {}, {}  -- per customer: the best candidate per action, and the candidates
+local LAST_SEGLIST = {}  -- the names set in SEGSET (ctx.segments) by the last decide
+
+--- A table that computes each missing entry with `make(key)` once and keeps it.
+local function memo(make)
+  return setmetatable({}, { __index = function(t, k) local v = make(k); t[k] = v; return v end })
+end
+-- Suppression reasons, made once per channel or limit rather than once per customer.
+local NO_CONSENT = memo(function(channel) return "no consent for " .. channel end)
+local CHANNEL_FULL = memo(function(channel)
+  return sformat("channel %s is full (at most %d per plan)", channel, CONTACT.max_per_channel)
+end)
+local NOT_IN_SEGMENT = memo(function(name) return "not in segment " .. name end)
+local PLAN_FULL = memo(function(n) return sformat("plan is full (at most %d actions)", n) end)
+
+--- The policies to consider for a customer in `seglist` (the set `segs`): those without
+--- segments and those whose first segment is in the list, in name order (`order`, indices
+--- into POLICIES), with each one's condition for the fast path's batch (`whens`: the `when`
+--- function; true without one; false when another of its segments is missing, so it is not
+--- run). Customers share few segment combinations, so this is kept per combination.
+local POLICIES_FOR, POLICIES_FOR_SIZE = {}, 0
+local function policies_for(seglist, segs)
+  local n = #seglist
+  local key = n == 0 and "" or n == 1 and seglist[1] or concat(seglist, "\0")
+  local hit = POLICIES_FOR[key]
+  if hit then return hit end
+  local order = UNGATED
+  for j = 1, #seglist do
+    local g = GATED[seglist[j]]
+    if g then
+      if order == UNGATED then order = { table.unpack(UNGATED) } end
+      for k = 1, #g do order[#order + 1] = g[k] end
+    end
+  end
+  if order ~= UNGATED then sort(order) end
+  local whens = {}
+  for k = 1, #order do
+    local p = POLICIES[order[k]]
+    local w = p.when or true
+    for j = 2, #p.segments do
+      if not segs[p.segments[j]] then w = false; break end
+    end
+    whens[k] = w
+  end
+  if POLICIES_FOR_SIZE >= 1024 then POLICIES_FOR, POLICIES_FOR_SIZE = {}, 0 end  -- bounded
+  POLICIES_FOR_SIZE = POLICIES_FOR_SIZE + 1
+  hit = { order = order, whens = whens }
+  POLICIES_FOR[key] = hit
+  return hit
+end
+
 --- Clears the run counters (plans, actions, segment sizes, suppressions, errors).
 function api.reset_counters()
   STATS = { plans = 0, with_errors = 0, actions = {}, departments = {}, segments = {}, suppressed = {},
@@ -843,7 +897,9 @@ local function run_policy(p, c, ctx, call)
     if not ok then return nil, r end
     if r == nil then return EMPTY end
     if type(r) ~= "table" then return nil, bad_proposal(p, sformat("is %s (return a table, a list of tables, or nil)", type_name(r))) end
-    if r.action ~= nil then r = { r } end
+    if r.action ~= nil then  -- one proposal
+      return candidate(p, r.action, r.priority, r.reason, r.params, r.department, r.channel)
+    end
     local out = {}
     for i = 1, #r do
       local q = r[i]
@@ -855,6 +911,12 @@ local function run_policy(p, c, ctx, call)
     return out
   end
   local priority, reason, params = p.priority, p.reason, p.params
+  local computed = p.computed  -- whether any of the three is a function (found on first use)
+  if computed == nil then
+    computed = type(priority) == "function" or type(reason) == "function" or type(params) == "function"
+    p.computed = computed
+  end
+  if not computed then return candidate(p, p.action, priority, reason, params) end
   if type(priority) == "function" then
     local ok, r = call(priority, c, ctx)
     if not ok then return nil, r end
@@ -871,6 +933,21 @@ local function run_policy(p, c, ctx, call)
     params = r
   end
   return candidate(p, p.action, priority, reason, params)  -- one candidate (it has .action)
+end
+
+--- Keeps a candidate unless the same action already has one with at least its priority
+--- (on a tie, the one from the policy first in name order stays).
+--- With `trace` (explain), the proposal that loses is recorded in trace.dropped.
+local function keep_best(best, cands, cand, trace)
+  local prev = best[cand.action]
+  if prev == nil then cands[#cands + 1] = cand; best[cand.action] = cand
+  elseif cand.priority > prev.priority then
+    for m = 1, #cands do if cands[m] == prev then cands[m] = cand end end
+    best[cand.action] = cand
+    if trace then trace.dropped[#trace.dropped + 1] = { action = prev.action, policy = prev.policy, priority = prev.priority, kept = cand.policy } end
+  elseif trace then
+    trace.dropped[#trace.dropped + 1] = { action = cand.action, policy = cand.policy, priority = cand.priority, kept = prev.policy }
+  end
 end
 
 --- Orders candidates by priority (highest first), ties by action name. Insertion sort:
@@ -907,93 +984,103 @@ local function decide(c, trace, careful)
   force_metatable(c, PROFILE_MT)  -- also on a second, careful pass
   local errors = nil
 
-  -- 1. Segments: every segment's `when` runs once.
-  local segs, seglist = SEGSET, {}
-  for i = 1, #SEGMENTS do segs[SEGMENTS[i].name] = nil end
+  -- 1. Segments: every segment's `when` runs once (in one batch on the fast path).
+  if #SEG_WHENS ~= #SEGMENTS then for i = 1, #SEGMENTS do SEG_WHENS[i] = SEGMENTS[i].when end end
+  local segs, seglist = SEGSET, careful and {} or EMPTY
+  for i = 1, #LAST_SEGLIST do segs[LAST_SEGLIST[i]] = nil end  -- only what the last customer set
+  LAST_SEGLIST = seglist
   local ctx = CTX
-  for i = 1, #SEGMENTS do
-    local s = SEGMENTS[i]
-    local ok, r = call(s.when, c, ctx)
-    if not ok then
-      errors = errors or list()
-      errors[#errors + 1] = failure("segment", s, r)
-    elseif r then
-      segs[s.name] = true
-      seglist[#seglist + 1] = s.name
+  if not careful then  -- fast path: one batch, then only the matching segments
+    local n = direct_select(SEG_WHENS, c, ctx, HITS)
+    if n > 0 then seglist = {}; LAST_SEGLIST = seglist end
+    for j = 1, n do
+      local name = SEGMENTS[HITS[j]].name
+      segs[name] = true
+      seglist[#seglist + 1] = name
     end
-    if trace then trace.segments[#trace.segments + 1] = { segment = s.name, matched = ok and not not r, error = not ok and errors[#errors].message or nil } end
+  else  -- careful path (and explain): each `when` in its own protected call
+    for i = 1, #SEGMENTS do
+      local s = SEGMENTS[i]
+      local ok, r = call(s.when, c, ctx)
+      if not ok then
+        errors = errors or list()
+        errors[#errors + 1] = failure("segment", s, r)
+      elseif r then
+        segs[s.name] = true
+        seglist[#seglist + 1] = s.name
+      end
+      if trace then trace.segments[#trace.segments + 1] = { segment = s.name, matched = ok and not not r, error = not ok and errors[#errors].message or nil } end
+    end
   end
 
   -- 2. Proposals: gated policies, in name order; the same action keeps its best proposal.
-  local order = UNGATED
-  for j = 1, #seglist do
-    local g = GATED[seglist[j]]
-    if g then
-      if order == UNGATED then order = { table.unpack(UNGATED) } end
-      for k = 1, #g do order[#order + 1] = g[k] end
-    end
-  end
-  if order ~= UNGATED then sort(order) end
-  if trace then
-    local ran = {}
-    for k = 1, #order do ran[order[k]] = true end
-    for i = 1, #POLICIES do
-      if not ran[i] then trace.policies[#trace.policies + 1] = { policy = POLICIES[i].name, ran = false, why = "not in segment " .. POLICIES[i].segments[1], at = POLICIES[i].where } end
-    end
-  end
-  local best, cands = {}, {}
-  for k = 1, #order do
-    local p = POLICIES[order[k]]
-    local gated, skip = p.segments, nil
-    for j = 2, #gated do
-      if not segs[gated[j]] then skip = "not in segment " .. gated[j]; break end
-    end
-    local ok, r = true, nil
-    if not skip and p.when then
-      ok, r = call(p.when, c, ctx)
-      if ok and not r then skip = "when returned false" end
-    end
-    local props, err
-    if not ok then err = r
-    elseif not skip then props, err = run_policy(p, c, ctx, call) end
-    if err then
-      errors = errors or list()
-      errors[#errors + 1] = failure("policy", p, err)
-    elseif props then
-      if props.action then props = { props } end
-      for i = 1, #props do
-        local cand = props[i]
-        local prev = best[cand.action]
-        if prev == nil then cands[#cands + 1] = cand; best[cand.action] = cand
-        elseif cand.priority > prev.priority then
-          for m = 1, #cands do if cands[m] == prev then cands[m] = cand end end
-          best[cand.action] = cand
-          if trace then trace.dropped[#trace.dropped + 1] = { action = prev.action, policy = prev.policy, priority = prev.priority, kept = cand.policy } end
-        elseif trace then
-          trace.dropped[#trace.dropped + 1] = { action = cand.action, policy = cand.policy, priority = cand.priority, kept = prev.policy }
-        end
+  local plan_for = policies_for(seglist, segs)
+  local order = plan_for.order
+  local best, cands = BEST, CANDS  -- scratch: emptied here, read until the plan is made
+  for i = #cands, 1, -1 do best[cands[i].action] = nil; cands[i] = nil end
+  if not careful then  -- fast path: one batch of conditions, then only the policies that pass
+    for j = 1, direct_select(plan_for.whens, c, ctx, HITS) do
+      local p = POLICIES[order[HITS[j]]]
+      local props, err = run_policy(p, c, ctx, call)
+      if err then
+        errors = errors or list()
+        errors[#errors + 1] = failure("policy", p, err)
+      elseif props then
+        if props.action then keep_best(best, cands, props)
+        else for i = 1, #props do keep_best(best, cands, props[i]) end end
       end
     end
+  else  -- careful path (and explain): each check in its own protected call, skips recorded
     if trace then
-      local proposed = list()
-      for i = 1, props and #props or 0 do proposed[i] = { action = props[i].action, priority = props[i].priority, reason = props[i].reason } end
-      trace.policies[#trace.policies + 1] = { policy = p.name, ran = skip == nil, why = skip, proposed = proposed,
-                                              error = err and errors[#errors].message or nil, at = p.where }
+      local ran = {}
+      for k = 1, #order do ran[order[k]] = true end
+      for i = 1, #POLICIES do
+        if not ran[i] then trace.policies[#trace.policies + 1] = { policy = POLICIES[i].name, ran = false, why = "not in segment " .. POLICIES[i].segments[1], at = POLICIES[i].where } end
+      end
+    end
+    for k = 1, #order do
+      local p = POLICIES[order[k]]
+      local gated, skip = p.segments, nil
+      for j = 2, #gated do
+        if not segs[gated[j]] then skip = NOT_IN_SEGMENT[gated[j]]; break end
+      end
+      local ok, r = true, nil
+      if not skip and p.when then
+        ok, r = call(p.when, c, ctx)
+        if ok and not r then skip = "when returned false" end
+      end
+      local props, err
+      if not ok then err = r
+      elseif not skip then props, err = run_policy(p, c, ctx, call) end
+      if err then
+        errors = errors or list()
+        errors[#errors + 1] = failure("policy", p, err)
+      elseif props then
+        if props.action then keep_best(best, cands, props, trace)
+        else for i = 1, #props do keep_best(best, cands, props[i], trace) end end
+      end
+      if trace then
+        if props and props.action then props = { props } end
+        local proposed = list()
+        for i = 1, props and #props or 0 do proposed[i] = { action = props[i].action, priority = props[i].priority, reason = props[i].reason } end
+        trace.policies[#trace.policies + 1] = { policy = p.name, ran = skip == nil, why = skip, proposed = proposed,
+                                                error = err and errors[#errors].message or nil, at = p.where }
+      end
     end
   end
 
   -- 3 and 4. Eligibility, then arbitration, walking the candidates by priority.
   order_candidates(cands)
-  local actions, suppressed = {}, {}
-  local consent = CONTACT.respect_consent and rawget(c, "consent")
-  if type(consent) ~= "table" then consent = nil end
+  local actions, suppressed = EMPTY, EMPTY  -- made on first use: most customers need neither
+  local consent = #cands > 0 and CONTACT.respect_consent and rawget(c, "consent")
+  if consent and type(consent) ~= "table" then consent = nil end
   local history = rawget(c, CONTACT.history)
   if history ~= nil and type(history) ~= "table" then
     errors = errors or list()
     errors[#errors + 1] = { field = CONTACT.history, message = sformat("the contact history '%s' should be a list, not %s", CONTACT.history, type_name(history)) }
     history = nil
   end
-  local groups, per_channel = nil, {}
+  local groups, per_channel = nil, nil
   local max_actions, max_per_channel = CONTACT.max_actions, CONTACT.max_per_channel
   for i = 1, #cands do
     local p = cands[i]
@@ -1001,7 +1088,7 @@ local function decide(c, trace, careful)
     local why
     -- 3. Eligibility
     if consent and consent[p.channel] == false then
-      why = "no consent for " .. p.channel
+      why = NO_CONSENT[p.channel]
     elseif a.cooldown_days and history then
       local d
       d, errors = days_since_contact(history, p.action, errors)
@@ -1025,17 +1112,22 @@ local function decide(c, trace, careful)
       local g = a.group
       if g and groups and groups[g] then
         why = sformat("group '%s' already has %s", g, groups[g])
-      elseif (per_channel[p.channel] or 0) >= max_per_channel then
-        why = sformat("channel %s is full (at most %d per plan)", p.channel, max_per_channel)
+      elseif (per_channel and per_channel[p.channel] or 0) >= max_per_channel then
+        why = CHANNEL_FULL[p.channel]
       elseif #actions >= max_actions then
-        why = sformat("plan is full (at most %d actions)", max_actions)
+        why = PLAN_FULL[max_actions]
       else
         if g then groups = groups or {}; groups[g] = p.action end
+        per_channel = per_channel or {}
         per_channel[p.channel] = (per_channel[p.channel] or 0) + 1
+        if actions == EMPTY then actions = {} end
         actions[#actions + 1] = p  -- the candidate carries every field a plan action needs
       end
     end
-    if why then suppressed[#suppressed + 1] = { action = p.action, policy = p.policy, reason = why } end
+    if why then
+      if suppressed == EMPTY then suppressed = {} end
+      suppressed[#suppressed + 1] = { action = p.action, policy = p.policy, reason = why }
+    end
   end
 
   -- 5. Plan

@@ -142,7 +142,21 @@ private struct JSONTextParser {
 
     mutating func parseString() throws(JSONParseError) -> String {
         i += 1  // opening quote
-        var out: [UInt8] = []
+        let start = i
+        var ascii = true
+        while i < bytes.count {  // fast path: no escape, taken from the bytes as they are
+            let b = bytes[i]
+            if b == UInt8(ascii: "\"") {
+                i += 1
+                if ascii { return bytes.withUnsafeBufferPointer { String(decoding: $0[start..<i - 1], as: UTF8.self) } }
+                guard let s = String(validating: bytes[start..<i - 1], as: UTF8.self) else { throw error("invalid UTF-8 in a string") }
+                return s
+            }
+            if b == UInt8(ascii: "\\") || b < 0x20 { break }
+            if b >= 0x80 { ascii = false }
+            i += 1
+        }
+        var out: [UInt8] = Array(bytes[start..<i])
         while i < bytes.count {
             let b = bytes[i]
             if b == UInt8(ascii: "\"") {

@@ -1,0 +1,133 @@
+// Benchmark: how fast a policy set decides on real data — throughput, per-decision latency, memory.
+import Foundation
+
+/// What to measure in ``Engine/benchmark(profiles:options:)``.
+public struct BenchmarkOptions: Sendable {
+    /// Worker threads for the throughput pass (each with its own Lua state).
+    public var jobs: Int
+    /// The input format.
+    public var format: ProfileFormat
+    /// How many records (from the start of the file) are decided one by one and timed.
+    public var latencySamples: Int
+    /// Untimed decisions before the timed ones, to warm caches and the Lua heap.
+    public var warmup: Int
+
+    /// Options with the given values.
+    public init(jobs: Int = ProcessInfo.processInfo.activeProcessorCount, format: ProfileFormat = .jsonl,
+                latencySamples: Int = 10_000, warmup: Int = 200) {
+        self.jobs = max(1, jobs)
+        self.format = format
+        self.latencySamples = max(0, latencySamples)
+        self.warmup = max(0, warmup)
+    }
+}
+
+/// Percentiles of a set of durations, in seconds.
+public struct LatencyPercentiles: Sendable, Hashable {
+    /// How many durations were measured.
+    public var count: Int
+    /// The median.
+    public var p50: Double
+    /// 90% of the durations are at most this.
+    public var p90: Double
+    /// 99% of the durations are at most this.
+    public var p99: Double
+    /// The longest.
+    public var max: Double
+    /// The arithmetic mean.
+    public var mean: Double
+
+    /// Percentiles of `durations` (seconds); all zero when there are none.
+    public init(durations: [Double]) {
+        let sorted = durations.sorted()
+        count = sorted.count
+        func at(_ q: Double) -> Double {
+            guard !sorted.isEmpty else { return 0 }
+            let rank = Int((q * Double(sorted.count)).rounded(.up)) - 1  // nearest-rank
+            return sorted[Swift.min(Swift.max(rank, 0), sorted.count - 1)]
+        }
+        p50 = at(0.50)
+        p90 = at(0.90)
+        p99 = at(0.99)
+        max = sorted.last ?? 0
+        mean = sorted.isEmpty ? 0 : sorted.reduce(0, +) / Double(sorted.count)
+    }
+}
+
+/// The figures of one benchmark: throughput of a batch pass, latency of single decisions, memory.
+public struct BenchmarkReport: Sendable {
+    /// The batch pass over the whole file (plans are decided and encoded, then dropped).
+    public var batch: BatchSummary
+    /// Worker threads used for the batch pass.
+    public var jobs: Int
+    /// Decisions (plans and error records) per second in the batch pass.
+    public var decisionsPerSecond: Double { batch.seconds > 0 ? Double(batch.records) / batch.seconds : 0 }
+    /// Latency of one ``Engine/decide(json:)`` call (JSON bytes in, ``Plan`` out), per record.
+    public var latency: LatencyPercentiles
+    /// Peak resident memory of the whole process so far, in bytes (0 when the system does not say).
+    public var peakResidentBytes: Int
+    /// The most any one Lua state of the engine has held, in bytes.
+    public var luaPeakBytes: Int
+}
+
+extension Engine {
+    /// How many policies the loaded set declares.
+    public var policyCount: Int { description["policies"]?.arrayValue?.count ?? 0 }
+    /// How many segments the loaded set declares.
+    public var segmentCount: Int { description["segments"]?.arrayValue?.count ?? 0 }
+
+    /// Measures this engine on the profiles in `path`: one batch pass for throughput (like
+    /// `run`, output discarded), then the first `latencySamples` records decided one at a
+    /// time through ``decide(json:)``, each timed.
+    ///
+    /// ```swift
+    /// let engine = try Engine(policies: "policies", options: EngineOptions(now: "2026-11-01"))
+    /// let report = try engine.benchmark(profiles: "customers.jsonl", options: BenchmarkOptions(jobs: 1))
+    /// print(report.decisionsPerSecond, report.latency.p99)
+    /// ```
+    public func benchmark(profiles path: String, options: BenchmarkOptions = BenchmarkOptions()) throws -> BenchmarkReport {
+        let batch = try run(profiles: path, options: BatchOptions(jobs: options.jobs, format: options.format),
+                            output: { _ in })
+        let latency = try decisionLatency(profiles: path, format: options.format,
+                                          samples: options.latencySamples, warmup: options.warmup)
+        return BenchmarkReport(batch: batch, jobs: min(options.jobs, options.jobs > 1 ? self.options.concurrency : 1),
+                               latency: latency, peakResidentBytes: peakResidentMemory(),
+                               luaPeakBytes: pool.peakMemory())
+    }
+
+    /// Times ``decide(json:)`` on each of the first `samples` records of `path` (after
+    /// `warmup` untimed calls on the same records); records without a plan are timed too.
+    public func decisionLatency(profiles path: String, format: ProfileFormat = .jsonl,
+                                samples: Int, warmup: Int = 200) throws -> LatencyPercentiles {
+        guard samples > 0 else { return LatencyPercentiles(durations: []) }
+        var source = try makeRecordSource(path: path, format: format)
+        var records: [[UInt8]] = []
+        outer: while let chunk = try source.nextChunk() {
+            for r in chunk.records where r.error == nil {
+                records.append(Array(chunk.bytes[r.start..<r.end]))
+                if records.count >= samples { break outer }
+            }
+        }
+        guard !records.isEmpty else { return LatencyPercentiles(durations: []) }
+        for i in 0..<warmup { _ = try? decide(json: records[i % records.count]) }
+        var durations: [Double] = []
+        durations.reserveCapacity(records.count)
+        for r in records {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try? decide(json: r)
+            let end = DispatchTime.now().uptimeNanoseconds
+            durations.append(Double(end - start) / 1e9)
+        }
+        return LatencyPercentiles(durations: durations)
+    }
+}
+
+/// The process's peak resident memory (VmHWM) in bytes, or 0 when it cannot be read.
+func peakResidentMemory() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        return kb * 1024
+    }
+    return 0
+}
