@@ -10,8 +10,9 @@
 
 struct nb_state {
     lua_State *L;
-    size_t used, peak, limit;
+    size_t used, peak, limit, pending_limit;
     int budget;
+    int exhausted;  // the running policy call broke its budget: stop it, however it catches errors
     int api_ref, decide_ref;
 };
 
@@ -37,9 +38,22 @@ static int nb_panic(lua_State *L) {
     abort();
 }
 
+static const char BUDGET_MESSAGE[] = "instruction budget exceeded: the code ran too long (a loop that never ends?)";
+
+/// The count hook. Once a policy call has used its budget, the hook fires at every
+/// instruction of policy code and raises again, so that a policy cannot catch the error
+/// with pcall and go on. The prelude's own code (its message handler) still runs.
 static void nb_hook(lua_State *L, lua_Debug *ar) {
-    (void)ar;
-    lua_pushliteral(L, "instruction budget exceeded: the code ran too long (a loop that never ends?)");
+    void *ud;
+    lua_getallocf(L, &ud);
+    nb_state *s = ud;
+    if (s->exhausted) {
+        if (lua_getinfo(L, "S", ar) && strcmp(ar->source, "=nextbest") == 0) return;
+    } else {
+        s->exhausted = 1;
+        lua_sethook(L, nb_hook, LUA_MASKCOUNT, 1);
+    }
+    lua_pushstring(L, BUDGET_MESSAGE);
     lua_error(L);
 }
 
@@ -50,9 +64,11 @@ static int l_guarded(lua_State *L) {
     nb_state *s = lua_touserdata(L, lua_upvalueindex(1));
     lua_settop(L, 4);
     lua_Hook outer = lua_gethook(L);
-    int outer_mask = lua_gethookmask(L), outer_count = lua_gethookcount(L);
+    int outer_mask = lua_gethookmask(L), outer_count = lua_gethookcount(L), outer_exhausted = s->exhausted;
+    s->exhausted = 0;
     if (s->budget > 0) lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget);
     int status = lua_pcall(L, 2, 1, 1);
+    s->exhausted = outer_exhausted;
     lua_sethook(L, outer, outer_mask, outer_count);  // nested calls (a test's check) restore the outer budget
     lua_pushboolean(L, status == LUA_OK);
     lua_replace(L, 1);
@@ -79,6 +95,7 @@ static int l_direct(lua_State *L) {
     lua_settop(L, 4);
     lua_Hook outer = lua_gethook(L);
     int outer_mask = lua_gethookmask(L), outer_count = lua_gethookcount(L);
+    s->exhausted = 0;
     if (s->budget > 0) lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget);
     lua_call(L, 2, 1);
     lua_sethook(L, outer, outer_mask, outer_count);
@@ -133,6 +150,8 @@ static int open_k(lua_State *L) {
     lua_setfield(L, -2, "direct");
     lua_pushinteger(L, s->budget);
     lua_setfield(L, -2, "budget");
+    lua_pushinteger(L, (lua_Integer)s->pending_limit);
+    lua_setfield(L, -2, "memory_limit");
     lua_pushcfunction(L, l_json_decode);
     lua_setfield(L, -2, "json_decode");
     lua_call(L, 1, 1);
@@ -148,6 +167,7 @@ nb_state *nb_open(size_t memory_limit, long instruction_budget,
     nb_state *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->limit = 0;  // no cap while the libraries and prelude load
+    s->pending_limit = memory_limit;
     s->budget = instruction_budget > 0x7fffffff ? 0x7fffffff : (int)instruction_budget;
     s->L = lua_newstate(nb_alloc, s);
     if (!s->L) { free(s); nb_buf_append(err, "cannot create a Lua state", 25); return NULL; }
@@ -250,6 +270,7 @@ static int decide_k(lua_State *L) {
     if (lua_pcall(L, 3, 3, 0) != LUA_OK) {
         lua_pop(L, 1);
         lua_sethook(L, NULL, 0, 0);
+        job->s->exhausted = 0;
         lua_pushvalue(L, driver);
         lua_pushvalue(L, profile);
         lua_pushnil(L);

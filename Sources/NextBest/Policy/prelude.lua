@@ -7,6 +7,8 @@ local getinfo = natives.debug.getinfo
 local guarded = natives.guarded           -- guarded(handler, fn, c, ctx): xpcall with a budget
 local direct = natives.direct             -- direct(handler, fn, c, ctx): the same, unprotected
 local force_metatable = natives.debug.setmetatable
+local raw_metatable = natives.debug.getmetatable    -- past __metatable: for the engine's own checks
+local getupvalue = natives.debug.getupvalue
 local json_decode = natives.json_decode   -- text -> Lua value, raises "line L, column C: ..."
 
 local type, pairs, ipairs, next, error, tostring, tonumber, select =
@@ -223,12 +225,16 @@ end
 -- The sandbox (§6): an allow-list of safe globals, read-only once the set is loaded.
 ---------------------------------------------------------------------------------------------
 
+local OWNED = setmetatable({}, { __mode = "k" })  -- the engine's own read-only tables
+
 local function readonly(t, what)
-  return setmetatable({}, {
+  local view = setmetatable({}, {
     __index = t,
     __newindex = function(_, k) error(sformat("%s is read-only: cannot set '%s'", what, tostring(k)), 2) end,
     __metatable = false,
   })
+  OWNED[view] = true
+  return view
 end
 
 local function copy(t, without)
@@ -242,6 +248,75 @@ end
 string.dump = nil
 getmetatable("").__metatable = false
 
+-- Library functions whose C loops the count hook cannot interrupt get a bound first.
+-- Pattern matching backtracks: its worst case grows like (text length)^(repetitions + 1).
+local PATTERN_STEPS = natives.budget > 0 and natives.budget * 100 or huge
+local PATTERN_SPECIALS = "[%^%$%*%+%?%.%(%[%%%-]"
+
+--- Repetitions in a Lua pattern (items that may match many characters) and whether it is anchored.
+local function pattern_shape(p)
+  local q, i, n = 0, 1, #p
+  local anchored = sbyte(p, 1) == 94  -- '^'
+  if anchored then i = 2 end
+  while i <= n do
+    local ch = sbyte(p, i)
+    if ch == 37 then  -- '%'
+      local nx = sbyte(p, i + 1)
+      if nx == 98 then q = q + 1; i = i + 4          -- %bxy scans ahead
+      elseif nx == 102 then i = i + 2                -- %f: the set follows
+      elseif nx and nx >= 48 and nx <= 57 then q = q + 1; i = i + 2  -- back-reference
+      else i = i + 2 end
+    elseif ch == 91 then  -- '[': skip the set
+      i = i + 1
+      if sbyte(p, i) == 94 then i = i + 1 end
+      repeat
+        if sbyte(p, i) == 37 then i = i + 1 end
+        i = i + 1
+      until i > n or sbyte(p, i) == 93
+      i = i + 1
+    elseif ch == 42 or ch == 43 or ch == 45 or ch == 63 then q = q + 1; i = i + 1  -- * + - ?
+    else i = i + 1 end
+  end
+  return q, anchored
+end
+
+local function check_pattern(fname, s, p, init, plain, unanchored)
+  if PATTERN_STEPS == huge or type(p) ~= "string" or type(s) ~= "string" then return end
+  local n, m = #s, #p
+  local steps
+  if plain == true or not sfind(p, PATTERN_SPECIALS) then
+    steps = n * m
+  else
+    local q, anchored = pattern_shape(p)
+    steps = (anchored and not unanchored) and m or (n + 1) * m
+    for i = 1, q do
+      steps = steps * (n + i) / i
+      if steps > PATTERN_STEPS then break end
+    end
+    if steps > PATTERN_STEPS then
+      error(sformat("%s: this pattern has %d repetitions and could run too long on a text of %d bytes; use a simpler pattern or a shorter text", fname, q, n), 3)
+    end
+    return
+  end
+  if steps > PATTERN_STEPS then
+    error(sformat("%s: searching %d bytes for %d bytes could run too long; use a shorter text", fname, n, m), 3)
+  end
+end
+
+local real_find, real_match, real_gmatch, real_gsub, real_move = string.find, string.match, string.gmatch, string.gsub, table.move
+string.find = function(s, p, init, plain) check_pattern("string.find", s, p, init, plain); return real_find(s, p, init, plain) end
+string.match = function(s, p, init) check_pattern("string.match", s, p, init); return real_match(s, p, init) end
+string.gmatch = function(s, p, init) check_pattern("string.gmatch", s, p, init, nil, true); return real_gmatch(s, p, init) end
+string.gsub = function(s, p, r, n) check_pattern("string.gsub", s, p, nil, nil, true); return real_gsub(s, p, r, n) end
+
+--- table.move, bounded: a move of many elements is one long C loop.
+local function safe_move(a1, f, e, t, a2)
+  if type(f) == "number" and type(e) == "number" and (e * 1.0) - (f * 1.0) >= 1e7 then
+    error("table.move: too many elements to move (at most 10,000,000)", 2)
+  end
+  return real_move(a1, f, e, t, a2)
+end
+
 local function safe_setmetatable(t, mt)
   if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
     error("__gc metamethods are not allowed in policies", 2)
@@ -249,13 +324,16 @@ local function safe_setmetatable(t, mt)
   return setmetatable(t, mt)
 end
 
+local SAFE_TABLE = copy(table)
+SAFE_TABLE.move = safe_move
+
 local SAFE = {
   assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs, pcall = pcall,
   select = select, tonumber = tonumber, tostring = tostring, type = type, xpcall = xpcall,
   rawequal = rawequal, rawlen = rawlen, rawget = rawget, getmetatable = getmetatable,
   setmetatable = safe_setmetatable, _VERSION = _VERSION,
   string = readonly(copy(string), "string"),
-  table = readonly(copy(table), "table"),
+  table = readonly(SAFE_TABLE, "table"),
   math = readonly(copy(math, { random = true, randomseed = true }), "math"),
   utf8 = readonly(copy(utf8), "utf8"),
 }
@@ -273,6 +351,56 @@ local ENV = setmetatable({}, {
   end,
   __metatable = false,
 })
+OWNED[ENV] = true
+
+--- After the load, tables the policy files made (globals, and tables their functions keep
+--- as upvalues) become read-only in place, so that no policy call can leave state behind
+--- for the next customer or change what another policy sees.
+local function frozen_write(_, k)
+  error(sformat("cannot change '%s': tables made when the policy set loads are read-only (copy it into a local table first)", tostring(k)), 2)
+end
+local VIEW_EXTRA = { __index = true, __newindex = true, __len = true, __pairs = true, __metatable = true,
+                     __gc = true, __mode = true, __close = true, __nbview = true }
+
+local function freeze(v, seen, sources)
+  local tv = type(v)
+  if tv == "table" then
+    if seen[v] or OWNED[v] then return end
+    seen[v] = true
+    local data, mt = {}, raw_metatable(v)
+    for k, x in next, v do data[k] = x end
+    for k in next, data do rawset(v, k, nil) end
+    for k, x in next, data do freeze(k, seen, sources); freeze(x, seen, sources) end
+    local view = { __index = data, __newindex = frozen_write, __nbview = true,
+                   __len = function() return #data end,
+                   __pairs = function() return next, data, nil end,
+                   __metatable = "read-only: made when the policy set loaded" }
+    if type(mt) == "table" then
+      force_metatable(data, mt)  -- keys it does not have still reach the old metatable
+      for k, x in next, mt do if not VIEW_EXTRA[k] then view[k] = x end end
+    end
+    force_metatable(v, view)
+  elseif tv == "function" then
+    if seen[v] then return end
+    seen[v] = true
+    if not sources[getinfo(v, "S").source] then return end  -- engine and C functions
+    for i = 1, 255 do
+      local name, x = getupvalue(v, i)
+      if name == nil then break end
+      freeze(x, seen, sources)
+    end
+  end
+end
+
+--- The plain table behind a read-only view (or t itself), to read a policy's result raw.
+local function unview(t)
+  local mt = raw_metatable(t)
+  if mt and rawget(mt, "__nbview") == true then
+    local d = rawget(mt, "__index")
+    if type(d) == "table" then return d end
+  end
+  return t
+end
 
 ---------------------------------------------------------------------------------------------
 -- Declarations (§2) and load-time validation with file:line.
@@ -475,6 +603,10 @@ SAFE.test, SAFE.contact_policy = declarer("test"), contact_policy
 ---------------------------------------------------------------------------------------------
 
 local MISSING = nil  -- the last field read from the profile that was not there
+local MEMORY_MESSAGE = natives.memory_limit > 0
+  and sformat("memory limit exceeded: a Lua state may hold at most %s MiB (a table or text that grows without end?)",
+              sformat("%.4g", natives.memory_limit / 1048576))
+  or "not enough memory"
 
 local function message_of(e)
   if type(e) == "string" then return e end
@@ -527,6 +659,7 @@ local function failure(kind, decl, r)
     if r.file then e.at = r.file .. ":" .. r.line end
   else
     e.message = message_of(r)  -- memory errors skip the handler
+    if e.message == "not enough memory" then e.message = MEMORY_MESSAGE end
   end
   return e
 end
@@ -566,7 +699,7 @@ local function mentioned_elsewhere(name)
   local n = 0
   local pattern = "[\"']" .. sgsub(name, "%p", "%%%0") .. "[\"']"
   for _, src in pairs(SOURCES) do
-    for _ in string.gmatch(src, pattern) do n = n + 1 end
+    for _ in real_gmatch(src, pattern) do n = n + 1 end
   end
   return n >= 2
 end
@@ -640,6 +773,14 @@ function api.finish()
   end
   sort_problems(PROBLEMS)
   sort_problems(WARNINGS)
+  local seen, sources = {}, {}
+  for src in pairs(POLICY_SOURCES) do if SOURCES[ssub(src, 2)] then sources[src] = true end end  -- not test files
+  for _, v in next, USER do freeze(v, seen, sources) end
+  for _, list_ in ipairs({ SEGMENTS, ACTIONS, POLICIES }) do
+    for _, rec in ipairs(list_) do
+      for _, k in ipairs({ "when", "eligible", "propose", "priority", "reason", "params" }) do freeze(rec[k], seen, sources) end
+    end
+  end
   sealed = true
   return { problems = PROBLEMS, warnings = WARNINGS }
 end
@@ -678,6 +819,18 @@ local PROFILE_MT = {
   __newindex = function(_, k) error(sformat("the customer profile is read-only: cannot set '%s'", tostring(k)), 2) end,
   __metatable = "the customer profile is read-only",
 }
+
+-- Policies see the profile through one read-only view per state, pointed at each customer's
+-- data in turn: writing to it is an error, even for fields that exist.
+local PROFILE_VIEW_MT = {
+  __index = {},
+  __newindex = PROFILE_MT.__newindex,
+  __len = function(t) return #unview(t) end,
+  __pairs = function(t) return next, unview(t), nil end,
+  __metatable = PROFILE_MT.__metatable,
+  __nbview = true,
+}
+local PROFILE_VIEW = setmetatable({}, PROFILE_VIEW_MT)
 
 --- Days since the last contact with `action` in the contact history (nil when never), and
 --- the errors list with any unreadable entry for that action added.
@@ -738,12 +891,15 @@ local function run_policy(p, c, ctx, call)
     if not ok then return nil, r end
     if r == nil then return EMPTY end
     if type(r) ~= "table" then return nil, bad_proposal(p, sformat("is %s (return a table, a list of tables, or nil)", type_name(r))) end
-    if r.action ~= nil then r = { r } end
+    r = unview(r)  -- read raw: a metatable on the result must not run outside the policy's budget
+    if rawget(r, "action") ~= nil then r = { r } end
     local out = {}
-    for i = 1, #r do
-      local q = r[i]
+    for i = 1, rawlen(r) do
+      local q = rawget(r, i)
       if type(q) ~= "table" then return nil, bad_proposal(p, sformat("is %s, not a table", type_name(q))) end
-      local cand, err = candidate(p, q.action, q.priority, q.reason, q.params, q.department, q.channel)
+      q = unview(q)
+      local cand, err = candidate(p, rawget(q, "action"), rawget(q, "priority"), rawget(q, "reason"), rawget(q, "params"),
+                                 rawget(q, "department"), rawget(q, "channel"))
       if not cand then return nil, err end
       out[i] = cand
     end
@@ -800,6 +956,8 @@ local function decide(c, trace, careful)
   end
   if id == "" then return nil, '"id" is empty', id end
   force_metatable(c, PROFILE_MT)  -- also on a second, careful pass
+  PROFILE_VIEW_MT.__index = c
+  local data, c = c, PROFILE_VIEW  -- policies get the view; the driver reads `data`
   local errors = nil
 
   -- 1. Segments: every segment's `when` runs once.
@@ -877,9 +1035,9 @@ local function decide(c, trace, careful)
   -- 3 and 4. Eligibility, then arbitration, walking the candidates by priority.
   order_candidates(cands)
   local actions, suppressed = {}, {}
-  local consent = CONTACT.respect_consent and rawget(c, "consent")
+  local consent = CONTACT.respect_consent and rawget(data, "consent")
   if type(consent) ~= "table" then consent = nil end
-  local history = rawget(c, CONTACT.history)
+  local history = rawget(data, CONTACT.history)
   if history ~= nil and type(history) ~= "table" then
     errors = errors or list()
     errors[#errors + 1] = { field = CONTACT.history, message = sformat("the contact history '%s' should be a list, not %s", CONTACT.history, type_name(history)) }
