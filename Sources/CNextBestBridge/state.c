@@ -104,6 +104,45 @@ static int l_direct(lua_State *L) {
     return 2;
 }
 
+/// Replaces every table nested in the table at `idx` (one without a metatable) by a read-only
+/// view of it: an empty table whose metatable is a copy of `tmpl` with `__index` = the data.
+static void protect_nested(lua_State *L, int idx, int tmpl, int depth) {
+    if (depth > NB_MAX_DEPTH) return;
+    luaL_checkstack(L, 8, "profile nested too deeply");
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        int v = lua_gettop(L);
+        if (lua_type(L, v) == LUA_TTABLE && !lua_getmetatable(L, v)) {
+            protect_nested(L, v, tmpl, depth + 1);
+            lua_createtable(L, 0, 0);         // the view
+            lua_createtable(L, 0, 6);         // its metatable
+            lua_pushnil(L);
+            while (lua_next(L, tmpl)) {       // __newindex, __len, __pairs, __metatable, __nbview
+                lua_pushvalue(L, -2);
+                lua_insert(L, -2);
+                lua_rawset(L, -4);
+            }
+            lua_pushliteral(L, "__index");
+            lua_pushvalue(L, v);
+            lua_rawset(L, -3);
+            lua_setmetatable(L, -2);
+            lua_pushvalue(L, v - 1);          // the key
+            lua_insert(L, -2);
+            lua_rawset(L, idx);               // an existing field: allowed while traversing
+        }
+        lua_settop(L, v - 1);
+    }
+}
+
+/// protect_profile(data, template): makes the tables nested in a profile read-only views.
+static int l_protect_profile(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    protect_nested(L, 1, 2, 1);
+    return 0;
+}
+
 /// Message handler for calls from the host: the message plus a traceback.
 static int l_msgh(lua_State *L) {
     const char *msg = lua_tostring(L, 1);
@@ -154,6 +193,8 @@ static int open_k(lua_State *L) {
     lua_setfield(L, -2, "memory_limit");
     lua_pushcfunction(L, l_json_decode);
     lua_setfield(L, -2, "json_decode");
+    lua_pushcfunction(L, l_protect_profile);
+    lua_setfield(L, -2, "protect_profile");
     lua_call(L, 1, 1);
     if (!lua_istable(L, -1)) luaL_error(L, "the prelude did not return its API table");
     lua_getfield(L, -1, "decide");

@@ -10,6 +10,7 @@ local force_metatable = natives.debug.setmetatable
 local raw_metatable = natives.debug.getmetatable    -- past __metatable: for the engine's own checks
 local getupvalue = natives.debug.getupvalue
 local json_decode = natives.json_decode   -- text -> Lua value, raises "line L, column C: ..."
+local protect_profile = natives.protect_profile  -- nested tables of a profile -> read-only views
 
 local type, pairs, ipairs, next, error, tostring, tonumber, select =
       type, pairs, ipairs, next, error, tostring, tonumber, select
@@ -831,6 +832,7 @@ local PROFILE_VIEW_MT = {
   __nbview = true,
 }
 local PROFILE_VIEW = setmetatable({}, PROFILE_VIEW_MT)
+local PROFILE_NESTED_MT = copy(PROFILE_VIEW_MT, { __index = true })  -- the template for nested views
 
 --- Days since the last contact with `action` in the contact history (nil when never), and
 --- the errors list with any unreadable entry for that action added.
@@ -956,6 +958,7 @@ local function decide(c, trace, careful)
   end
   if id == "" then return nil, '"id" is empty', id end
   force_metatable(c, PROFILE_MT)  -- also on a second, careful pass
+  protect_profile(c, PROFILE_NESTED_MT)
   PROFILE_VIEW_MT.__index = c
   local data, c = c, PROFILE_VIEW  -- policies get the view; the driver reads `data`
   local errors = nil
