@@ -246,6 +246,7 @@ end
 
 -- The real string table is reachable through ("").method: take string.dump out of it and
 -- hide the string metatable.
+local dump = string.dump  -- kept for the engine's own look at policy functions (below)
 string.dump = nil
 getmetatable("").__metatable = false
 
@@ -354,6 +355,57 @@ local ENV = setmetatable({}, {
 })
 OWNED[ENV] = true
 
+--- Local variables declared outside a function and assigned inside it outlive the call:
+--- they would carry state from one customer to the next. Finds such an assignment in the
+--- bytecode of `fn` (Lua 5.4's string.dump format, stripped) and returns the variable's name.
+local OP_SETUPVAL = 10
+local function assigned_outer_local(fn)
+  local ok, bc = pcall(dump, fn, true)
+  if not ok then return nil end
+  local pos = 32  -- after the header: signature, version, format, data, sizes, int and float checks
+  local function byte() local b = sbyte(bc, pos); pos = pos + 1; return b end
+  local function size()
+    local x = 0
+    repeat local b = byte(); x = x * 128 + (b & 0x7f) until b >= 0x80
+    return x
+  end
+  local function skip_string() local n = size(); if n > 0 then pos = pos + n - 1 end end
+  pos = pos + 1  -- number of upvalues of the main function
+  local found
+  -- A proto's own upvalue i (0-based) lives outside any call when it is one of fn's upvalues, or
+  -- captures (instack == 0) such an upvalue of its parent: mine[i] is then that upvalue of fn.
+  local function proto(parent)
+    skip_string(); size(); size()  -- source, linedefined, lastlinedefined
+    pos = pos + 3                  -- numparams, is_vararg, maxstacksize
+    local ncode = size()
+    local setups = {}
+    for _ = 1, ncode do
+      local b1, b2, b3, b4 = sbyte(bc, pos, pos + 3)
+      pos = pos + 4
+      if b1 & 0x7f == OP_SETUPVAL then setups[#setups + 1] = b3 end  -- B: bits 16-23 (little-endian)
+    end
+    for _ = 1, size() do  -- constants
+      local t = byte()
+      if t == 3 or t == 19 then pos = pos + 8 elseif t == 4 or t == 20 then skip_string() end
+    end
+    local mine = {}
+    for i = 0, size() - 1 do
+      local instack, idx = byte(), byte(); byte()
+      if parent == nil then mine[i] = i + 1                   -- fn itself: all of them
+      elseif instack == 0 then mine[i] = parent[idx] end      -- an upvalue of the enclosing function
+    end
+    for _, b in ipairs(setups) do if mine[b] and found == nil then found = mine[b] end end
+    for _ = 1, size() do proto(mine) end
+    -- debug information: stripped, but its counts are still written
+    pos = pos + size()                               -- lineinfo
+    for _ = 1, size() do size(); size() end          -- abslineinfo
+    for _ = 1, size() do skip_string(); size(); size() end  -- locvars
+    for _ = 1, size() do skip_string() end           -- upvalue names
+  end
+  if not pcall(proto, nil) then return nil end
+  return found and (getupvalue(fn, found))
+end
+
 --- After the load, tables the policy files made (globals, and tables their functions keep
 --- as upvalues) become read-only in place, so that no policy call can leave state behind
 --- for the next customer or change what another policy sees.
@@ -363,7 +415,7 @@ end
 local VIEW_EXTRA = { __index = true, __newindex = true, __len = true, __pairs = true, __metatable = true,
                      __gc = true, __mode = true, __close = true, __nbview = true }
 
-local function freeze(v, seen, sources)
+local function freeze(v, seen, sources, report)
   local tv = type(v)
   if tv == "table" then
     if seen[v] or OWNED[v] then return end
@@ -371,7 +423,7 @@ local function freeze(v, seen, sources)
     local data, mt = {}, raw_metatable(v)
     for k, x in next, v do data[k] = x end
     for k in next, data do rawset(v, k, nil) end
-    for k, x in next, data do freeze(k, seen, sources); freeze(x, seen, sources) end
+    for k, x in next, data do freeze(k, seen, sources, report); freeze(x, seen, sources, report) end
     local view = { __index = data, __newindex = frozen_write, __nbview = true,
                    __len = function() return #data end,
                    __pairs = function() return next, data, nil end,
@@ -384,11 +436,17 @@ local function freeze(v, seen, sources)
   elseif tv == "function" then
     if seen[v] then return end
     seen[v] = true
-    if not sources[getinfo(v, "S").source] then return end  -- engine and C functions
+    local info = getinfo(v, "S")
+    if not sources[info.source] then return end  -- engine and C functions
+    local name = assigned_outer_local(v)
+    if name then
+      report(ssub(info.source, 2), info.linedefined, sformat(
+        "this function assigns '%s', a variable declared outside it: that would carry state from one customer to the next (declare it inside the function)", name))
+    end
     for i = 1, 255 do
       local name, x = getupvalue(v, i)
       if name == nil then break end
-      freeze(x, seen, sources)
+      freeze(x, seen, sources, report)
     end
   end
 end
@@ -610,7 +668,10 @@ local MEMORY_MESSAGE = natives.memory_limit > 0
   or "not enough memory"
 
 local function message_of(e)
-  if type(e) == "string" then return e end
+  if type(e) == "string" then
+    if #e > 2000 then return ssub(e, 1, 2000) .. sformat("... (%d more bytes)", #e - 2000) end
+    return e
+  end
   if type(e) == "table" then
     local m = rawget(e, "message")
     if type(m) == "string" then return m end
@@ -772,16 +833,16 @@ function api.finish()
       UNGATED[#UNGATED + 1] = i
     end
   end
-  sort_problems(PROBLEMS)
-  sort_problems(WARNINGS)
   local seen, sources = {}, {}
   for src in pairs(POLICY_SOURCES) do if SOURCES[ssub(src, 2)] then sources[src] = true end end  -- not test files
-  for _, v in next, USER do freeze(v, seen, sources) end
+  for _, v in next, USER do freeze(v, seen, sources, problem) end
   for _, list_ in ipairs({ SEGMENTS, ACTIONS, POLICIES }) do
     for _, rec in ipairs(list_) do
-      for _, k in ipairs({ "when", "eligible", "propose", "priority", "reason", "params" }) do freeze(rec[k], seen, sources) end
+      for _, k in ipairs({ "when", "eligible", "propose", "priority", "reason", "params" }) do freeze(rec[k], seen, sources, problem) end
     end
   end
+  sort_problems(PROBLEMS)
+  sort_problems(WARNINGS)
   sealed = true
   return { problems = PROBLEMS, warnings = WARNINGS }
 end
@@ -894,12 +955,14 @@ local function run_policy(p, c, ctx, call)
     if r == nil then return EMPTY end
     if type(r) ~= "table" then return nil, bad_proposal(p, sformat("is %s (return a table, a list of tables, or nil)", type_name(r))) end
     r = unview(r)  -- read raw: a metatable on the result must not run outside the policy's budget
+    if raw_metatable(r) ~= nil then return nil, bad_proposal(p, "is a table with a metatable (return plain tables)") end
     if rawget(r, "action") ~= nil then r = { r } end
     local out = {}
     for i = 1, rawlen(r) do
       local q = rawget(r, i)
       if type(q) ~= "table" then return nil, bad_proposal(p, sformat("is %s, not a table", type_name(q))) end
       q = unview(q)
+      if raw_metatable(q) ~= nil then return nil, bad_proposal(p, "is a table with a metatable (return plain tables)") end
       local cand, err = candidate(p, rawget(q, "action"), rawget(q, "priority"), rawget(q, "reason"), rawget(q, "params"),
                                  rawget(q, "department"), rawget(q, "channel"))
       if not cand then return nil, err end
