@@ -326,12 +326,24 @@ local function safe_setmetatable(t, mt)
   return setmetatable(t, mt)
 end
 
+--- xpcall whose message handler runs after the error, like any other code. (Lua runs a
+--- message handler inside the count hook when the hook raised, where hooks are off: an
+--- endless handler would never be stopped.)
+local function safe_xpcall(f, msgh, ...)
+  local function finish(ok, ...)
+    if ok then return true, ... end
+    local _, r = pcall(msgh, (...))
+    return false, r
+  end
+  return finish(pcall(f, ...))
+end
+
 local SAFE_TABLE = copy(table)
 SAFE_TABLE.move = safe_move
 
 local SAFE = {
   assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs, pcall = pcall,
-  select = select, tonumber = tonumber, tostring = tostring, type = type, xpcall = xpcall,
+  select = select, tonumber = tonumber, tostring = tostring, type = type, xpcall = safe_xpcall,
   rawequal = rawequal, rawlen = rawlen, rawget = rawget, getmetatable = getmetatable,
   setmetatable = safe_setmetatable, _VERSION = _VERSION,
   string = readonly(copy(string), "string"),
@@ -936,7 +948,10 @@ local function candidate(p, name, pr, reason, params, dept, channel)
   if reason == nil then reason = p.default_reason
   elseif type(reason) ~= "string" then return nil, bad_proposal(p, sformat("for '%s' has a reason that is %s, not text", name, type_name(reason))) end
   if params == nil then params = EMPTY
-  elseif type(params) ~= "table" then return nil, bad_proposal(p, sformat("for '%s' has params that are %s, not a table", name, type_name(params))) end
+  elseif type(params) ~= "table" then return nil, bad_proposal(p, sformat("for '%s' has params that are %s, not a table", name, type_name(params)))
+  elseif raw_metatable(unview(params)) ~= nil and params ~= EMPTY then
+    return nil, bad_proposal(p, sformat("for '%s' has params with a metatable (use a plain table)", name))
+  end
   if dept == nil then dept = spec.department
   elseif type(dept) ~= "string" or not smatch(dept, "^[%w_%-]+$") then
     return nil, bad_proposal(p, sformat("for '%s' has an unusable department %s (letters, digits, '_' and '-')", name, type_name(dept)))
