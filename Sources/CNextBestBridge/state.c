@@ -343,6 +343,12 @@ int nb_decide(nb_state *s, const char *json, size_t len, long line, long column,
     lua_pushlightuserdata(L, &job);
     if (lua_pcall(L, 1, 0, 0) != LUA_OK) {  // policies are isolated inside; this is the engine's own failure
         put_message(L, message);
+        if (message->len == 17 && memcmp(message->data, "not enough memory", 17) == 0) {
+            char m[160];
+            int n = snprintf(m, sizeof m, "the record needs more memory than a Lua state may hold (%zu MiB)", s->limit >> 20);
+            nb_buf_clear(message);
+            nb_buf_append(message, m, (size_t)n);
+        }
         job.status = NB_FAILED;
     }
     if (job.status >= NB_BAD_RECORD) {  // nothing half-written stays behind
