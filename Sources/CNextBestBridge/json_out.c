@@ -80,7 +80,8 @@ static int cmp_keys(const void *a, const void *b) {
 
 static int is_array(lua_State *L, int idx) {
     if (!lua_getmetatable(L, idx)) return 0;
-    lua_getfield(L, -1, "__jsontype");
+    lua_pushliteral(L, "__jsontype");
+    lua_rawget(L, -2);  // raw: a policy's metatable must not run code here
     int arr = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "array") == 0;
     lua_pop(L, 2);
     return arr;
@@ -103,6 +104,21 @@ void nb_json_encode(lua_State *L, int idx, nb_buf *b, int depth) {
     }
     if (depth > NB_MAX_DEPTH) { PUT(L, b, "null"); return; }
     luaL_checkstack(L, 4, "nested too deeply");
+    if (lua_getmetatable(L, idx)) {  // a read-only view (the profile, a frozen table): write what it shows
+        lua_pushliteral(L, "__nbview");
+        int view = lua_rawget(L, -2) == LUA_TBOOLEAN && lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        if (view) {
+            lua_pushliteral(L, "__index");
+            if (lua_rawget(L, -2) == LUA_TTABLE) {
+                nb_json_encode(L, -1, b, depth + 1);
+                lua_pop(L, 2);
+                return;
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
     lua_Integer count = 0;
     int string_keys = 1;

@@ -10,8 +10,9 @@
 
 struct nb_state {
     lua_State *L;
-    size_t used, peak, limit;
+    size_t used, peak, limit, pending_limit;
     int budget;
+    int exhausted;  // the running policy call broke its budget: stop it, however it catches errors
     int api_ref, decide_ref;
     nb_keycache keys;  // profile field names, see json_in.c
 };
@@ -38,9 +39,22 @@ static int nb_panic(lua_State *L) {
     abort();
 }
 
+static const char BUDGET_MESSAGE[] = "instruction budget exceeded: the code ran too long (a loop that never ends?)";
+
+/// The count hook. Once a policy call has used its budget, the hook fires at every
+/// instruction of policy code and raises again, so that a policy cannot catch the error
+/// with pcall and go on. The prelude's own code (its message handler) still runs.
 static void nb_hook(lua_State *L, lua_Debug *ar) {
-    (void)ar;
-    lua_pushliteral(L, "instruction budget exceeded: the code ran too long (a loop that never ends?)");
+    void *ud;
+    lua_getallocf(L, &ud);
+    nb_state *s = ud;
+    if (s->exhausted) {
+        if (lua_getinfo(L, "S", ar) && strcmp(ar->source, "=nextbest") == 0) return;
+    } else {
+        s->exhausted = 1;
+        lua_sethook(L, nb_hook, LUA_MASKCOUNT, 1);
+    }
+    lua_pushstring(L, BUDGET_MESSAGE);
     lua_error(L);
 }
 
@@ -51,9 +65,11 @@ static int l_guarded(lua_State *L) {
     nb_state *s = lua_touserdata(L, lua_upvalueindex(1));
     lua_settop(L, 4);
     lua_Hook outer = lua_gethook(L);
-    int outer_mask = lua_gethookmask(L), outer_count = lua_gethookcount(L);
+    int outer_mask = lua_gethookmask(L), outer_count = lua_gethookcount(L), outer_exhausted = s->exhausted;
+    s->exhausted = 0;
     if (s->budget > 0) lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget);
     int status = lua_pcall(L, 2, 1, 1);
+    s->exhausted = outer_exhausted;
     lua_sethook(L, outer, outer_mask, outer_count);  // nested calls (a test's check) restore the outer budget
     lua_pushboolean(L, status == LUA_OK);
     lua_replace(L, 1);
@@ -80,6 +96,7 @@ static int l_direct(lua_State *L) {
     lua_settop(L, 3);
     lua_Hook outer = lua_gethook(L);
     int outer_mask = lua_gethookmask(L), outer_count = lua_gethookcount(L);
+    s->exhausted = 0;
     if (s->budget > 0) lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget);
     lua_call(L, 2, 1);
     lua_sethook(L, outer, outer_mask, outer_count);
@@ -103,7 +120,7 @@ static int l_direct_select(lua_State *L) {
     int hooked = 0;
     for (lua_Integer i = 1; i <= n; i++) {
         if (lua_rawgeti(L, 1, i) == LUA_TFUNCTION) {
-            if (!hooked && s->budget > 0) { lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget); hooked = 1; }
+            if (!hooked && s->budget > 0) { s->exhausted = 0; lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget); hooked = 1; }
             lua_pushvalue(L, 2);
             lua_pushvalue(L, 3);
             lua_call(L, 2, 1);
@@ -118,6 +135,45 @@ static int l_direct_select(lua_State *L) {
     if (hooked) lua_sethook(L, outer, outer_mask, outer_count);
     lua_pushinteger(L, hits);
     return 1;
+}
+
+/// Replaces every table nested in the table at `idx` (one without a metatable) by a read-only
+/// view of it: an empty table whose metatable is a copy of `tmpl` with `__index` = the data.
+static void protect_nested(lua_State *L, int idx, int tmpl, int depth) {
+    if (depth > NB_MAX_DEPTH) return;
+    luaL_checkstack(L, 8, "profile nested too deeply");
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        int v = lua_gettop(L);
+        if (lua_type(L, v) == LUA_TTABLE && !lua_getmetatable(L, v)) {
+            protect_nested(L, v, tmpl, depth + 1);
+            lua_createtable(L, 0, 0);         // the view
+            lua_createtable(L, 0, 6);         // its metatable
+            lua_pushnil(L);
+            while (lua_next(L, tmpl)) {       // __newindex, __len, __pairs, __metatable, __nbview
+                lua_pushvalue(L, -2);
+                lua_insert(L, -2);
+                lua_rawset(L, -4);
+            }
+            lua_pushliteral(L, "__index");
+            lua_pushvalue(L, v);
+            lua_rawset(L, -3);
+            lua_setmetatable(L, -2);
+            lua_pushvalue(L, v - 1);          // the key
+            lua_insert(L, -2);
+            lua_rawset(L, idx);               // an existing field: allowed while traversing
+        }
+        lua_settop(L, v - 1);
+    }
+}
+
+/// protect_profile(data, template): makes the tables nested in a profile read-only views.
+static int l_protect_profile(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    protect_nested(L, 1, 2, 1);
+    return 0;
 }
 
 /// Message handler for calls from the host: the message plus a traceback.
@@ -169,8 +225,12 @@ static int open_k(lua_State *L) {
     lua_setfield(L, -2, "direct_select");
     lua_pushinteger(L, s->budget);
     lua_setfield(L, -2, "budget");
+    lua_pushinteger(L, (lua_Integer)s->pending_limit);
+    lua_setfield(L, -2, "memory_limit");
     lua_pushcfunction(L, l_json_decode);
     lua_setfield(L, -2, "json_decode");
+    lua_pushcfunction(L, l_protect_profile);
+    lua_setfield(L, -2, "protect_profile");
     lua_call(L, 1, 1);
     if (!lua_istable(L, -1)) luaL_error(L, "the prelude did not return its API table");
     lua_getfield(L, -1, "decide");
@@ -186,6 +246,7 @@ nb_state *nb_open(size_t memory_limit, long instruction_budget,
     nb_state *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->limit = 0;  // no cap while the libraries and prelude load
+    s->pending_limit = memory_limit;
     s->budget = instruction_budget > 0x7fffffff ? 0x7fffffff : (int)instruction_budget;
     s->L = lua_newstate(nb_alloc, s);
     if (!s->L) { free(s); nb_buf_append(err, "cannot create a Lua state", 25); return NULL; }
@@ -290,6 +351,7 @@ static int decide_k(lua_State *L) {
     if (lua_pcall(L, 3, 3, 0) != LUA_OK) {
         lua_pop(L, 1);
         lua_sethook(L, NULL, 0, 0);
+        job->s->exhausted = 0;
         lua_pushvalue(L, driver);
         lua_pushvalue(L, profile);
         lua_pushnil(L);
@@ -321,6 +383,12 @@ int nb_decide(nb_state *s, const char *json, size_t len, long line, long column,
     lua_pushlightuserdata(L, &job);
     if (lua_pcall(L, 1, 0, 0) != LUA_OK) {  // policies are isolated inside; this is the engine's own failure
         put_message(L, message);
+        if (message->len == 17 && memcmp(message->data, "not enough memory", 17) == 0) {
+            char m[160];
+            int n = snprintf(m, sizeof m, "the record needs more memory than a Lua state may hold (%zu MiB)", s->limit >> 20);
+            nb_buf_clear(message);
+            nb_buf_append(message, m, (size_t)n);
+        }
         job.status = NB_FAILED;
     }
     if (job.status >= NB_BAD_RECORD) {  // nothing half-written stays behind

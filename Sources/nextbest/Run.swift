@@ -176,6 +176,10 @@ extension BatchSummary {
             lines.append("  error records (\(grouped(errorRecords))), first ones:")
             for e in errorExamples { lines.append("    " + e) }
         }
+        if duplicateIds > 0 {
+            lines.append("  duplicate customer ids (\(grouped(duplicateIds)) records; each still has its plan), first ones:")
+            for d in duplicateExamples { lines.append("    " + d) }
+        }
         if let routes, !routes.isEmpty { lines.append("  routes: " + routes.joined(separator: ", ")) }
         lines.append(isClean ? "  ok: every record has a plan, no policy errors"
                              : "  records = plans + error records: \(grouped(records)) = \(grouped(plans)) + \(grouped(errorRecords))")

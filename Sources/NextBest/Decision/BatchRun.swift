@@ -23,13 +23,17 @@ public struct BatchSummary: Sendable {
     public var policyErrors: [String: Int] = [:]
     /// The first few error records, for the summary.
     public var errorExamples: [String] = []
+    /// Records whose customer id an earlier record already had (each is still decided).
+    public var duplicateIds = 0
+    /// The first few duplicates: `customer "C1": inputs 3 and 7`.
+    public var duplicateExamples: [String] = []
     /// Wall-clock time of the run, in seconds.
     public var seconds: Double = 0
 
     /// Total actions chosen.
     public var actions: Int { actionsByAction.values.reduce(0, +) }
     /// Whether everything went through cleanly (no error record, no policy error).
-    public var isClean: Bool { errorRecords == 0 && plansWithErrors == 0 }
+    public var isClean: Bool { errorRecords == 0 && plansWithErrors == 0 && duplicateIds == 0 }
 
     mutating func add(counters v: JSONValue) {
         func merge(_ key: String, into d: inout [String: Int]) {
@@ -75,6 +79,8 @@ final class ChunkResult {
     let routes: NativeBuffer?
     var records = 0, plans = 0, plansWithErrors = 0, errorRecords = 0
     var errorExamples: [String] = []
+    /// Each plan's customer id (as written, JSON) by its place in `out`, for duplicate checks.
+    var ids: [(hash: Int, number: Int, start: Int, end: Int)] = []
 
     init(routes: Bool) { self.routes = routes ? NativeBuffer() : nil }
 }
@@ -93,7 +99,22 @@ extension Engine {
                 _ = try s.call("reset_counters")
             }
             var summary = BatchSummary()
+            var firstInput: [Int: (number: Int, id: [UInt8])] = [:]  // id hash -> first record with it
             func consume(_ r: ChunkResult) throws {
+                r.out.withBytes { out in
+                    for e in r.ids {
+                        let id = Array(out[e.start..<e.end])
+                        if let first = firstInput[e.hash] {
+                            guard first.id == id else { continue }  // a hash collision, not a duplicate
+                            summary.duplicateIds += 1
+                            if summary.duplicateExamples.count < 5 {
+                                summary.duplicateExamples.append("customer \(String(decoding: id, as: UTF8.self)): inputs \(first.number) and \(e.number)")
+                            }
+                        } else {
+                            firstInput[e.hash] = (e.number, id)
+                        }
+                    }
+                }
                 try r.out.withBytes(output)
                 if let routes, let rb = r.routes { try routes.add(rb) }
                 summary.records += r.records
@@ -131,8 +152,10 @@ extension Engine {
                     continue
                 }
                 let slice = UnsafeRawBufferPointer(rebasing: all[rec.start..<rec.end])
+                let mark = r.out.count
                 switch state.decide(slice, line: rec.line, column: rec.column, out: r.out, routes: r.routes) {
                 case .plan(let hasErrors):
+                    noteCustomer(r, number: rec.number, planAt: mark)
                     r.plans += 1
                     if hasErrors { r.plansWithErrors += 1 }
                 case .badRecord(let m, let c), .failed(let m, let c):
@@ -142,6 +165,27 @@ extension Engine {
             }
         }
         return r
+    }
+
+    /// Records where the plan written at `mark` names its customer (`{"customer":<id>,...`).
+    static func noteCustomer(_ r: ChunkResult, number: Int, planAt mark: Int) {
+        r.out.withBytes { out in
+            let prefix = 12  // {"customer":
+            var i = mark + prefix, end = i
+            guard i < out.count else { return }
+            if out[i] == UInt8(ascii: "\"") {
+                end = i + 1
+                while end < out.count && out[end] != UInt8(ascii: "\"") { end += out[end] == UInt8(ascii: "\\") ? 2 : 1 }
+                end += 1
+            } else {
+                while end < out.count && out[end] != UInt8(ascii: ",") { end += 1 }
+            }
+            end = min(end, out.count)
+            var h = Hasher()
+            h.combine(bytes: UnsafeRawBufferPointer(rebasing: out[i..<end]))
+            r.ids.append((h.finalize(), number, i, end))
+            i = end
+        }
     }
 
     /// `{"input":17,"customer":"C1","error":"line 17: ..."}`.

@@ -8,7 +8,10 @@ local guarded = natives.guarded           -- guarded(handler, fn, c, ctx): xpcal
 local direct = natives.direct             -- direct(fn, c, ctx): the same, unprotected
 local direct_select = natives.direct_select  -- direct_select(fns, c, ctx, hits) -> n: which are true
 local force_metatable = natives.debug.setmetatable
+local raw_metatable = natives.debug.getmetatable    -- past __metatable: for the engine's own checks
+local getupvalue = natives.debug.getupvalue
 local json_decode = natives.json_decode   -- text -> Lua value, raises "line L, column C: ..."
+local protect_profile = natives.protect_profile  -- nested tables of a profile -> read-only views
 
 local type, pairs, ipairs, next, error, tostring, tonumber, select =
       type, pairs, ipairs, next, error, tostring, tonumber, select
@@ -226,12 +229,16 @@ end
 -- The sandbox (§6): an allow-list of safe globals, read-only once the set is loaded.
 ---------------------------------------------------------------------------------------------
 
+local OWNED = setmetatable({}, { __mode = "k" })  -- the engine's own read-only tables
+
 local function readonly(t, what)
-  return setmetatable({}, {
+  local view = setmetatable({}, {
     __index = t,
     __newindex = function(_, k) error(sformat("%s is read-only: cannot set '%s'", what, tostring(k)), 2) end,
     __metatable = false,
   })
+  OWNED[view] = true
+  return view
 end
 
 local function copy(t, without)
@@ -242,8 +249,78 @@ end
 
 -- The real string table is reachable through ("").method: take string.dump out of it and
 -- hide the string metatable.
+local dump = string.dump  -- kept for the engine's own look at policy functions (below)
 string.dump = nil
 getmetatable("").__metatable = false
+
+-- Library functions whose C loops the count hook cannot interrupt get a bound first.
+-- Pattern matching backtracks: its worst case grows like (text length)^(repetitions + 1).
+local PATTERN_STEPS = natives.budget > 0 and natives.budget * 100 or huge
+local PATTERN_SPECIALS = "[%^%$%*%+%?%.%(%[%%%-]"
+
+--- Repetitions in a Lua pattern (items that may match many characters) and whether it is anchored.
+local function pattern_shape(p)
+  local q, i, n = 0, 1, #p
+  local anchored = sbyte(p, 1) == 94  -- '^'
+  if anchored then i = 2 end
+  while i <= n do
+    local ch = sbyte(p, i)
+    if ch == 37 then  -- '%'
+      local nx = sbyte(p, i + 1)
+      if nx == 98 then q = q + 1; i = i + 4          -- %bxy scans ahead
+      elseif nx == 102 then i = i + 2                -- %f: the set follows
+      elseif nx and nx >= 48 and nx <= 57 then q = q + 1; i = i + 2  -- back-reference
+      else i = i + 2 end
+    elseif ch == 91 then  -- '[': skip the set
+      i = i + 1
+      if sbyte(p, i) == 94 then i = i + 1 end
+      repeat
+        if sbyte(p, i) == 37 then i = i + 1 end
+        i = i + 1
+      until i > n or sbyte(p, i) == 93
+      i = i + 1
+    elseif ch == 42 or ch == 43 or ch == 45 or ch == 63 then q = q + 1; i = i + 1  -- * + - ?
+    else i = i + 1 end
+  end
+  return q, anchored
+end
+
+local function check_pattern(fname, s, p, init, plain, unanchored)
+  if PATTERN_STEPS == huge or type(p) ~= "string" or type(s) ~= "string" then return end
+  local n, m = #s, #p
+  local steps
+  if plain == true or not sfind(p, PATTERN_SPECIALS) then
+    steps = n * m
+  else
+    local q, anchored = pattern_shape(p)
+    steps = (anchored and not unanchored) and m or (n + 1) * m
+    for i = 1, q do
+      steps = steps * (n + i) / i
+      if steps > PATTERN_STEPS then break end
+    end
+    if steps > PATTERN_STEPS then
+      error(sformat("%s: this pattern has %d repetitions and could run too long on a text of %d bytes; use a simpler pattern or a shorter text", fname, q, n), 3)
+    end
+    return
+  end
+  if steps > PATTERN_STEPS then
+    error(sformat("%s: searching %d bytes for %d bytes could run too long; use a shorter text", fname, n, m), 3)
+  end
+end
+
+local real_find, real_match, real_gmatch, real_gsub, real_move = string.find, string.match, string.gmatch, string.gsub, table.move
+string.find = function(s, p, init, plain) check_pattern("string.find", s, p, init, plain); return real_find(s, p, init, plain) end
+string.match = function(s, p, init) check_pattern("string.match", s, p, init); return real_match(s, p, init) end
+string.gmatch = function(s, p, init) check_pattern("string.gmatch", s, p, init, nil, true); return real_gmatch(s, p, init) end
+string.gsub = function(s, p, r, n) check_pattern("string.gsub", s, p, nil, nil, true); return real_gsub(s, p, r, n) end
+
+--- table.move, bounded: a move of many elements is one long C loop.
+local function safe_move(a1, f, e, t, a2)
+  if type(f) == "number" and type(e) == "number" and (e * 1.0) - (f * 1.0) >= 1e7 then
+    error("table.move: too many elements to move (at most 10,000,000)", 2)
+  end
+  return real_move(a1, f, e, t, a2)
+end
 
 local function safe_setmetatable(t, mt)
   if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
@@ -252,13 +329,28 @@ local function safe_setmetatable(t, mt)
   return setmetatable(t, mt)
 end
 
+--- xpcall whose message handler runs after the error, like any other code. (Lua runs a
+--- message handler inside the count hook when the hook raised, where hooks are off: an
+--- endless handler would never be stopped.)
+local function safe_xpcall(f, msgh, ...)
+  local function finish(ok, ...)
+    if ok then return true, ... end
+    local _, r = pcall(msgh, (...))
+    return false, r
+  end
+  return finish(pcall(f, ...))
+end
+
+local SAFE_TABLE = copy(table)
+SAFE_TABLE.move = safe_move
+
 local SAFE = {
   assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs, pcall = pcall,
-  select = select, tonumber = tonumber, tostring = tostring, type = type, xpcall = xpcall,
+  select = select, tonumber = tonumber, tostring = tostring, type = type, xpcall = safe_xpcall,
   rawequal = rawequal, rawlen = rawlen, rawget = rawget, getmetatable = getmetatable,
   setmetatable = safe_setmetatable, _VERSION = _VERSION,
   string = readonly(copy(string), "string"),
-  table = readonly(copy(table), "table"),
+  table = readonly(SAFE_TABLE, "table"),
   math = readonly(copy(math, { random = true, randomseed = true }), "math"),
   utf8 = readonly(copy(utf8), "utf8"),
 }
@@ -276,6 +368,113 @@ local ENV = setmetatable({}, {
   end,
   __metatable = false,
 })
+OWNED[ENV] = true
+
+--- Local variables declared outside a function and assigned inside it outlive the call:
+--- they would carry state from one customer to the next. Finds such an assignment in the
+--- bytecode of `fn` (Lua 5.4's string.dump format, stripped) and returns the variable's name.
+local OP_SETUPVAL = 10
+local function assigned_outer_local(fn)
+  local ok, bc = pcall(dump, fn, true)
+  if not ok then return nil end
+  local pos = 32  -- after the header: signature, version, format, data, sizes, int and float checks
+  local function byte() local b = sbyte(bc, pos); pos = pos + 1; return b end
+  local function size()
+    local x = 0
+    repeat local b = byte(); x = x * 128 + (b & 0x7f) until b >= 0x80
+    return x
+  end
+  local function skip_string() local n = size(); if n > 0 then pos = pos + n - 1 end end
+  pos = pos + 1  -- number of upvalues of the main function
+  local found
+  -- A proto's own upvalue i (0-based) lives outside any call when it is one of fn's upvalues, or
+  -- captures (instack == 0) such an upvalue of its parent: mine[i] is then that upvalue of fn.
+  local function proto(parent)
+    skip_string(); size(); size()  -- source, linedefined, lastlinedefined
+    pos = pos + 3                  -- numparams, is_vararg, maxstacksize
+    local ncode = size()
+    local setups = {}
+    for _ = 1, ncode do
+      local b1, b2, b3, b4 = sbyte(bc, pos, pos + 3)
+      pos = pos + 4
+      if b1 & 0x7f == OP_SETUPVAL then setups[#setups + 1] = b3 end  -- B: bits 16-23 (little-endian)
+    end
+    for _ = 1, size() do  -- constants
+      local t = byte()
+      if t == 3 or t == 19 then pos = pos + 8 elseif t == 4 or t == 20 then skip_string() end
+    end
+    local mine = {}
+    for i = 0, size() - 1 do
+      local instack, idx = byte(), byte(); byte()
+      if parent == nil then mine[i] = i + 1                   -- fn itself: all of them
+      elseif instack == 0 then mine[i] = parent[idx] end      -- an upvalue of the enclosing function
+    end
+    for _, b in ipairs(setups) do if mine[b] and found == nil then found = mine[b] end end
+    for _ = 1, size() do proto(mine) end
+    -- debug information: stripped, but its counts are still written
+    pos = pos + size()                               -- lineinfo
+    for _ = 1, size() do size(); size() end          -- abslineinfo
+    for _ = 1, size() do skip_string(); size(); size() end  -- locvars
+    for _ = 1, size() do skip_string() end           -- upvalue names
+  end
+  if not pcall(proto, nil) then return nil end
+  return found and (getupvalue(fn, found))
+end
+
+--- After the load, tables the policy files made (globals, and tables their functions keep
+--- as upvalues) become read-only in place, so that no policy call can leave state behind
+--- for the next customer or change what another policy sees.
+local function frozen_write(_, k)
+  error(sformat("cannot change '%s': tables made when the policy set loads are read-only (copy it into a local table first)", tostring(k)), 2)
+end
+local VIEW_EXTRA = { __index = true, __newindex = true, __len = true, __pairs = true, __metatable = true,
+                     __gc = true, __mode = true, __close = true, __nbview = true }
+
+local function freeze(v, seen, sources, report)
+  local tv = type(v)
+  if tv == "table" then
+    if seen[v] or OWNED[v] then return end
+    seen[v] = true
+    local data, mt = {}, raw_metatable(v)
+    for k, x in next, v do data[k] = x end
+    for k in next, data do rawset(v, k, nil) end
+    for k, x in next, data do freeze(k, seen, sources, report); freeze(x, seen, sources, report) end
+    local view = { __index = data, __newindex = frozen_write, __nbview = true,
+                   __len = function() return #data end,
+                   __pairs = function() return next, data, nil end,
+                   __metatable = "read-only: made when the policy set loaded" }
+    if type(mt) == "table" then
+      force_metatable(data, mt)  -- keys it does not have still reach the old metatable
+      for k, x in next, mt do if not VIEW_EXTRA[k] then view[k] = x end end
+    end
+    force_metatable(v, view)
+  elseif tv == "function" then
+    if seen[v] then return end
+    seen[v] = true
+    local info = getinfo(v, "S")
+    if not sources[info.source] then return end  -- engine and C functions
+    local name = assigned_outer_local(v)
+    if name then
+      report(ssub(info.source, 2), info.linedefined, sformat(
+        "this function assigns '%s', a variable declared outside it: that would carry state from one customer to the next (declare it inside the function)", name))
+    end
+    for i = 1, 255 do
+      local name, x = getupvalue(v, i)
+      if name == nil then break end
+      freeze(x, seen, sources, report)
+    end
+  end
+end
+
+--- The plain table behind a read-only view (or t itself), to read a policy's result raw.
+local function unview(t)
+  local mt = raw_metatable(t)
+  if mt and rawget(mt, "__nbview") == true then
+    local d = rawget(mt, "__index")
+    if type(d) == "table" then return d end
+  end
+  return t
+end
 
 ---------------------------------------------------------------------------------------------
 -- Declarations (§2) and load-time validation with file:line.
@@ -496,9 +695,16 @@ SAFE.test, SAFE.contact_policy = declarer("test"), contact_policy
 ---------------------------------------------------------------------------------------------
 
 local MISSING = nil  -- the last field read from the profile that was not there
+local MEMORY_MESSAGE = natives.memory_limit > 0
+  and sformat("memory limit exceeded: a Lua state may hold at most %s MiB (a table or text that grows without end?)",
+              sformat("%.4g", natives.memory_limit / 1048576))
+  or "not enough memory"
 
 local function message_of(e)
-  if type(e) == "string" then return e end
+  if type(e) == "string" then
+    if #e > 2000 then return ssub(e, 1, 2000) .. sformat("... (%d more bytes)", #e - 2000) end
+    return e
+  end
   if type(e) == "table" then
     local m = rawget(e, "message")
     if type(m) == "string" then return m end
@@ -546,6 +752,7 @@ local function failure(kind, decl, r)
     if r.file then e.at = r.file .. ":" .. r.line end
   else
     e.message = message_of(r)  -- memory errors skip the handler
+    if e.message == "not enough memory" then e.message = MEMORY_MESSAGE end
   end
   return e
 end
@@ -585,7 +792,7 @@ local function mentioned_elsewhere(name)
   local n = 0
   local pattern = "[\"']" .. sgsub(name, "%p", "%%%0") .. "[\"']"
   for _, src in pairs(SOURCES) do
-    for _ in string.gmatch(src, pattern) do n = n + 1 end
+    for _ in real_gmatch(src, pattern) do n = n + 1 end
   end
   return n >= 2
 end
@@ -744,6 +951,14 @@ function api.finish()
       UNGATED[#UNGATED + 1] = i
     end
   end
+  local seen, sources = {}, {}
+  for src in pairs(POLICY_SOURCES) do if SOURCES[ssub(src, 2)] then sources[src] = true end end  -- not test files
+  for _, v in next, USER do freeze(v, seen, sources, problem) end
+  for _, list_ in ipairs({ SEGMENTS, ACTIONS, POLICIES }) do
+    for _, rec in ipairs(list_) do
+      for _, k in ipairs({ "when", "eligible", "propose", "priority", "reason", "params" }) do freeze(rec[k], seen, sources, problem) end
+    end
+  end
   sort_problems(PROBLEMS)
   sort_problems(WARNINGS)
   sealed = true
@@ -838,6 +1053,19 @@ local PROFILE_MT = {
   __metatable = "the customer profile is read-only",
 }
 
+-- Policies see the profile through one read-only view per state, pointed at each customer's
+-- data in turn: writing to it is an error, even for fields that exist.
+local PROFILE_VIEW_MT = {
+  __index = {},
+  __newindex = PROFILE_MT.__newindex,
+  __len = function(t) return #unview(t) end,
+  __pairs = function(t) return next, unview(t), nil end,
+  __metatable = PROFILE_MT.__metatable,
+  __nbview = true,
+}
+local PROFILE_VIEW = setmetatable({}, PROFILE_VIEW_MT)
+local PROFILE_NESTED_MT = copy(PROFILE_VIEW_MT, { __index = true })  -- the template for nested views
+
 --- Days since the last contact with `action` in the contact history (nil when never), and
 --- the errors list with any unreadable entry for that action added.
 local function days_since_contact(history, action, errors)
@@ -879,7 +1107,10 @@ local function candidate(p, name, pr, reason, params, dept, channel)
   if reason == nil then reason = p.default_reason
   elseif type(reason) ~= "string" then return nil, bad_proposal(p, sformat("for '%s' has a reason that is %s, not text", name, type_name(reason))) end
   if params == nil then params = EMPTY
-  elseif type(params) ~= "table" then return nil, bad_proposal(p, sformat("for '%s' has params that are %s, not a table", name, type_name(params))) end
+  elseif type(params) ~= "table" then return nil, bad_proposal(p, sformat("for '%s' has params that are %s, not a table", name, type_name(params)))
+  elseif raw_metatable(unview(params)) ~= nil and params ~= EMPTY then
+    return nil, bad_proposal(p, sformat("for '%s' has params with a metatable (use a plain table)", name))
+  end
   if dept == nil then dept = spec.department
   elseif type(dept) ~= "string" or not smatch(dept, "^[%w_%-]+$") then
     return nil, bad_proposal(p, sformat("for '%s' has an unusable department %s (letters, digits, '_' and '-')", name, type_name(dept)))
@@ -897,14 +1128,20 @@ local function run_policy(p, c, ctx, call)
     if not ok then return nil, r end
     if r == nil then return EMPTY end
     if type(r) ~= "table" then return nil, bad_proposal(p, sformat("is %s (return a table, a list of tables, or nil)", type_name(r))) end
-    if r.action ~= nil then  -- one proposal
-      return candidate(p, r.action, r.priority, r.reason, r.params, r.department, r.channel)
+    r = unview(r)  -- read raw: a metatable on the result must not run outside the policy's budget
+    if raw_metatable(r) ~= nil then return nil, bad_proposal(p, "is a table with a metatable (return plain tables)") end
+    if rawget(r, "action") ~= nil then  -- one proposal
+      return candidate(p, rawget(r, "action"), rawget(r, "priority"), rawget(r, "reason"), rawget(r, "params"),
+                       rawget(r, "department"), rawget(r, "channel"))
     end
     local out = {}
-    for i = 1, #r do
-      local q = r[i]
+    for i = 1, rawlen(r) do
+      local q = rawget(r, i)
       if type(q) ~= "table" then return nil, bad_proposal(p, sformat("is %s, not a table", type_name(q))) end
-      local cand, err = candidate(p, q.action, q.priority, q.reason, q.params, q.department, q.channel)
+      q = unview(q)
+      if raw_metatable(q) ~= nil then return nil, bad_proposal(p, "is a table with a metatable (return plain tables)") end
+      local cand, err = candidate(p, rawget(q, "action"), rawget(q, "priority"), rawget(q, "reason"), rawget(q, "params"),
+                                 rawget(q, "department"), rawget(q, "channel"))
       if not cand then return nil, err end
       out[i] = cand
     end
@@ -982,6 +1219,9 @@ local function decide(c, trace, careful)
   end
   if id == "" then return nil, '"id" is empty', id end
   force_metatable(c, PROFILE_MT)  -- also on a second, careful pass
+  protect_profile(c, PROFILE_NESTED_MT)
+  PROFILE_VIEW_MT.__index = c
+  local data, c = c, PROFILE_VIEW  -- policies get the view; the driver reads `data`
   local errors = nil
 
   -- 1. Segments: every segment's `when` runs once (in one batch on the fast path).
@@ -1072,9 +1312,9 @@ local function decide(c, trace, careful)
   -- 3 and 4. Eligibility, then arbitration, walking the candidates by priority.
   order_candidates(cands)
   local actions, suppressed = EMPTY, EMPTY  -- made on first use: most customers need neither
-  local consent = #cands > 0 and CONTACT.respect_consent and rawget(c, "consent")
+  local consent = #cands > 0 and CONTACT.respect_consent and rawget(data, "consent")
   if consent and type(consent) ~= "table" then consent = nil end
-  local history = rawget(c, CONTACT.history)
+  local history = rawget(data, CONTACT.history)
   if history ~= nil and type(history) ~= "table" then
     errors = errors or list()
     errors[#errors + 1] = { field = CONTACT.history, message = sformat("the contact history '%s' should be a list, not %s", CONTACT.history, type_name(history)) }

@@ -242,6 +242,7 @@ struct JSONArraySource: RecordSource {
                 i += 1
             }
             let end = min(i, b.count)
+            i = end  // an escape at the very end steps past it
             out.append(RecordSlice(start: start, end: end, line: startLine, column: startCol, number: out.count + 1))
             if i >= b.count { continue }  // reports the missing ']' next
             if b[i] == UInt8(ascii: ",") { i += 1; continue }
