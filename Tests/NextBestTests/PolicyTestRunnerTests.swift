@@ -189,6 +189,17 @@ struct CheckTests {
         #expect(!warnings.contains { $0.contains("'fine'") })
     }
 
+    @Test func aLongPolicyFileWithGatedPoliciesLoads() throws {
+        let long = String(repeating: "-- a long comment line, as in a generated or well-documented policy file\n", count: 400)
+        let f = try Fixture(["a.lua": catalog + "\n" + long + """
+            segment "small" { when = function(c) return c.revenue < 10000 end }
+            segment "new" { when = function(c) return c.tenure < 3 end }
+            policy "p" { segments = { "small", "new" }, action = "care", priority = 1 }
+            """])
+        #expect(f.problems() == [])
+        #expect(try f.engine().decide(["id": "1", "revenue": 5, "tenure": 1]).actionNames == ["care"])
+    }
+
     @Test func conditionsItCannotReadAreNotGuessedAt() throws {
         let f = try Fixture(["a.lua": catalog + """
 

@@ -19,6 +19,7 @@ local setmetatable, getmetatable, rawget, rawset, rawlen, rawequal, xpcall, pcal
       setmetatable, getmetatable, rawget, rawset, rawlen, rawequal, xpcall, pcall, load
 local math_type, floor, huge = math.type, math.floor, math.huge
 local sort, concat = table.sort, table.concat
+local sgmatch = string.gmatch  -- the unbounded original: the prelude's own patterns are trusted
 local sformat, sfind, ssub, smatch, sgsub, sbyte = string.format, string.find, string.sub,
       string.match, string.gsub, string.byte
 
@@ -814,7 +815,7 @@ local function simple_requirements(fn)
   local src = info and SOURCES[ssub(info.source, 2)]
   if not src or info.linedefined <= 0 then return nil end
   local lines, n = {}, 0
-  for l in string.gmatch(src .. "\n", "([^\n]*)\n") do
+  for l in sgmatch(src .. "\n", "([^\n]*)\n") do
     n = n + 1
     if n >= info.linedefined and n <= info.lastlinedefined then lines[#lines + 1] = l end
     if n > info.lastlinedefined then break end
@@ -825,7 +826,7 @@ local function simple_requirements(fn)
   local spaced = " " .. expr .. " "
   if sfind(expr, "[()%[%]{}]") or sfind(spaced, "%sor%s") or sfind(spaced, "%snot%s") then return nil end
   local reqs = {}
-  for part in string.gmatch(expr .. " and ", "(.-)%s+and%s+") do
+  for part in sgmatch(expr .. " and ", "(.-)%s+and%s+") do
     local field, op, value = smatch(part, "^%s*" .. param .. "%.([%a_][%w_]*)%s*([<>=~]=?)%s*(.-)%s*$")
     if field and op ~= "=" then
       local v = tonumber(value)
