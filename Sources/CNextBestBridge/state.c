@@ -139,41 +139,68 @@ static int l_direct_select(lua_State *L) {
 
 /// Replaces every table nested in the table at `idx` (one without a metatable) by a read-only
 /// view of it: an empty table whose metatable is a copy of `tmpl` with `__index` = the data.
-static void protect_nested(lua_State *L, int idx, int tmpl, int depth) {
+/// Views are taken from `pool` (view `*used + 1`, made on first need) and pointed at this
+/// customer's data: one customer is decided at a time per state, and nothing a policy can
+/// reach outlives its customer, so the views of the last customer are free for the next.
+static void protect_nested(lua_State *L, int idx, int tmpl, int pool, lua_Integer *used, int depth) {
     if (depth > NB_MAX_DEPTH) return;
     luaL_checkstack(L, 8, "profile nested too deeply");
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         int v = lua_gettop(L);
         if (lua_type(L, v) == LUA_TTABLE && !lua_getmetatable(L, v)) {
-            protect_nested(L, v, tmpl, depth + 1);
-            lua_createtable(L, 0, 0);         // the view
-            lua_createtable(L, 0, 6);         // its metatable
-            lua_pushnil(L);
-            while (lua_next(L, tmpl)) {       // __newindex, __len, __pairs, __metatable, __nbview
-                lua_pushvalue(L, -2);
-                lua_insert(L, -2);
-                lua_rawset(L, -4);
+            protect_nested(L, v, tmpl, pool, used, depth + 1);
+            *used += 1;
+            if (lua_rawgeti(L, pool, *used) != LUA_TTABLE) {
+                lua_pop(L, 1);
+                lua_createtable(L, 0, 0);         // the view
+                lua_createtable(L, 0, 6);         // its metatable
+                lua_pushnil(L);
+                while (lua_next(L, tmpl)) {       // __newindex, __len, __pairs, __metatable, __nbview
+                    lua_pushvalue(L, -2);
+                    lua_insert(L, -2);
+                    lua_rawset(L, -4);
+                }
+                lua_setmetatable(L, -2);
+                lua_pushvalue(L, -1);
+                lua_rawseti(L, pool, *used);
             }
+            lua_getmetatable(L, -1);              // view's own metatable (lua_getmetatable ignores __metatable)
             lua_pushliteral(L, "__index");
             lua_pushvalue(L, v);
             lua_rawset(L, -3);
-            lua_setmetatable(L, -2);
-            lua_pushvalue(L, v - 1);          // the key
+            lua_pop(L, 1);
+            lua_pushvalue(L, v - 1);              // the key
             lua_insert(L, -2);
-            lua_rawset(L, idx);               // an existing field: allowed while traversing
+            lua_rawset(L, idx);                   // an existing field: allowed while traversing
         }
         lua_settop(L, v - 1);
     }
 }
 
-/// protect_profile(data, template): makes the tables nested in a profile read-only views.
+/// protect_profile(data, template, pool): makes the tables nested in a profile read-only views.
 static int l_protect_profile(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     luaL_checktype(L, 2, LUA_TTABLE);
-    lua_settop(L, 2);
-    protect_nested(L, 1, 2, 1);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_settop(L, 3);
+    lua_Integer used = 0;
+    protect_nested(L, 1, 2, 3, &used, 1);
     return 0;
+}
+
+/// view_len(view): the length of the data behind a read-only view (its __len). In C because
+/// policies take `#` of profile lists (any, count, ...) for nearly every customer.
+static int l_view_len(lua_State *L) {
+    if (lua_getmetatable(L, 1)) {
+        lua_pushliteral(L, "__index");
+        if (lua_rawget(L, -2) == LUA_TTABLE) {
+            lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
+            return 1;
+        }
+    }
+    lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
+    return 1;
 }
 
 /// Message handler for calls from the host: the message plus a traceback.
@@ -231,6 +258,8 @@ static int open_k(lua_State *L) {
     lua_setfield(L, -2, "json_decode");
     lua_pushcfunction(L, l_protect_profile);
     lua_setfield(L, -2, "protect_profile");
+    lua_pushcfunction(L, l_view_len);
+    lua_setfield(L, -2, "view_len");
     lua_call(L, 1, 1);
     if (!lua_istable(L, -1)) luaL_error(L, "the prelude did not return its API table");
     lua_getfield(L, -1, "decide");

@@ -133,6 +133,19 @@ struct PolicyTestRunnerTests {
         #expect(t.failures.first?.field == "errors")
     }
 
+    @Test func planParamsTakenFromTheProfileStayWithTheirCustomer() throws {
+        let f = try Fixture(["a.lua": catalog + """
+
+            policy "p" { propose = function(c) return { action = "care", priority = 1, params = { consent = c.consent, tags = c.tags } } end }
+            """, "tests/t_test.lua": """
+            test "first" { customer = { id = "1", consent = { email = true }, tags = { "a" } }, expect = { actions = { "care" } } }
+            test "second" { customer = { id = "2", consent = { email = false }, tags = { "b", "c" } }, expect = { actions = { "care" } } }
+            """])
+        let rs = try f.engine().runTests()
+        #expect(rs.map { $0.plan?.actions.first?.params["consent"] } == [["email": true], ["email": false]])
+        #expect(rs.map { $0.plan?.actions.first?.params["tags"] } == [["a"], ["b", "c"]])
+    }
+
     @Test func theFilterPicksTestsByName() throws {
         let r = try results("""
             test "alpha" { customer = { id = "1", revenue = 1, risk = 0, mention = "2026-01-01" }, expect = { actions = {} } }

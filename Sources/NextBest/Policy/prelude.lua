@@ -1059,13 +1059,14 @@ local PROFILE_MT = {
 local PROFILE_VIEW_MT = {
   __index = {},
   __newindex = PROFILE_MT.__newindex,
-  __len = function(t) return #unview(t) end,
+  __len = natives.view_len,
   __pairs = function(t) return next, unview(t), nil end,
   __metatable = PROFILE_MT.__metatable,
   __nbview = true,
 }
 local PROFILE_VIEW = setmetatable({}, PROFILE_VIEW_MT)
 local PROFILE_NESTED_MT = copy(PROFILE_VIEW_MT, { __index = true })  -- the template for nested views
+local VIEW_POOL = {}  -- nested views, reused from one customer to the next (see protect_profile)
 
 --- Days since the last contact with `action` in the contact history (nil when never), and
 --- the errors list with any unreadable entry for that action added.
@@ -1220,7 +1221,7 @@ local function decide(c, trace, careful)
   end
   if id == "" then return nil, '"id" is empty', id end
   force_metatable(c, PROFILE_MT)  -- also on a second, careful pass
-  protect_profile(c, PROFILE_NESTED_MT)
+  protect_profile(c, PROFILE_NESTED_MT, VIEW_POOL)
   PROFILE_VIEW_MT.__index = c
   local data, c = c, PROFILE_VIEW  -- policies get the view; the driver reads `data`
   local errors = nil
@@ -1403,6 +1404,15 @@ api.decide = decide   -- the host calls decide(c, nil, false), then decide(c, ni
 
 --- A plan as the host and tests see it: plain lists, actions without their internal fields.
 local PLAN_ACTION_FIELDS = { "action", "department", "channel", "priority", "reason", "params", "policy" }
+--- Params may hold views of the profile, and views are reused for the next customer: a plan
+--- kept beyond its customer (a test's, explain's) gets plain copies of the data.
+local function plain(v, depth)
+  if type(v) ~= "table" or depth > 64 then return v end
+  local out = {}
+  for k, x in pairs(unview(v)) do out[k] = plain(x, depth + 1) end
+  return setmetatable(out, raw_metatable(unview(v)) == LIST and LIST or nil)
+end
+
 local function clean_plan(plan)
   local out = { customer = plan.customer }
   for _, k in ipairs({ "segments", "suppressed", "errors" }) do out[k] = list(copy(plan[k])) end
@@ -1410,6 +1420,7 @@ local function clean_plan(plan)
   for i, a in ipairs(plan.actions) do
     local x = {}
     for _, f in ipairs(PLAN_ACTION_FIELDS) do x[f] = a[f] end
+    x.params = plain(x.params, 0)
     out.actions[i] = x
   end
   return out
