@@ -21,8 +21,19 @@ typedef struct nb_keycache {
     int ref;
 } nb_keycache;
 /// nb_json_push with the state's field-name cache; the cache table must be at `keys_idx`.
+/// Read-only views of a profile's nested tables: the template of their metatables and the
+/// pool they are taken from (stack indices), and how many this customer has used.
+typedef struct nb_views {
+    int tmpl, pool;
+    lua_Integer used;
+} nb_views;
+/// Replaces the table at the top of the stack by a read-only view of it (see state.c);
+/// returns 0 when the stack cannot grow.
+int nb_view_wrap(lua_State *L, nb_views *v);
+/// Like nb_json_push, with a field-name cache (or NULL) and, when `views` is not NULL, every
+/// nested table made a read-only view as it is parsed.
 int nb_json_push_keys(lua_State *L, const char *json, size_t len, long line, long column, nb_buf *message,
-                      nb_keycache *keys, int keys_idx);
+                      nb_keycache *keys, int keys_idx, nb_views *views);
 /// Appends the Lua value at idx as JSON (objects with sorted keys).
 void nb_json_encode(lua_State *L, int idx, nb_buf *b, int depth);
 /// Appends a Lua number as JSON (integers exact, floats shortest round-trip, NaN/inf as null).

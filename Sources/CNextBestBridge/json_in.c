@@ -16,6 +16,7 @@ typedef struct {
     int hint[NB_MAX_DEPTH + 1];
     nb_keycache *keys;  // NULL: no field-name cache
     int keys_idx;
+    nb_views *views;    // NULL: nested tables stay plain
 } jparser;
 
 static void skip_ws(jparser *J) {
@@ -293,6 +294,7 @@ static int parse_value(lua_State *L, jparser *J) {
         J->depth++;
         int ok = obj ? parse_object(L, J) : parse_array(L, J);
         J->depth--;
+        if (ok && J->views && J->depth > 0 && !nb_view_wrap(L, J->views)) return fail(J, "nested too deeply");
         return ok;
     }
     case '"': J->p++; return parse_string(L, J);
@@ -311,13 +313,14 @@ static jparser *shared_parser(void) {
 }
 
 int nb_json_push(lua_State *L, const char *json, size_t len, long line, long column, nb_buf *message) {
-    return nb_json_push_keys(L, json, len, line, column, message, NULL, 0);
+    return nb_json_push_keys(L, json, len, line, column, message, NULL, 0, NULL);
 }
 
 int nb_json_push_keys(lua_State *L, const char *json, size_t len, long line, long column, nb_buf *message,
-                      nb_keycache *keys, int keys_idx) {
+                      nb_keycache *keys, int keys_idx, nb_views *views) {
     jparser *J = shared_parser();
     J->keys = keys;
+    J->views = views;
     J->keys_idx = keys_idx;
     J->start = J->p = (const unsigned char *)json;
     J->end = J->start + len;

@@ -14,6 +14,7 @@ struct nb_state {
     int budget;
     int exhausted;  // the running policy call broke its budget: stop it, however it catches errors
     int api_ref, decide_ref;
+    int views_tmpl_ref, views_pool_ref;  // LUA_NOREF until the prelude calls use_views
     nb_keycache keys;  // profile field names, see json_in.c
 };
 
@@ -137,42 +138,54 @@ static int l_direct_select(lua_State *L) {
     return 1;
 }
 
-/// Replaces every table nested in the table at `idx` (one without a metatable) by a read-only
-/// view of it: an empty table whose metatable is a copy of `tmpl` with `__index` = the data.
-/// Views are taken from `pool` (view `*used + 1`, made on first need) and pointed at this
-/// customer's data: one customer is decided at a time per state, and nothing a policy can
-/// reach outlives its customer, so the views of the last customer are free for the next.
-static void protect_nested(lua_State *L, int idx, int tmpl, int pool, lua_Integer *used, int depth) {
+/// Replaces the table at the top of the stack by a read-only view of it: an empty table whose
+/// metatable is a copy of the template with `__index` = the data. Views are taken from the
+/// pool (view `used + 1`, made on first need) and pointed at this customer's data: one
+/// customer is decided at a time per state, and nothing a policy can reach outlives its
+/// customer (plans are written, or copied, before the next), so the views of the last
+/// customer are free for the next.
+int nb_view_wrap(lua_State *L, nb_views *v) {
+    if (!lua_checkstack(L, 6)) return 0;
+    int data = lua_gettop(L);
+    v->used += 1;
+    if (lua_rawgeti(L, v->pool, v->used) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_createtable(L, 0, 0);         // the view
+        lua_createtable(L, 0, 6);         // its metatable
+        lua_pushnil(L);
+        while (lua_next(L, v->tmpl)) {    // __newindex, __len, __pairs, __metatable, __nbview
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, -4);
+        }
+        lua_setmetatable(L, -2);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, v->pool, v->used);
+    }
+    lua_getmetatable(L, -1);              // the view's own metatable (past __metatable)
+    lua_pushliteral(L, "__index");
+    lua_pushvalue(L, data);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    lua_replace(L, data);
+    return 1;
+}
+
+/// Makes every table nested in the table at `idx` that is not a view yet (one without a
+/// metatable) a read-only view: for profiles built in Lua (tests) and by json_decode.
+static void protect_nested(lua_State *L, int idx, nb_views *views, int depth) {
     if (depth > NB_MAX_DEPTH) return;
     luaL_checkstack(L, 8, "profile nested too deeply");
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         int v = lua_gettop(L);
         if (lua_type(L, v) == LUA_TTABLE && !lua_getmetatable(L, v)) {
-            protect_nested(L, v, tmpl, pool, used, depth + 1);
-            *used += 1;
-            if (lua_rawgeti(L, pool, *used) != LUA_TTABLE) {
-                lua_pop(L, 1);
-                lua_createtable(L, 0, 0);         // the view
-                lua_createtable(L, 0, 6);         // its metatable
-                lua_pushnil(L);
-                while (lua_next(L, tmpl)) {       // __newindex, __len, __pairs, __metatable, __nbview
-                    lua_pushvalue(L, -2);
-                    lua_insert(L, -2);
-                    lua_rawset(L, -4);
-                }
-                lua_setmetatable(L, -2);
-                lua_pushvalue(L, -1);
-                lua_rawseti(L, pool, *used);
-            }
-            lua_getmetatable(L, -1);              // view's own metatable (lua_getmetatable ignores __metatable)
-            lua_pushliteral(L, "__index");
+            protect_nested(L, v, views, depth + 1);
             lua_pushvalue(L, v);
-            lua_rawset(L, -3);
-            lua_pop(L, 1);
-            lua_pushvalue(L, v - 1);              // the key
+            if (!nb_view_wrap(L, views)) luaL_error(L, "profile nested too deeply");
+            lua_pushvalue(L, v - 1);          // the key
             lua_insert(L, -2);
-            lua_rawset(L, idx);                   // an existing field: allowed while traversing
+            lua_rawset(L, idx);               // an existing field: allowed while traversing
         }
         lua_settop(L, v - 1);
     }
@@ -184,8 +197,20 @@ static int l_protect_profile(lua_State *L) {
     luaL_checktype(L, 2, LUA_TTABLE);
     luaL_checktype(L, 3, LUA_TTABLE);
     lua_settop(L, 3);
-    lua_Integer used = 0;
-    protect_nested(L, 1, 2, 3, &used, 1);
+    nb_views views = { 2, 3, 0 };
+    protect_nested(L, 1, &views, 1);
+    return 0;
+}
+
+/// use_views(template, pool): from now on, profiles parsed for decide get their nested tables
+/// as read-only views while they are parsed (no second walk over the profile).
+static int l_use_views(lua_State *L) {
+    nb_state *s = lua_touserdata(L, lua_upvalueindex(1));
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    s->views_pool_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    s->views_tmpl_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }
 
@@ -258,6 +283,9 @@ static int open_k(lua_State *L) {
     lua_setfield(L, -2, "json_decode");
     lua_pushcfunction(L, l_protect_profile);
     lua_setfield(L, -2, "protect_profile");
+    lua_pushlightuserdata(L, s);
+    lua_pushcclosure(L, l_use_views, 1);
+    lua_setfield(L, -2, "use_views");
     lua_pushcfunction(L, l_view_len);
     lua_setfield(L, -2, "view_len");
     lua_call(L, 1, 1);
@@ -274,13 +302,14 @@ nb_state *nb_open(size_t memory_limit, long instruction_budget,
                   const char *prelude, size_t prelude_len, const char *chunkname, nb_buf *err) {
     nb_state *s = calloc(1, sizeof *s);
     if (!s) return NULL;
+    s->views_tmpl_ref = s->views_pool_ref = LUA_NOREF;
     s->limit = 0;  // no cap while the libraries and prelude load
     s->pending_limit = memory_limit;
     s->budget = instruction_budget > 0x7fffffff ? 0x7fffffff : (int)instruction_budget;
     s->L = lua_newstate(nb_alloc, s);
     if (!s->L) { free(s); nb_buf_append(err, "cannot create a Lua state", 25); return NULL; }
     lua_atpanic(s->L, nb_panic);
-    if (getenv("NB_GCINC")) lua_gc(s->L, LUA_GCINC, 0, 0, 0); else lua_gc(s->L, LUA_GCGEN, 0, 0);
+    lua_gc(s->L, LUA_GCGEN, 0, 0);  // generational: measured better than incremental for many small tables
     open_job job = {s, prelude, prelude_len, chunkname};
     lua_pushcfunction(s->L, l_msgh);
     lua_pushcfunction(s->L, open_k);
@@ -354,8 +383,16 @@ static int decide_k(lua_State *L) {
     decide_job *job = lua_touserdata(L, 1);
     lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->keys.ref);
     int keys = lua_gettop(L);
+    nb_views views = { 0, 0, 0 }, *use_views = NULL;
+    if (job->s->views_pool_ref != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->views_tmpl_ref);
+        views.tmpl = lua_gettop(L);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->views_pool_ref);
+        views.pool = lua_gettop(L);
+        use_views = &views;
+    }
     lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->decide_ref);
-    if (!nb_json_push_keys(L, job->json, job->len, job->line, job->column, job->message, &job->s->keys, keys)) {
+    if (!nb_json_push_keys(L, job->json, job->len, job->line, job->column, job->message, &job->s->keys, keys, use_views)) {
         job->status = NB_BAD_RECORD;
         return 0;
     }

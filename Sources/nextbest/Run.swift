@@ -180,6 +180,9 @@ extension BatchSummary {
             lines.append("  duplicate customer ids (\(grouped(duplicateIds)) records; each still has its plan), first ones:")
             for d in duplicateExamples { lines.append("    " + d) }
         }
+        if let last = duplicatesCheckedUpTo {
+            lines.append("  repeated customer ids were looked for in the first \(grouped(last)) records only")
+        }
         if let routes, !routes.isEmpty { lines.append("  routes: " + routes.joined(separator: ", ")) }
         lines.append(isClean ? "  ok: every record has a plan, no policy errors"
                              : "  records = plans + error records: \(grouped(records)) = \(grouped(plans)) + \(grouped(errorRecords))")

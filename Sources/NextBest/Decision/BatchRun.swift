@@ -27,6 +27,8 @@ public struct BatchSummary: Sendable {
     public var duplicateIds = 0
     /// The first few duplicates: `customer "C1": inputs 3 and 7`.
     public var duplicateExamples: [String] = []
+    /// Set when the run was too long to check every id for repeats: the last record checked.
+    public var duplicatesCheckedUpTo: Int?
     /// Wall-clock time of the run, in seconds.
     public var seconds: Double = 0
 
@@ -99,19 +101,15 @@ extension Engine {
                 _ = try s.call("reset_counters")
             }
             var summary = BatchSummary()
-            var firstInput: [Int: (number: Int, id: [UInt8])] = [:]  // id hash -> first record with it
+            var seen = RepeatedIds()
             func consume(_ r: ChunkResult) throws {
                 r.out.withBytes { out in
                     for e in r.ids {
-                        let id = Array(out[e.start..<e.end])
-                        if let first = firstInput[e.hash] {
-                            guard first.id == id else { continue }  // a hash collision, not a duplicate
-                            summary.duplicateIds += 1
-                            if summary.duplicateExamples.count < 5 {
-                                summary.duplicateExamples.append("customer \(String(decoding: id, as: UTF8.self)): inputs \(first.number) and \(e.number)")
-                            }
-                        } else {
-                            firstInput[e.hash] = (e.number, id)
+                        guard let first = seen.earlierInput(hash: e.hash, number: e.number) else { continue }
+                        summary.duplicateIds += 1
+                        if summary.duplicateExamples.count < 5 {
+                            let id = String(decoding: UnsafeRawBufferPointer(rebasing: out[e.start..<e.end]), as: UTF8.self)
+                            summary.duplicateExamples.append("customer \(id): inputs \(first) and \(e.number)")
                         }
                     }
                 }
@@ -135,6 +133,7 @@ extension Engine {
                 }
             }
             for s in states { summary.add(counters: try s.callJSON("counters")) }
+            summary.duplicatesCheckedUpTo = seen.checkedUpTo
             return summary
         }
         summary.seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9

@@ -1067,6 +1067,7 @@ local PROFILE_VIEW_MT = {
 local PROFILE_VIEW = setmetatable({}, PROFILE_VIEW_MT)
 local PROFILE_NESTED_MT = copy(PROFILE_VIEW_MT, { __index = true })  -- the template for nested views
 local VIEW_POOL = {}  -- nested views, reused from one customer to the next (see protect_profile)
+natives.use_views(PROFILE_NESTED_MT, VIEW_POOL)  -- profiles parsed for decide arrive with their views
 
 --- Days since the last contact with `action` in the contact history (nil when never), and
 --- the errors list with any unreadable entry for that action added.
