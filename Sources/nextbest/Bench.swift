@@ -59,8 +59,12 @@ struct Bench: ParsableCommand {
         print("  throughput: \(grouped(b.records)) decisions in \(String(format: "%.3f", b.seconds)) s"
             + " = \(grouped(Int(report.decisionsPerSecond))) decisions/s (jobs \(report.jobs))")
         let l = report.latency
-        print("  latency:    p50 \(micro(l.p50)) µs  p90 \(micro(l.p90)) µs  p99 \(micro(l.p99)) µs  max \(micro(l.max)) µs"
-            + " (\(grouped(l.count)) single decisions)")
+        if l.count > 0 {
+            print("  latency:    p50 \(micro(l.p50)) µs  p90 \(micro(l.p90)) µs  p99 \(micro(l.p99)) µs  max \(micro(l.max)) µs"
+                + " (\(grouped(l.count)) single decisions)")
+        } else {
+            print("  latency:    not measured (--samples 0)")
+        }
         print("  memory:     peak RSS \(mib(report.peakResidentBytes)) MiB, Lua state peak \(mib(report.luaPeakBytes)) MiB")
         if b.errorRecords > 0 || b.plansWithErrors > 0 {
             print("  note:       \(grouped(b.errorRecords)) error records, \(grouped(b.plansWithErrors)) plans with policy errors")
