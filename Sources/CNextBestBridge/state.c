@@ -144,12 +144,17 @@ static int l_direct_select(lua_State *L) {
 /// customer is decided at a time per state, and nothing a policy can reach outlives its
 /// customer (plans are written, or copied, before the next), so the views of the last
 /// customer are free for the next.
+/// How many views a state keeps for reuse: enough for any usual profile, and a bound on the
+/// earlier customer's data the pool keeps reachable.
+#define NB_VIEW_POOL_MAX 256
+
 int nb_view_wrap(lua_State *L, nb_views *v) {
     if (!lua_checkstack(L, 6)) return 0;
     int data = lua_gettop(L);
     v->used += 1;
-    if (lua_rawgeti(L, v->pool, v->used) != LUA_TTABLE) {
-        lua_pop(L, 1);
+    int pooled = v->used <= NB_VIEW_POOL_MAX;  // past that, views are made for this customer only
+    if (!pooled || lua_rawgeti(L, v->pool, v->used) != LUA_TTABLE) {
+        if (pooled) lua_pop(L, 1);
         lua_createtable(L, 0, 0);         // the view
         lua_createtable(L, 0, 6);         // its metatable
         lua_pushnil(L);
@@ -159,8 +164,10 @@ int nb_view_wrap(lua_State *L, nb_views *v) {
             lua_rawset(L, -4);
         }
         lua_setmetatable(L, -2);
-        lua_pushvalue(L, -1);
-        lua_rawseti(L, v->pool, v->used);
+        if (pooled) {
+            lua_pushvalue(L, -1);
+            lua_rawseti(L, v->pool, v->used);
+        }
     }
     lua_getmetatable(L, -1);              // the view's own metatable (past __metatable)
     lua_pushliteral(L, "__index");

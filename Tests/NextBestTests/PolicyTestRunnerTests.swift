@@ -124,6 +124,37 @@ struct PolicyTestRunnerTests {
         }
     }
 
+    @Test func absentInsideANewNestedTableLeavesTheFieldOut() throws {
+        let r = try results("""
+            test "nested absent" {
+              customer = with({ id = "T1", revenue = 1, risk = 0, mention = "2026-01-01" }, { address = { city = "Oslo", zip = absent } }),
+              check = function(plan) assert(plan.customer == "T1") end,
+              expect = { actions = {} },
+            }
+            """)
+        #expect(r["nested absent"]?.passed == true)
+        let f = try Fixture(["a.lua": catalog + """
+
+            policy "p" { propose = function(c) return { action = "care", priority = 1, params = { zip = c.address.zip, city = c.address.city } } end }
+            """, "tests/t_test.lua": """
+            test "zip left out" {
+              customer = with({ id = "1" }, { address = { city = "Oslo", zip = absent } }),
+              check = function(plan) assert(plan.actions[1].params.zip == nil, "zip should be absent") end,
+            }
+            """])
+        #expect(try f.engine().runTests().first?.passed == true)
+    }
+
+    @Test func suppressedMayAlsoListActionsForAnyReason() throws {
+        let r = try results("""
+            test "listed" {
+              customer = { id = "T1", revenue = 1, risk = 0.9, mention = "2026-01-01", consent = { phone = false } },
+              expect = { suppressed = { "retention" } },
+            }
+            """)
+        #expect(r["listed"]?.passed == true, "\(r["listed"]?.failures.map(\.message) ?? [])")
+    }
+
     @Test func aPolicyErrorFailsATestThatDoesNotExpectIt() throws {
         let r = try results("""
             test "no revenue" { customer = { id = "T1", risk = 0, mention = "2026-01-01" }, expect = { actions = { } } }
@@ -216,12 +247,17 @@ struct CheckTests {
     @Test func conditionsItCannotReadAreNotGuessedAt() throws {
         let f = try Fixture(["a.lua": catalog + """
 
+            segment "senior" { when = function(c) return c.age >= 65 -- the old rule also had: and c.age < 18
+            end }
+            segment "adult" { when = function(c) return c.age >= 18 end }
+            policy "seniors" { segments = { "senior", "adult" }, action = "webinar", priority = 1 }
             segment "small" { when = function(c) return c.revenue < 10000 or c.vip end }
             segment "big" { when = function(c) return (c.revenue or 0) >= 50000 end }
             policy "maybe" { segments = { "small", "big" }, action = "care", priority = 1 }
             """])
         let warnings = try PolicySet(directory: f.directory).check().warnings.map(\.message)
         #expect(!warnings.contains { $0.contains("'maybe'") })
+        #expect(!warnings.contains { $0.contains("'seniors'") })
     }
 }
 

@@ -212,6 +212,31 @@ struct SandboxTests {
         }
     }
 
+    @Test func stateHiddenBehindAMetatableCannotCarryOverEither() throws {
+        let f = try Fixture(["a.lua": catalog + """
+
+            local store = setmetatable({}, { __index = { box = {} } })
+            policy "keeper" { propose = function(c)
+              local previous = store.box.last
+              store.box.last = c.id
+              return { action = "care", priority = 1, params = { previous = previous } }
+            end }
+            """])
+        let e = try f.engine()
+        for id in ["A", "B"] {
+            let plan = try e.decide(["id": .string(id)])
+            #expect(plan.actions.isEmpty)
+            #expect(plan.errors.first?.message.contains("tables made when the policy set loads are read-only") == true)
+        }
+        let counter = try Fixture(["a.lua": catalog + """
+
+            local n = 0
+            local counted = setmetatable({}, { __index = function() n = n + 1; return n end })
+            policy "counter" { propose = function(c) return { action = "care", priority = counted.x } end }
+            """])
+        #expect(counter.problems().first?.contains("this function assigns 'n', a variable declared outside it") == true)
+    }
+
     @Test func aMissingFieldIsNamedInTheError() throws {
         let f = try Fixture(["a_good.lua": goodPolicies, "evil.lua": """
             policy "mmm-evil" { propose = function(c)
