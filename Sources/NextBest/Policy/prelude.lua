@@ -746,6 +746,13 @@ end
 --- The fast twin of call(): errors are not caught here (see decide's `careful`).
 local call_direct = direct
 
+--- A plan error as one line: `policy 'x' (file:line): message` (summary counters, tests).
+local function error_text(e)
+  local who = e.policy and sformat("policy '%s'", e.policy) or e.segment and sformat("segment '%s'", e.segment)
+              or e.action and sformat("action '%s'", e.action) or sformat("field '%s'", tostring(e.field))
+  return e.at and sformat("%s (%s): %s", who, e.at, e.message) or sformat("%s: %s", who, e.message)
+end
+
 --- An entry for plan.errors: { policy|segment|action = name, at = "file:line", message }.
 local function failure(kind, decl, r)
   local e = { at = decl.where }
@@ -1383,9 +1390,7 @@ local function decide(c, trace, careful)
     local counted = STATS.errors
     for i = 1, #errors do
       local e = errors[i]
-      local who = e.policy and sformat("policy '%s'", e.policy) or e.segment and sformat("segment '%s'", e.segment)
-                  or e.action and sformat("action '%s'", e.action) or sformat("field '%s'", tostring(e.field))
-      local key = e.at and sformat("%s (%s): %s", who, e.at, e.message) or sformat("%s: %s", who, e.message)
+      local key = error_text(e)
       if counted[key] == nil and STATS.distinct_errors >= 200 then key = "(other errors)" end
       if counted[key] == nil then STATS.distinct_errors = STATS.distinct_errors + 1 end
       counted[key] = (counted[key] or 0) + 1
@@ -1527,12 +1532,6 @@ local function same_list(a, b)
   if #a ~= #b then return false end
   for i = 1, #a do if a[i] ~= b[i] then return false end end
   return true
-end
-
-local function error_text(e)
-  local who = e.policy and sformat("policy '%s'", e.policy) or e.segment and sformat("segment '%s'", e.segment)
-              or e.action and sformat("action '%s'", e.action) or sformat("field '%s'", tostring(e.field))
-  return e.at and sformat("%s (%s): %s", who, e.at, e.message) or sformat("%s: %s", who, e.message)
 end
 
 --- The parts of a plan a test compares: action names in order, segments, suppressed
