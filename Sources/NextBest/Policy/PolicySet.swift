@@ -37,6 +37,8 @@ public struct PolicyFile: Sendable, Hashable {
     public var text: String
     /// Whether it holds tests (under `tests/` or named `*_test.lua`).
     public var isTest: Bool
+    /// The path relative to the set's folder (`retention.lua`, `tests/retention_test.lua`).
+    public var relativePath: String
 }
 
 /// A policy set read from its folder: every `*.lua` file below it, in sorted path order.
@@ -66,7 +68,7 @@ public struct PolicySet: Sendable {
             guard let data = fm.contents(atPath: path) else { continue }  // a folder named *.lua
             let parts = rel.split(separator: "/")
             let isTest = parts.dropLast().contains("tests") || rel.hasSuffix("_test.lua")
-            files.append(PolicyFile(path: path, text: String(decoding: data, as: UTF8.self), isTest: isTest))
+            files.append(PolicyFile(path: path, text: String(decoding: data, as: UTF8.self), isTest: isTest, relativePath: rel))
         }
         guard files.contains(where: { !$0.isTest }) else {
             throw .unreadable("no policy files (*.lua) in \(directory)")
