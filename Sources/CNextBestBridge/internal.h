@@ -34,6 +34,10 @@ int nb_view_wrap(lua_State *L, nb_views *v);
 /// nested table made a read-only view as it is parsed.
 int nb_json_push_keys(lua_State *L, const char *json, size_t len, long line, long column, nb_buf *message,
                       nb_keycache *keys, int keys_idx, nb_views *views);
+/// protect_profile(data, template, pool): makes the tables nested in a profile read-only views (sandbox.c).
+int nb_l_protect_profile(lua_State *L);
+/// view_len(view): the length of the data behind a read-only view, its __len (sandbox.c).
+int nb_l_view_len(lua_State *L);
 /// Appends the Lua value at idx as JSON (objects with sorted keys).
 void nb_json_encode(lua_State *L, int idx, nb_buf *b, int depth);
 /// Appends a Lua number as JSON (integers exact, floats shortest round-trip, NaN/inf as null).

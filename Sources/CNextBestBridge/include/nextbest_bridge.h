@@ -25,11 +25,28 @@ int nb_buf_append_json_string(nb_buf *b, const char *s, size_t n);
 /// One Lua state with its limits. Opaque to Swift.
 typedef struct nb_state nb_state;
 
+/// The Lua version the bridge and the sandbox's bytecode scan are written for (lua_version()).
+#define NB_LUA_VERSION 504
+/// Chunk names of the prelude's modules start with this ("=nextbest/pipeline"): the count
+/// hook and the message handler tell engine code from policy code by it.
+#define NB_CHUNK_PREFIX "=nextbest/"
+/// The prelude module whose table holds the host's entry points.
+#define NB_API_MODULE "api"
+
+/// One prelude module: its name (chunk "=nextbest/<name>") and Lua source.
+typedef struct nb_module {
+    const char *name;
+    const char *source;
+    size_t length;
+} nb_module;
+
 /// Opens a state with a memory cap (bytes, 0 = none) and a per-call instruction budget,
-/// runs `prelude` (named `chunkname`) with the safe libraries, and keeps the API table it
-/// returns. On failure returns NULL and writes the message into `err`.
+/// runs the prelude's `modules` in order with the safe libraries (each gets the natives and
+/// the table of modules before it, and returns its own table), and keeps the API table of
+/// module NB_API_MODULE. Refuses a Lua that is not NB_LUA_VERSION. On failure returns NULL
+/// and writes the message into `err`.
 nb_state *nb_open(size_t memory_limit, long instruction_budget,
-                  const char *prelude, size_t prelude_len, const char *chunkname, nb_buf *err);
+                  const nb_module *modules, int count, nb_buf *err);
 void nb_close(nb_state *s);
 /// Bytes currently allocated by the state.
 size_t nb_memory_used(const nb_state *s);

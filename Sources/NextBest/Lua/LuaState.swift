@@ -37,17 +37,27 @@ final class LuaState {
     /// Opens a state and runs the prelude; throws `LuaError` when that fails.
     init(limits: Limits) throws(LuaError) {
         let err = NativeBuffer()
-        let prelude = Prelude.source
-        let opened = prelude.withUnsafeBufferPointer { src in
-            src.withMemoryRebound(to: CChar.self) {
-                nb_open(limits.memoryBytes, limits.instructionsPerCall, $0.baseAddress, $0.count, "=nextbest", &err.raw)
-            }
+        let opened = Self.withModules(Prelude.modules[...]) { modules in
+            nb_open(limits.memoryBytes, limits.instructionsPerCall, modules, Int32(modules.count), &err.raw)
         }
         guard let opened else { throw LuaError(message: "cannot start Lua: " + err.string) }
         state = opened
     }
 
     deinit { nb_close(state) }
+
+    /// Calls `body` with the modules as C structs whose pointers stay valid during the call.
+    private static func withModules<R>(_ rest: ArraySlice<(name: String, source: [UInt8])>,
+                                       _ done: [nb_module] = [], _ body: ([nb_module]) -> R) -> R {
+        guard let first = rest.first else { return body(done) }
+        return first.name.withCString { name in
+            first.source.withUnsafeBufferPointer { src in
+                src.withMemoryRebound(to: CChar.self) { chars in
+                    withModules(rest.dropFirst(), done + [nb_module(name: name, source: chars.baseAddress, length: chars.count)], body)
+                }
+            }
+        }
+    }
 
     /// Bytes the state holds now / held at most.
     var memoryUsed: Int { nb_memory_used(state) }
