@@ -42,8 +42,10 @@ int nb_l_view_len(lua_State *L);
 void nb_json_encode(lua_State *L, int idx, nb_buf *b, int depth);
 /// Appends a Lua number as JSON (integers exact, floats shortest round-trip, NaN/inf as null).
 void nb_json_number(lua_State *L, int idx, nb_buf *b);
-/// Appends the plan table at idx as one JSON line, and its routes when `routes` is not NULL.
-void nb_encode_plan(lua_State *L, int idx, nb_buf *out, nb_buf *routes);
+/// Appends the plan table at idx as one JSON line to `out`, noting in `marks` where its
+/// customer id is; when `routes` is not NULL, appends each action's department name and work
+/// item there and one nb_route per action to `route_index`.
+void nb_encode_plan(lua_State *L, int idx, nb_buf *out, nb_buf *routes, nb_marks *marks, nb_buf *route_index);
 /// Raises a memory error when a buffer could not grow.
 void nb_check(lua_State *L, int rc);
 #endif

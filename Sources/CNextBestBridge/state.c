@@ -44,6 +44,9 @@ static int nb_panic(lua_State *L) {
     abort();
 }
 
+/// The error value guarded() returns when a call ran out of memory (natives.out_of_memory).
+static const char NB_OUT_OF_MEMORY = 0;
+
 static const char BUDGET_MESSAGE[] = "instruction budget exceeded: the code ran too long (a loop that never ends?)";
 
 /// The count hook. Once a policy call has used its budget, the hook fires at every
@@ -74,6 +77,10 @@ static int l_guarded(lua_State *L) {
     s->exhausted = 0;
     if (s->budget > 0) lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget);
     int status = lua_pcall(L, 2, 1, 1);
+    if (status == LUA_ERRMEM) {  // the error value is Lua's text: say "out of memory" by identity instead
+        lua_pop(L, 1);
+        lua_pushlightuserdata(L, (void *)&NB_OUT_OF_MEMORY);
+    }
     s->exhausted = outer_exhausted;
     lua_sethook(L, outer, outer_mask, outer_count);  // nested calls (a test's check) restore the outer budget
     lua_pushboolean(L, status == LUA_OK);
@@ -203,6 +210,8 @@ static int open_k(lua_State *L) {
     lua_setfield(L, -2, "budget");
     lua_pushinteger(L, (lua_Integer)s->pending_limit);
     lua_setfield(L, -2, "memory_limit");
+    lua_pushlightuserdata(L, (void *)&NB_OUT_OF_MEMORY);
+    lua_setfield(L, -2, "out_of_memory");
     lua_pushcfunction(L, l_json_decode);
     lua_setfield(L, -2, "json_decode");
     lua_pushcfunction(L, nb_l_protect_profile);
@@ -320,7 +329,8 @@ typedef struct {
     const char *json;
     size_t len;
     long line, column;
-    nb_buf *out, *routes, *message, *customer;
+    nb_buf *out, *routes, *route_index, *message, *customer;
+    nb_marks *marks;
     int status;
 } decide_job;
 
@@ -339,6 +349,7 @@ static int decide_k(lua_State *L) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->decide_ref);
     if (!nb_json_push_keys(L, job->json, job->len, job->line, job->column, job->message, &job->s->keys, keys, use_views)) {
         job->status = NB_BAD_RECORD;
+        job->marks->placed = job->line > 0;  // the reader's messages start with line and column
         return 0;
     }
     if (lua_istable(L, -1)) {  // arrays become tables too: tell them apart by the text
@@ -378,23 +389,26 @@ static int decide_k(lua_State *L) {
         if (!lua_isnil(L, -1)) nb_json_encode(L, -1, job->customer, 1);
         return 0;
     }
-    nb_encode_plan(L, -3, job->out, job->routes);
+    nb_encode_plan(L, -3, job->out, job->routes, job->marks, job->route_index);
     job->status = lua_toboolean(L, -2) ? NB_PLAN_WITH_ERRORS : NB_PLAN;
     return 0;
 }
 
 int nb_decide(nb_state *s, const char *json, size_t len, long line, long column,
-              nb_buf *out, nb_buf *routes, nb_buf *message, nb_buf *customer) {
+              nb_buf *out, nb_buf *routes, nb_buf *route_index, nb_marks *marks, nb_buf *message, nb_buf *customer) {
     lua_State *L = s->L;
-    size_t out_mark = out->len, routes_mark = routes ? routes->len : 0;
-    decide_job job = {s, json, len, line, column, out, routes, message, customer, NB_FAILED};
+    size_t out_mark = out->len, routes_mark = routes ? routes->len : 0, index_mark = route_index ? route_index->len : 0;
+    decide_job job = {s, json, len, line, column, out, routes, route_index, message, customer, marks, NB_FAILED};
+    marks->customer_start = marks->customer_end = 0;
+    marks->placed = 0;
     nb_buf_clear(customer);
     lua_settop(L, 0);
     lua_pushcfunction(L, decide_k);
     lua_pushlightuserdata(L, &job);
-    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {  // policies are isolated inside; this is the engine's own failure
+    int rc = lua_pcall(L, 1, 0, 0);
+    if (rc != LUA_OK) {  // policies are isolated inside; this is the engine's own failure
         put_message(L, message);
-        if (message->len == 17 && memcmp(message->data, "not enough memory", 17) == 0) {
+        if (rc == LUA_ERRMEM) {
             char m[160];
             int n = snprintf(m, sizeof m, "the record needs more memory than a Lua state may hold (%zu MiB)", s->limit >> 20);
             nb_buf_clear(message);
@@ -405,6 +419,7 @@ int nb_decide(nb_state *s, const char *json, size_t len, long line, long column,
     if (job.status >= NB_BAD_RECORD) {  // nothing half-written stays behind
         out->len = out_mark;
         if (routes) routes->len = routes_mark;
+        if (route_index) route_index->len = index_mark;
     }
     lua_settop(L, 0);
     return job.status;

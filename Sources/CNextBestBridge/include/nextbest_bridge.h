@@ -66,13 +66,26 @@ enum {
     NB_FAILED = 3,            ///< no plan: the engine failed on this record (e.g. memory)
 };
 
+/// Where the parts of one decided record are: byte offsets the encoder notes while it writes.
+typedef struct nb_marks {
+    size_t customer_start, customer_end;  ///< NB_PLAN*: the plan's customer id (JSON) in `out`
+    int placed;                           ///< NB_BAD_RECORD: the message already names line and column
+} nb_marks;
+
+/// One work item for a department, as byte offsets in the routes buffer: the department's
+/// name, and the item's JSON line (newline included).
+typedef struct nb_route {
+    size_t dept_start, dept_end, item_start, item_end;
+} nb_route;
+
 /// Parses one JSON profile straight into a Lua table, runs the decision driver and appends
-/// the plan as one JSON line to `out` (and, when `routes` is not NULL, one line per action
-/// as `department\t{json}\n`). On NB_BAD_RECORD / NB_FAILED, `message` holds the reason and
-/// `customer` the customer id as JSON when it is known (empty otherwise).
+/// the plan as one JSON line to `out`; when `routes` is not NULL, appends each action's
+/// department and work item there and one nb_route per action to `route_index`. `marks`
+/// says where the customer id is. On NB_BAD_RECORD / NB_FAILED, `message` holds the reason
+/// and `customer` the customer id as JSON when it is known (empty otherwise).
 /// `line` and `column` place the record in its file for parse messages (0 = unknown).
 int nb_decide(nb_state *s, const char *json, size_t len, long line, long column,
-              nb_buf *out, nb_buf *routes, nb_buf *message, nb_buf *customer);
+              nb_buf *out, nb_buf *routes, nb_buf *route_index, nb_marks *marks, nb_buf *message, nb_buf *customer);
 
 /// Maximum nesting depth accepted in a profile.
 #define NB_MAX_DEPTH 64

@@ -72,9 +72,9 @@ public struct BenchmarkReport: Sendable {
 
 extension Engine {
     /// How many policies the loaded set declares.
-    public var policyCount: Int { description["policies"]?.arrayValue?.count ?? 0 }
+    public var policyCount: Int { description.policies.count }
     /// How many segments the loaded set declares.
-    public var segmentCount: Int { description["segments"]?.arrayValue?.count ?? 0 }
+    public var segmentCount: Int { description.segments.count }
 
     /// Measures this engine on the profiles in `path`: one batch pass for throughput (like
     /// `run`, output discarded), then the first `latencySamples` records decided one at a

@@ -37,7 +37,7 @@ public final class Engine: Sendable {
     /// Every department an action of the set is routed to, sorted.
     public let departments: [String]
     let pool: StatePool
-    let description: JSONValue
+    let description: SetDescription
 
     /// Loads the policy set in `directory`; throws ``PolicySetError`` when it does not load.
     public convenience init(policies directory: String, options: EngineOptions = EngineOptions()) throws(PolicySetError) {
@@ -51,16 +51,17 @@ public final class Engine: Sendable {
         let (first, report) = try policySet.openState(limits: options.limits)
         let now = options.now
         if let now {
-            let bad = try? first.callJSON("set_now", [now])
-            if let bad, let m = bad.stringValue { throw .unreadable(m) }
+            let unreadable: String?
+            do { unreadable = try first.setNow(now) } catch { throw .unreadable("cannot set the time: \(error)") }
+            if let unreadable { throw .unreadable(unreadable) }
         }
         warnings = report.warnings
-        description = (try? first.callJSON("describe")) ?? .null
-        departments = Array(Set((description["actions"]?.arrayValue ?? []).compactMap { $0["department"]?.stringValue })).sorted()
+        do { description = try first.describe() } catch { throw .unreadable("cannot describe the policy set \(policySet.directory): \(error)") }
+        departments = Array(Set(description.actions.map(\.department))).sorted()
         let limits = options.limits
         pool = StatePool(capacity: options.concurrency, first: first) {
             let (state, _) = try policySet.openState(limits: limits)
-            if let now { _ = try state.call("set_now", [now]) }
+            if let now { _ = try state.setNow(now) }
             return state
         }
     }
@@ -82,7 +83,7 @@ public final class Engine: Sendable {
                 switch outcome {
                 case .plan:
                     return .success(try Plan(json: out.withBytes { try JSONValue(parsing: $0) }))
-                case .badRecord(let m, let c):
+                case .badRecord(let m, let c, _):
                     return .failure(.badRecord(message: m, customer: c.flatMap { try? JSONValue(parsing: $0) }))
                 case .failed(let m, let c):
                     return .failure(.failed(message: m, customer: c.flatMap { try? JSONValue(parsing: $0) }))
@@ -106,7 +107,7 @@ public final class Engine: Sendable {
         guard options.now == nil else { return }
         let second = Int(Date().timeIntervalSince1970)
         if state.clock != second {
-            _ = try state.call("set_now_epoch", [String(second)])
+            try state.setNow(epoch: second)
             state.clock = second
         }
     }

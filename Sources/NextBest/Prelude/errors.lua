@@ -5,6 +5,7 @@ local sformat, ssub, smatch, sfind = string.format, string.sub, string.match, st
 local getinfo = natives.debug.getinfo
 local guarded = natives.guarded  -- guarded(handler, fn, c, ctx): xpcall with a fresh instruction budget
 local type_name = M.values.type_name
+local OUT_OF_MEMORY = natives.out_of_memory  -- what a protected call returns when it ran out of memory
 
 local errors = {}
 
@@ -16,6 +17,7 @@ errors.MEMORY_MESSAGE = natives.memory_limit > 0
 
 --- An error value as text (long texts cut, tables' `message`, other values named).
 function errors.message_of(e)
+  if e == OUT_OF_MEMORY then return "not enough memory" end
   if type(e) == "string" then
     if #e > 2000 then return ssub(e, 1, 2000) .. sformat("... (%d more bytes)", #e - 2000) end
     return e
@@ -82,9 +84,10 @@ function errors.failure(kind, decl, r)
   if type(r) == "table" then
     e.message = r.message
     if r.file then e.at = r.file .. ":" .. r.line end
+  elseif r == OUT_OF_MEMORY then  -- memory errors skip the handler
+    e.message = errors.MEMORY_MESSAGE
   else
-    e.message = message_of(r)  -- memory errors skip the handler
-    if e.message == "not enough memory" then e.message = errors.MEMORY_MESSAGE end
+    e.message = message_of(r)
   end
   return e
 end

@@ -303,18 +303,23 @@ function language.seal(set, sb)
   sb.seal()
 end
 
---- The loaded set as data (for check, explain and the host's PolicySet description).
+local function text(v) return type(v) == "string" and v or nil end
+local function number(v) return type(v) == "number" and v or nil end
+
+--- The loaded set as data (for check, explain and the host's PolicySet description). A set
+--- with problems may hold fields of the wrong type (each is a reported problem): they are
+--- described as absent, and a missing department or channel as "", so the shape is fixed.
 function language.describe(set)
   local out = { segments = list(), actions = list(), policies = list(), tests = #set.tests,
                 contact_policy = set.contact }
-  for _, s in ipairs(set.segments) do out.segments[#out.segments + 1] = { name = s.name, at = s.where, description = s.description } end
+  for _, s in ipairs(set.segments) do out.segments[#out.segments + 1] = { name = s.name, at = s.where, description = text(s.description) } end
   for _, a in ipairs(set.actions) do
-    out.actions[#out.actions + 1] = { name = a.name, at = a.where, department = a.department, channel = a.channel,
-                                      cooldown_days = a.cooldown_days, group = a.group, description = a.description }
+    out.actions[#out.actions + 1] = { name = a.name, at = a.where, department = text(a.department) or "", channel = text(a.channel) or "",
+                                      cooldown_days = number(a.cooldown_days), group = text(a.group), description = text(a.description) }
   end
   for _, p in ipairs(set.policies) do
     out.policies[#out.policies + 1] = { name = p.name, at = p.where, segments = p.segments,
-                                        action = p.action, form = p.propose and "full" or "short", description = p.description }
+                                        action = text(p.action), form = p.propose and "full" or "short", description = text(p.description) }
   end
   return out
 end

@@ -17,10 +17,12 @@ public struct Limits: Sendable, Hashable {
 
 /// How deciding one record went, as the bridge reports it.
 enum DecideOutcome {
-    /// A plan was appended; `hasErrors` when a policy failed for this customer.
-    case plan(hasErrors: Bool)
-    /// No plan: the record could not be read (`customer` is its id as JSON, when known).
-    case badRecord(message: String, customer: String?)
+    /// A plan was appended; `hasErrors` when a policy failed for this customer; `customer`:
+    /// where its customer id (JSON) is in the output buffer.
+    case plan(hasErrors: Bool, customer: Range<Int>)
+    /// No plan: the record could not be read (`customer` is its id as JSON, when known;
+    /// `placed` when the message already names the record's line and column).
+    case badRecord(message: String, customer: String?, placed: Bool)
     /// No plan: the engine failed on this record (memory, internal).
     case failed(message: String, customer: String?)
 }
@@ -63,8 +65,9 @@ final class LuaState {
     var memoryUsed: Int { nb_memory_used(state) }
     var memoryPeak: Int { nb_memory_peak(state) }
 
-    /// Calls the prelude's `api[name]` with text arguments; returns its result as JSON bytes.
-    func call(_ name: String, _ args: [String] = []) throws(LuaError) -> [UInt8] {
+    /// Calls the prelude's entry point with text arguments; returns its result as JSON bytes.
+    /// The typed methods in PreludeCalls.swift are the only callers.
+    func call(_ entry: PreludeEntry, _ args: [String] = []) throws(LuaError) -> [UInt8] {
         var storage: [UInt8] = []
         var offsets: [Int] = []
         var lens: [Int] = []
@@ -77,37 +80,36 @@ final class LuaState {
         let rc = storage.withUnsafeBufferPointer { buf in
             buf.withMemoryRebound(to: CChar.self) { base in
                 let ptrs: [UnsafePointer<CChar>?] = offsets.map { UnsafePointer(base.baseAddress! + $0) }
-                return nb_call(state, name, ptrs, lens, Int32(args.count), &scratch.raw)
+                return nb_call(state, entry.rawValue, ptrs, lens, Int32(args.count), &scratch.raw)
             }
         }
         if rc != 0 { throw LuaError(message: scratch.string) }
         return scratch.bytes
     }
 
-    /// Calls `api[name]` and parses its JSON result.
-    func callJSON(_ name: String, _ args: [String] = []) throws -> JSONValue {
-        try JSONValue(parsing: call(name, args))
-    }
-
-    /// Decides one JSON profile; appends the plan line to `out` (and routes to `routes`).
+    /// Decides one JSON profile; appends the plan line to `out` (and its work items to `routes`).
     func decide(_ json: UnsafeRawBufferPointer, line: Int, column: Int,
-                out: NativeBuffer, routes: NativeBuffer?) -> DecideOutcome {
+                out: NativeBuffer, routes: RouteBatch?) -> DecideOutcome {
+        var marks = nb_marks()
         let status = json.withMemoryRebound(to: CChar.self) { c in
-            withRoutes(routes) { r in
-                nb_decide(state, c.baseAddress, c.count, line, column, &out.raw, r, &message.raw, &customer.raw)
+            withRoutes(routes) { r, index in
+                nb_decide(state, c.baseAddress, c.count, line, column, &out.raw, r, index, &marks, &message.raw, &customer.raw)
             }
         }
         switch Int(status) {
-        case Int(NB_PLAN): return .plan(hasErrors: false)
-        case Int(NB_PLAN_WITH_ERRORS): return .plan(hasErrors: true)
-        case Int(NB_BAD_RECORD): return .badRecord(message: message.string, customer: customer.isEmpty ? nil : customer.string)
+        case Int(NB_PLAN), Int(NB_PLAN_WITH_ERRORS):
+            return .plan(hasErrors: Int(status) == Int(NB_PLAN_WITH_ERRORS), customer: marks.customer_start..<marks.customer_end)
+        case Int(NB_BAD_RECORD):
+            return .badRecord(message: message.string, customer: customer.isEmpty ? nil : customer.string, placed: marks.placed != 0)
         default: return .failed(message: message.string, customer: customer.isEmpty ? nil : customer.string)
         }
     }
 
-    private func withRoutes<R>(_ routes: NativeBuffer?, _ body: (UnsafeMutablePointer<nb_buf>?) -> R) -> R {
-        guard let routes else { return body(nil) }
-        return withUnsafeMutablePointer(to: &routes.raw) { body($0) }
+    private func withRoutes<R>(_ routes: RouteBatch?, _ body: (UnsafeMutablePointer<nb_buf>?, UnsafeMutablePointer<nb_buf>?) -> R) -> R {
+        guard let routes else { return body(nil, nil) }
+        return withUnsafeMutablePointer(to: &routes.bytes.raw) { r in
+            withUnsafeMutablePointer(to: &routes.index.raw) { body(r, $0) }
+        }
     }
 }
 
