@@ -331,6 +331,8 @@ typedef struct {
     long line, column;
     nb_buf *out, *routes, *route_index, *message, *customer;
     nb_marks *marks;
+    const nb_value *tape;  // a profile built in Swift, instead of `json`
+    size_t tape_count;
     int status;
 } decide_job;
 
@@ -347,12 +349,20 @@ static int decide_k(lua_State *L) {
         use_views = &views;
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->decide_ref);
-    if (!nb_json_push_keys(L, job->json, job->len, job->line, job->column, job->message, &job->s->keys, keys, use_views)) {
+    if (job->tape) {
+        if (!nb_value_push(L, job->tape, job->tape_count, job->json, job->message)) { job->status = NB_BAD_RECORD; return 0; }
+        if (job->tape[0].kind == NB_VALUE_ARRAY) {
+            static const char m[] = "the record is a JSON array, not an object (one profile per record)";
+            nb_buf_clear(job->message);
+            nb_check(L, nb_buf_append(job->message, m, sizeof m - 1));
+            job->status = NB_BAD_RECORD;
+            return 0;
+        }
+    } else if (!nb_json_push_keys(L, job->json, job->len, job->line, job->column, job->message, &job->s->keys, keys, use_views)) {
         job->status = NB_BAD_RECORD;
         job->marks->placed = job->line > 0;  // the reader's messages start with line and column
         return 0;
-    }
-    if (lua_istable(L, -1)) {  // arrays become tables too: tell them apart by the text
+    } else if (lua_istable(L, -1)) {  // arrays become tables too: tell them apart by the text
         size_t i = 0;
         while (i < job->len && (job->json[i] == ' ' || job->json[i] == '\t' || job->json[i] == '\r' || job->json[i] == '\n')) i++;
         if (i < job->len && job->json[i] == '[') {
@@ -394,17 +404,18 @@ static int decide_k(lua_State *L) {
     return 0;
 }
 
-int nb_decide(nb_state *s, const char *json, size_t len, long line, long column,
-              nb_buf *out, nb_buf *routes, nb_buf *route_index, nb_marks *marks, nb_buf *message, nb_buf *customer) {
+/// Runs decide_k for `job` under a protected call; rolls back what a failed record half-wrote.
+static int run_decide(decide_job *job) {
+    nb_state *s = job->s;
     lua_State *L = s->L;
+    nb_buf *out = job->out, *routes = job->routes, *route_index = job->route_index, *message = job->message;
     size_t out_mark = out->len, routes_mark = routes ? routes->len : 0, index_mark = route_index ? route_index->len : 0;
-    decide_job job = {s, json, len, line, column, out, routes, route_index, message, customer, marks, NB_FAILED};
-    marks->customer_start = marks->customer_end = 0;
-    marks->placed = 0;
-    nb_buf_clear(customer);
+    job->marks->customer_start = job->marks->customer_end = 0;
+    job->marks->placed = 0;
+    nb_buf_clear(job->customer);
     lua_settop(L, 0);
     lua_pushcfunction(L, decide_k);
-    lua_pushlightuserdata(L, &job);
+    lua_pushlightuserdata(L, job);
     int rc = lua_pcall(L, 1, 0, 0);
     if (rc != LUA_OK) {  // policies are isolated inside; this is the engine's own failure
         put_message(L, message);
@@ -414,13 +425,26 @@ int nb_decide(nb_state *s, const char *json, size_t len, long line, long column,
             nb_buf_clear(message);
             nb_buf_append(message, m, (size_t)n);
         }
-        job.status = NB_FAILED;
+        job->status = NB_FAILED;
     }
-    if (job.status >= NB_BAD_RECORD) {  // nothing half-written stays behind
+    if (job->status >= NB_BAD_RECORD) {  // nothing half-written stays behind
         out->len = out_mark;
         if (routes) routes->len = routes_mark;
         if (route_index) route_index->len = index_mark;
     }
     lua_settop(L, 0);
-    return job.status;
+    return job->status;
+}
+
+int nb_decide(nb_state *s, const char *json, size_t len, long line, long column,
+              nb_buf *out, nb_buf *routes, nb_buf *route_index, nb_marks *marks, nb_buf *message, nb_buf *customer) {
+    decide_job job = {s, json, len, line, column, out, routes, route_index, message, customer, marks, NULL, 0, NB_FAILED};
+    return run_decide(&job);
+}
+
+int nb_decide_value(nb_state *s, const nb_value *tape, size_t count, const char *strings,
+                    nb_buf *out, nb_marks *marks, nb_buf *message, nb_buf *customer) {
+    if (count == 0) return NB_FAILED;
+    decide_job job = {s, strings, 0, 0, 0, out, NULL, NULL, message, customer, marks, tape, count, NB_FAILED};
+    return run_decide(&job);
 }

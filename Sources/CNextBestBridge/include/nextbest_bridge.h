@@ -87,6 +87,27 @@ typedef struct nb_route {
 int nb_decide(nb_state *s, const char *json, size_t len, long line, long column,
               nb_buf *out, nb_buf *routes, nb_buf *route_index, nb_marks *marks, nb_buf *message, nb_buf *customer);
 
+/// Kinds of nb_value.
+enum {
+    NB_VALUE_NULL = 0, NB_VALUE_FALSE, NB_VALUE_TRUE, NB_VALUE_INT, NB_VALUE_DOUBLE,
+    NB_VALUE_STRING,  ///< `offset`, `length`: its bytes in the strings buffer
+    NB_VALUE_ARRAY,   ///< `length` elements follow
+    NB_VALUE_OBJECT,  ///< `length` members follow, each a STRING key then its value
+};
+
+/// One node of a flattened value (a profile built in Swift), in pre-order.
+typedef struct nb_value {
+    int kind;
+    size_t offset, length;
+    int64_t integer;
+    double number;
+} nb_value;
+
+/// nb_decide for a profile built in Swift: `tape[0..count)` with string bytes in `strings`
+/// is pushed as Lua tables inside the protected call, without JSON text.
+int nb_decide_value(nb_state *s, const nb_value *tape, size_t count, const char *strings,
+                    nb_buf *out, nb_marks *marks, nb_buf *message, nb_buf *customer);
+
 /// Maximum nesting depth accepted in a profile.
 #define NB_MAX_DEPTH 64
 

@@ -96,6 +96,11 @@ final class LuaState {
                 nb_decide(state, c.baseAddress, c.count, line, column, &out.raw, r, index, &marks, &message.raw, &customer.raw)
             }
         }
+        return outcome(status, marks)
+    }
+
+    /// What nb_decide's status and marks say.
+    private func outcome(_ status: Int32, _ marks: nb_marks) -> DecideOutcome {
         switch Int(status) {
         case Int(NB_PLAN), Int(NB_PLAN_WITH_ERRORS):
             return .plan(hasErrors: Int(status) == Int(NB_PLAN_WITH_ERRORS), customer: marks.customer_start..<marks.customer_end)
@@ -103,6 +108,19 @@ final class LuaState {
             return .badRecord(message: message.string, customer: customer.isEmpty ? nil : customer.string, placed: marks.placed != 0)
         default: return .failed(message: message.string, customer: customer.isEmpty ? nil : customer.string)
         }
+    }
+
+    /// Decides one profile built in Swift, pushed into Lua as values (no JSON text); appends the plan line to `out`.
+    func decide(_ tape: ValueTape, out: NativeBuffer) -> DecideOutcome {
+        var marks = nb_marks()
+        let status = tape.nodes.withUnsafeBufferPointer { nodes in
+            tape.strings.withUnsafeBufferPointer { strings in
+                strings.withMemoryRebound(to: CChar.self) { chars in
+                    nb_decide_value(state, nodes.baseAddress, nodes.count, chars.baseAddress, &out.raw, &marks, &message.raw, &customer.raw)
+                }
+            }
+        }
+        return outcome(status, marks)
     }
 
     private func withRoutes<R>(_ routes: RouteBatch?, _ body: (UnsafeMutablePointer<nb_buf>?, UnsafeMutablePointer<nb_buf>?) -> R) -> R {

@@ -66,21 +66,28 @@ public final class Engine: Sendable {
         }
     }
 
-    /// Decides one profile built in Swift.
+    /// Decides one profile built in Swift: its values are pushed into Lua as they are, without JSON text.
     public func decide(_ profile: Profile) throws(DecisionError) -> Plan {
-        try decide(json: Array(profile.jsonText.utf8))
+        let tape = ValueTape(profile)
+        return try decide { state, out in state.decide(tape, out: out) }
     }
 
     /// Decides one profile given as JSON bytes (one object).
     public func decide(json: some Collection<UInt8>) throws(DecisionError) -> Plan {
         let bytes = Array(json)
+        return try decide { state, out in
+            bytes.withUnsafeBytes { state.decide($0, line: 0, column: 0, out: out, routes: nil) }
+        }
+    }
+
+    /// Decides one profile with a state from the pool; `push` hands it to the bridge.
+    private func decide(_ push: (LuaState, NativeBuffer) -> DecideOutcome) throws(DecisionError) -> Plan {
         let result: Result<Plan, DecisionError>
         do {
             result = try pool.withState { state in
                 try self.refreshClock(state)
                 let out = NativeBuffer()
-                let outcome = bytes.withUnsafeBytes { state.decide($0, line: 0, column: 0, out: out, routes: nil) }
-                switch outcome {
+                switch push(state, out) {
                 case .plan:
                     return .success(try Plan(json: out.withBytes { try JSONValue(parsing: $0) }))
                 case .badRecord(let m, let c, _):
