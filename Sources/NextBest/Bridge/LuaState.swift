@@ -36,10 +36,10 @@ final class LuaState {
     /// The second the state's ctx.now was last set to, when it follows the wall clock.
     var clock: Int?
 
-    /// Opens a state and runs the prelude; throws `LuaError` when that fails.
-    init(limits: Limits) throws(LuaError) {
+    /// Opens a state and runs the prelude (`modules`, in order); throws `LuaError` when that fails.
+    init(limits: Limits, modules: [(name: String, source: [UInt8])] = Prelude.modules) throws(LuaError) {
         let err = NativeBuffer()
-        let opened = Self.withModules(Prelude.modules[...]) { modules in
+        let opened = Self.withModules(modules[...]) { modules in
             nb_open(limits.memoryBytes, limits.instructionsPerCall, modules, Int32(modules.count), &err.raw)
         }
         guard let opened else { throw LuaError(message: "cannot start Lua: " + err.string) }
