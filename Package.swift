@@ -29,7 +29,7 @@ let package = Package(
         .target(
             name: "NextBest",
             dependencies: ["CNextBestBridge"],
-            resources: [.embedInCode("Policy/prelude.lua")],
+            resources: [.embedInCode("Prelude/values.lua"), .embedInCode("Prelude/time.lua"), .embedInCode("Prelude/helpers.lua"), .embedInCode("Prelude/errors.lua"), .embedInCode("Prelude/bounds.lua"), .embedInCode("Prelude/sandbox.lua"), .embedInCode("Prelude/language.lua"), .embedInCode("Prelude/lint.lua"), .embedInCode("Prelude/pipeline.lua"), .embedInCode("Prelude/stats.lua"), .embedInCode("Prelude/explain.lua"), .embedInCode("Prelude/testing.lua"), .embedInCode("Prelude/api.lua")],
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -34,12 +34,20 @@ int nb_view_wrap(lua_State *L, nb_views *v);
 /// nested table made a read-only view as it is parsed.
 int nb_json_push_keys(lua_State *L, const char *json, size_t len, long line, long column, nb_buf *message,
                       nb_keycache *keys, int keys_idx, nb_views *views);
+/// protect_profile(data, template, pool): makes the tables nested in a profile read-only views (sandbox.c).
+int nb_l_protect_profile(lua_State *L);
+/// view_len(view): the length of the data behind a read-only view, its __len (sandbox.c).
+int nb_l_view_len(lua_State *L);
+/// Pushes a flattened value (value_in.c), or writes a message and returns 0.
+int nb_value_push(lua_State *L, const nb_value *tape, size_t count, const char *strings, nb_buf *message);
 /// Appends the Lua value at idx as JSON (objects with sorted keys).
 void nb_json_encode(lua_State *L, int idx, nb_buf *b, int depth);
 /// Appends a Lua number as JSON (integers exact, floats shortest round-trip, NaN/inf as null).
 void nb_json_number(lua_State *L, int idx, nb_buf *b);
-/// Appends the plan table at idx as one JSON line, and its routes when `routes` is not NULL.
-void nb_encode_plan(lua_State *L, int idx, nb_buf *out, nb_buf *routes);
+/// Appends the plan table at idx as one JSON line to `out`, noting in `marks` where its
+/// customer id is; when `routes` is not NULL, appends each action's department name and work
+/// item there and one nb_route per action to `route_index`.
+void nb_encode_plan(lua_State *L, int idx, nb_buf *out, nb_buf *routes, nb_marks *marks, nb_buf *route_index);
 /// Raises a memory error when a buffer could not grow.
 void nb_check(lua_State *L, int rc);
 #endif

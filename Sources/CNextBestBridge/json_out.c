@@ -229,11 +229,15 @@ static void put_list(lua_State *L, int plan, const char *name, const char *const
 static const char *const ACTION_FIELDS[] = {"action", "department", "channel", "priority", "policy", "reason", "params", NULL};
 static const char *const SUPPRESSED_FIELDS[] = {"action", "policy", "reason", NULL};
 
-void nb_encode_plan(lua_State *L, int plan, nb_buf *out, nb_buf *routes) {
+void nb_encode_plan(lua_State *L, int plan, nb_buf *out, nb_buf *routes, nb_marks *marks, nb_buf *route_index) {
     plan = lua_absindex(L, plan);
     luaL_checkstack(L, 8, "plan too deep");
-    PUT(L, out, "{");
-    FIELD(L, plan, "customer", out, 1);
+    PUT(L, out, "{\"customer\":");
+    marks->customer_start = out->len;
+    field(L, plan, "customer");
+    nb_json_encode(L, -1, out, 1);
+    lua_pop(L, 1);
+    marks->customer_end = out->len;
     PUT(L, out, ",\"segments\":");
     put_list(L, plan, "segments", NULL, out);
     PUT(L, out, ",\"actions\":");
@@ -251,16 +255,22 @@ void nb_encode_plan(lua_State *L, int plan, nb_buf *out, nb_buf *routes) {
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, list, i);
         int a = lua_gettop(L);
+        nb_route entry;
         field(L, a, "department");
         size_t dl;
         const char *dept = lua_tolstring(L, -1, &dl);
+        entry.dept_start = routes->len;
         nb_check(L, nb_buf_append(routes, dept, dl));
+        entry.dept_end = routes->len;
         lua_pop(L, 1);
-        PUT(L, routes, "\t{");
+        entry.item_start = routes->len;
+        PUT(L, routes, "{");
         FIELD(L, plan, "customer", routes, 1);
         static const char *const ROUTE_FIELDS[] = {"action", "channel", "priority", "reason", "params", "policy", NULL};
         for (int f = 0; ROUTE_FIELDS[f]; f++) put_field(L, a, ROUTE_FIELDS[f], strlen(ROUTE_FIELDS[f]), routes, 0);
         PUT(L, routes, "}\n");
+        entry.item_end = routes->len;
+        nb_check(L, nb_buf_append(route_index, &entry, sizeof entry));
         lua_pop(L, 1);
     }
     lua_pop(L, 1);

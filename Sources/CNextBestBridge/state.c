@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if LUA_VERSION_NUM != 504
+#error "NextBest needs Lua 5.4: the sandbox's bytecode scan reads its format (see Prelude/sandbox.lua)"
+#endif
+
 struct nb_state {
     lua_State *L;
     size_t used, peak, limit, pending_limit;
@@ -40,6 +44,9 @@ static int nb_panic(lua_State *L) {
     abort();
 }
 
+/// The error value guarded() returns when a call ran out of memory (natives.out_of_memory).
+static const char NB_OUT_OF_MEMORY = 0;
+
 static const char BUDGET_MESSAGE[] = "instruction budget exceeded: the code ran too long (a loop that never ends?)";
 
 /// The count hook. Once a policy call has used its budget, the hook fires at every
@@ -50,7 +57,7 @@ static void nb_hook(lua_State *L, lua_Debug *ar) {
     lua_getallocf(L, &ud);
     nb_state *s = ud;
     if (s->exhausted) {
-        if (lua_getinfo(L, "S", ar) && strcmp(ar->source, "=nextbest") == 0) return;
+        if (lua_getinfo(L, "S", ar) && strncmp(ar->source, NB_CHUNK_PREFIX, sizeof NB_CHUNK_PREFIX - 1) == 0) return;
     } else {
         s->exhausted = 1;
         lua_sethook(L, nb_hook, LUA_MASKCOUNT, 1);
@@ -70,6 +77,10 @@ static int l_guarded(lua_State *L) {
     s->exhausted = 0;
     if (s->budget > 0) lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget);
     int status = lua_pcall(L, 2, 1, 1);
+    if (status == LUA_ERRMEM) {  // the error value is Lua's text: say "out of memory" by identity instead
+        lua_pop(L, 1);
+        lua_pushlightuserdata(L, (void *)&NB_OUT_OF_MEMORY);
+    }
     s->exhausted = outer_exhausted;
     lua_sethook(L, outer, outer_mask, outer_count);  // nested calls (a test's check) restore the outer budget
     lua_pushboolean(L, status == LUA_OK);
@@ -138,77 +149,6 @@ static int l_direct_select(lua_State *L) {
     return 1;
 }
 
-/// Replaces the table at the top of the stack by a read-only view of it: an empty table whose
-/// metatable is a copy of the template with `__index` = the data. Views are taken from the
-/// pool (view `used + 1`, made on first need) and pointed at this customer's data: one
-/// customer is decided at a time per state, and nothing a policy can reach outlives its
-/// customer (plans are written, or copied, before the next), so the views of the last
-/// customer are free for the next.
-/// How many views a state keeps for reuse: enough for any usual profile, and a bound on the
-/// earlier customer's data the pool keeps reachable.
-#define NB_VIEW_POOL_MAX 256
-
-int nb_view_wrap(lua_State *L, nb_views *v) {
-    if (!lua_checkstack(L, 6)) return 0;
-    int data = lua_gettop(L);
-    v->used += 1;
-    int pooled = v->used <= NB_VIEW_POOL_MAX;  // past that, views are made for this customer only
-    if (!pooled || lua_rawgeti(L, v->pool, v->used) != LUA_TTABLE) {
-        if (pooled) lua_pop(L, 1);
-        lua_createtable(L, 0, 0);         // the view
-        lua_createtable(L, 0, 6);         // its metatable
-        lua_pushnil(L);
-        while (lua_next(L, v->tmpl)) {    // __newindex, __len, __pairs, __metatable, __nbview
-            lua_pushvalue(L, -2);
-            lua_insert(L, -2);
-            lua_rawset(L, -4);
-        }
-        lua_setmetatable(L, -2);
-        if (pooled) {
-            lua_pushvalue(L, -1);
-            lua_rawseti(L, v->pool, v->used);
-        }
-    }
-    lua_getmetatable(L, -1);              // the view's own metatable (past __metatable)
-    lua_pushliteral(L, "__index");
-    lua_pushvalue(L, data);
-    lua_rawset(L, -3);
-    lua_pop(L, 1);
-    lua_replace(L, data);
-    return 1;
-}
-
-/// Makes every table nested in the table at `idx` that is not a view yet (one without a
-/// metatable) a read-only view: for profiles built in Lua (tests) and by json_decode.
-static void protect_nested(lua_State *L, int idx, nb_views *views, int depth) {
-    if (depth > NB_MAX_DEPTH) return;
-    luaL_checkstack(L, 8, "profile nested too deeply");
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        int v = lua_gettop(L);
-        if (lua_type(L, v) == LUA_TTABLE && !lua_getmetatable(L, v)) {
-            protect_nested(L, v, views, depth + 1);
-            lua_pushvalue(L, v);
-            if (!nb_view_wrap(L, views)) luaL_error(L, "profile nested too deeply");
-            lua_pushvalue(L, v - 1);          // the key
-            lua_insert(L, -2);
-            lua_rawset(L, idx);               // an existing field: allowed while traversing
-        }
-        lua_settop(L, v - 1);
-    }
-}
-
-/// protect_profile(data, template, pool): makes the tables nested in a profile read-only views.
-static int l_protect_profile(lua_State *L) {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    luaL_checktype(L, 2, LUA_TTABLE);
-    luaL_checktype(L, 3, LUA_TTABLE);
-    lua_settop(L, 3);
-    nb_views views = { 2, 3, 0 };
-    protect_nested(L, 1, &views, 1);
-    return 0;
-}
-
 /// use_views(template, pool): from now on, profiles parsed for decide get their nested tables
 /// as read-only views while they are parsed (no second walk over the profile).
 static int l_use_views(lua_State *L) {
@@ -219,20 +159,6 @@ static int l_use_views(lua_State *L) {
     s->views_pool_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     s->views_tmpl_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
-}
-
-/// view_len(view): the length of the data behind a read-only view (its __len). In C because
-/// policies take `#` of profile lists (any, count, ...) for nearly every customer.
-static int l_view_len(lua_State *L) {
-    if (lua_getmetatable(L, 1)) {
-        lua_pushliteral(L, "__index");
-        if (lua_rawget(L, -2) == LUA_TTABLE) {
-            lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
-            return 1;
-        }
-    }
-    lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
-    return 1;
 }
 
 /// Message handler for calls from the host: the message plus a traceback.
@@ -253,9 +179,8 @@ static void put_message(lua_State *L, nb_buf *err) {
 
 typedef struct {
     nb_state *s;
-    const char *prelude;
-    size_t prelude_len;
-    const char *chunkname;
+    const nb_module *modules;
+    int count;
 } open_job;
 
 static int open_k(lua_State *L) {
@@ -268,8 +193,7 @@ static int open_k(lua_State *L) {
     luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
     luaL_requiref(L, LUA_DBLIBNAME, luaopen_debug, 0);  // for the prelude only, never global
     int debug = lua_gettop(L);
-    if (luaL_loadbufferx(L, job->prelude, job->prelude_len, job->chunkname, "t") != LUA_OK) lua_error(L);
-    // The prelude receives its private natives.
+    // The prelude's modules receive its private natives, and the modules loaded before them.
     lua_createtable(L, 0, 4);
     lua_pushvalue(L, debug);
     lua_setfield(L, -2, "debug");
@@ -286,17 +210,33 @@ static int open_k(lua_State *L) {
     lua_setfield(L, -2, "budget");
     lua_pushinteger(L, (lua_Integer)s->pending_limit);
     lua_setfield(L, -2, "memory_limit");
+    lua_pushlightuserdata(L, (void *)&NB_OUT_OF_MEMORY);
+    lua_setfield(L, -2, "out_of_memory");
     lua_pushcfunction(L, l_json_decode);
     lua_setfield(L, -2, "json_decode");
-    lua_pushcfunction(L, l_protect_profile);
+    lua_pushcfunction(L, nb_l_protect_profile);
     lua_setfield(L, -2, "protect_profile");
     lua_pushlightuserdata(L, s);
     lua_pushcclosure(L, l_use_views, 1);
     lua_setfield(L, -2, "use_views");
-    lua_pushcfunction(L, l_view_len);
+    lua_pushcfunction(L, nb_l_view_len);
     lua_setfield(L, -2, "view_len");
-    lua_call(L, 1, 1);
-    if (!lua_istable(L, -1)) luaL_error(L, "the prelude did not return its API table");
+    int natives = lua_gettop(L);
+    lua_createtable(L, 0, job->count);
+    int modules = lua_gettop(L);
+    for (int i = 0; i < job->count; i++) {
+        const nb_module *m = &job->modules[i];
+        lua_pushfstring(L, NB_CHUNK_PREFIX "%s", m->name);
+        if (luaL_loadbufferx(L, m->source, m->length, lua_tostring(L, -1), "t") != LUA_OK) lua_error(L);
+        lua_pushvalue(L, natives);
+        lua_pushvalue(L, modules);
+        lua_call(L, 2, 1);
+        if (!lua_istable(L, -1)) luaL_error(L, "the prelude module %s did not return its table", m->name);
+        lua_setfield(L, modules, m->name);
+        lua_pop(L, 1);  // the chunk name
+    }
+    lua_getfield(L, modules, NB_API_MODULE);
+    if (!lua_istable(L, -1)) luaL_error(L, "the prelude has no module '" NB_API_MODULE "' with the host's entry points");
     lua_getfield(L, -1, "decide");
     s->decide_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     s->api_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -306,7 +246,7 @@ static int open_k(lua_State *L) {
 }
 
 nb_state *nb_open(size_t memory_limit, long instruction_budget,
-                  const char *prelude, size_t prelude_len, const char *chunkname, nb_buf *err) {
+                  const nb_module *modules, int count, nb_buf *err) {
     nb_state *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->views_tmpl_ref = s->views_pool_ref = LUA_NOREF;
@@ -315,9 +255,16 @@ nb_state *nb_open(size_t memory_limit, long instruction_budget,
     s->budget = instruction_budget > 0x7fffffff ? 0x7fffffff : (int)instruction_budget;
     s->L = lua_newstate(nb_alloc, s);
     if (!s->L) { free(s); nb_buf_append(err, "cannot create a Lua state", 25); return NULL; }
+    if (lua_version(s->L) != NB_LUA_VERSION) {  // the sandbox's bytecode scan reads this version's format only
+        static const char m[] = "this Lua is not version 5.4: the sandbox was written for Lua 5.4 and will not run policies on another version";
+        nb_buf_append(err, m, sizeof m - 1);
+        lua_close(s->L);
+        free(s);
+        return NULL;
+    }
     lua_atpanic(s->L, nb_panic);
     lua_gc(s->L, LUA_GCGEN, 0, 0);  // generational: measured better than incremental for many small tables
-    open_job job = {s, prelude, prelude_len, chunkname};
+    open_job job = {s, modules, count};
     lua_pushcfunction(s->L, l_msgh);
     lua_pushcfunction(s->L, open_k);
     lua_pushlightuserdata(s->L, &job);
@@ -382,7 +329,10 @@ typedef struct {
     const char *json;
     size_t len;
     long line, column;
-    nb_buf *out, *routes, *message, *customer;
+    nb_buf *out, *routes, *route_index, *message, *customer;
+    nb_marks *marks;
+    const nb_value *tape;  // a profile built in Swift, instead of `json`
+    size_t tape_count;
     int status;
 } decide_job;
 
@@ -399,11 +349,20 @@ static int decide_k(lua_State *L) {
         use_views = &views;
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->decide_ref);
-    if (!nb_json_push_keys(L, job->json, job->len, job->line, job->column, job->message, &job->s->keys, keys, use_views)) {
+    if (job->tape) {
+        if (!nb_value_push(L, job->tape, job->tape_count, job->json, job->message)) { job->status = NB_BAD_RECORD; return 0; }
+        if (job->tape[0].kind == NB_VALUE_ARRAY) {
+            static const char m[] = "the record is a JSON array, not an object (one profile per record)";
+            nb_buf_clear(job->message);
+            nb_check(L, nb_buf_append(job->message, m, sizeof m - 1));
+            job->status = NB_BAD_RECORD;
+            return 0;
+        }
+    } else if (!nb_json_push_keys(L, job->json, job->len, job->line, job->column, job->message, &job->s->keys, keys, use_views)) {
         job->status = NB_BAD_RECORD;
+        job->marks->placed = job->line > 0;  // the reader's messages start with line and column
         return 0;
-    }
-    if (lua_istable(L, -1)) {  // arrays become tables too: tell them apart by the text
+    } else if (lua_istable(L, -1)) {  // arrays become tables too: tell them apart by the text
         size_t i = 0;
         while (i < job->len && (job->json[i] == ' ' || job->json[i] == '\t' || job->json[i] == '\r' || job->json[i] == '\n')) i++;
         if (i < job->len && job->json[i] == '[') {
@@ -440,34 +399,52 @@ static int decide_k(lua_State *L) {
         if (!lua_isnil(L, -1)) nb_json_encode(L, -1, job->customer, 1);
         return 0;
     }
-    nb_encode_plan(L, -3, job->out, job->routes);
+    nb_encode_plan(L, -3, job->out, job->routes, job->marks, job->route_index);
     job->status = lua_toboolean(L, -2) ? NB_PLAN_WITH_ERRORS : NB_PLAN;
     return 0;
 }
 
-int nb_decide(nb_state *s, const char *json, size_t len, long line, long column,
-              nb_buf *out, nb_buf *routes, nb_buf *message, nb_buf *customer) {
+/// Runs decide_k for `job` under a protected call; rolls back what a failed record half-wrote.
+static int run_decide(decide_job *job) {
+    nb_state *s = job->s;
     lua_State *L = s->L;
-    size_t out_mark = out->len, routes_mark = routes ? routes->len : 0;
-    decide_job job = {s, json, len, line, column, out, routes, message, customer, NB_FAILED};
-    nb_buf_clear(customer);
+    nb_buf *out = job->out, *routes = job->routes, *route_index = job->route_index, *message = job->message;
+    size_t out_mark = out->len, routes_mark = routes ? routes->len : 0, index_mark = route_index ? route_index->len : 0;
+    job->marks->customer_start = job->marks->customer_end = 0;
+    job->marks->placed = 0;
+    nb_buf_clear(job->customer);
     lua_settop(L, 0);
     lua_pushcfunction(L, decide_k);
-    lua_pushlightuserdata(L, &job);
-    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {  // policies are isolated inside; this is the engine's own failure
+    lua_pushlightuserdata(L, job);
+    int rc = lua_pcall(L, 1, 0, 0);
+    if (rc != LUA_OK) {  // policies are isolated inside; this is the engine's own failure
         put_message(L, message);
-        if (message->len == 17 && memcmp(message->data, "not enough memory", 17) == 0) {
+        if (rc == LUA_ERRMEM) {
             char m[160];
             int n = snprintf(m, sizeof m, "the record needs more memory than a Lua state may hold (%zu MiB)", s->limit >> 20);
             nb_buf_clear(message);
             nb_buf_append(message, m, (size_t)n);
         }
-        job.status = NB_FAILED;
+        job->status = NB_FAILED;
     }
-    if (job.status >= NB_BAD_RECORD) {  // nothing half-written stays behind
+    if (job->status >= NB_BAD_RECORD) {  // nothing half-written stays behind
         out->len = out_mark;
         if (routes) routes->len = routes_mark;
+        if (route_index) route_index->len = index_mark;
     }
     lua_settop(L, 0);
-    return job.status;
+    return job->status;
+}
+
+int nb_decide(nb_state *s, const char *json, size_t len, long line, long column,
+              nb_buf *out, nb_buf *routes, nb_buf *route_index, nb_marks *marks, nb_buf *message, nb_buf *customer) {
+    decide_job job = {s, json, len, line, column, out, routes, route_index, message, customer, marks, NULL, 0, NB_FAILED};
+    return run_decide(&job);
+}
+
+int nb_decide_value(nb_state *s, const nb_value *tape, size_t count, const char *strings,
+                    nb_buf *out, nb_marks *marks, nb_buf *message, nb_buf *customer) {
+    if (count == 0) return NB_FAILED;
+    decide_job job = {s, strings, 0, 0, 0, out, NULL, NULL, message, customer, marks, tape, count, NB_FAILED};
+    return run_decide(&job);
 }

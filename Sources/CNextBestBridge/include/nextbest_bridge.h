@@ -25,11 +25,28 @@ int nb_buf_append_json_string(nb_buf *b, const char *s, size_t n);
 /// One Lua state with its limits. Opaque to Swift.
 typedef struct nb_state nb_state;
 
+/// The Lua version the bridge and the sandbox's bytecode scan are written for (lua_version()).
+#define NB_LUA_VERSION 504
+/// Chunk names of the prelude's modules start with this ("=nextbest/pipeline"): the count
+/// hook and the message handler tell engine code from policy code by it.
+#define NB_CHUNK_PREFIX "=nextbest/"
+/// The prelude module whose table holds the host's entry points.
+#define NB_API_MODULE "api"
+
+/// One prelude module: its name (chunk "=nextbest/<name>") and Lua source.
+typedef struct nb_module {
+    const char *name;
+    const char *source;
+    size_t length;
+} nb_module;
+
 /// Opens a state with a memory cap (bytes, 0 = none) and a per-call instruction budget,
-/// runs `prelude` (named `chunkname`) with the safe libraries, and keeps the API table it
-/// returns. On failure returns NULL and writes the message into `err`.
+/// runs the prelude's `modules` in order with the safe libraries (each gets the natives and
+/// the table of modules before it, and returns its own table), and keeps the API table of
+/// module NB_API_MODULE. Refuses a Lua that is not NB_LUA_VERSION. On failure returns NULL
+/// and writes the message into `err`.
 nb_state *nb_open(size_t memory_limit, long instruction_budget,
-                  const char *prelude, size_t prelude_len, const char *chunkname, nb_buf *err);
+                  const nb_module *modules, int count, nb_buf *err);
 void nb_close(nb_state *s);
 /// Bytes currently allocated by the state.
 size_t nb_memory_used(const nb_state *s);
@@ -49,13 +66,47 @@ enum {
     NB_FAILED = 3,            ///< no plan: the engine failed on this record (e.g. memory)
 };
 
+/// Where the parts of one decided record are: byte offsets the encoder notes while it writes.
+typedef struct nb_marks {
+    size_t customer_start, customer_end;  ///< NB_PLAN*: the plan's customer id (JSON) in `out`
+    int placed;                           ///< NB_BAD_RECORD: the message already names line and column
+} nb_marks;
+
+/// One work item for a department, as byte offsets in the routes buffer: the department's
+/// name, and the item's JSON line (newline included).
+typedef struct nb_route {
+    size_t dept_start, dept_end, item_start, item_end;
+} nb_route;
+
 /// Parses one JSON profile straight into a Lua table, runs the decision driver and appends
-/// the plan as one JSON line to `out` (and, when `routes` is not NULL, one line per action
-/// as `department\t{json}\n`). On NB_BAD_RECORD / NB_FAILED, `message` holds the reason and
-/// `customer` the customer id as JSON when it is known (empty otherwise).
+/// the plan as one JSON line to `out`; when `routes` is not NULL, appends each action's
+/// department and work item there and one nb_route per action to `route_index`. `marks`
+/// says where the customer id is. On NB_BAD_RECORD / NB_FAILED, `message` holds the reason
+/// and `customer` the customer id as JSON when it is known (empty otherwise).
 /// `line` and `column` place the record in its file for parse messages (0 = unknown).
 int nb_decide(nb_state *s, const char *json, size_t len, long line, long column,
-              nb_buf *out, nb_buf *routes, nb_buf *message, nb_buf *customer);
+              nb_buf *out, nb_buf *routes, nb_buf *route_index, nb_marks *marks, nb_buf *message, nb_buf *customer);
+
+/// Kinds of nb_value.
+enum {
+    NB_VALUE_NULL = 0, NB_VALUE_FALSE, NB_VALUE_TRUE, NB_VALUE_INT, NB_VALUE_DOUBLE,
+    NB_VALUE_STRING,  ///< `offset`, `length`: its bytes in the strings buffer
+    NB_VALUE_ARRAY,   ///< `length` elements follow
+    NB_VALUE_OBJECT,  ///< `length` members follow, each a STRING key then its value
+};
+
+/// One node of a flattened value (a profile built in Swift), in pre-order.
+typedef struct nb_value {
+    int kind;
+    size_t offset, length;
+    int64_t integer;
+    double number;
+} nb_value;
+
+/// nb_decide for a profile built in Swift: `tape[0..count)` with string bytes in `strings`
+/// is pushed as Lua tables inside the protected call, without JSON text.
+int nb_decide_value(nb_state *s, const nb_value *tape, size_t count, const char *strings,
+                    nb_buf *out, nb_marks *marks, nb_buf *message, nb_buf *customer);
 
 /// Maximum nesting depth accepted in a profile.
 #define NB_MAX_DEPTH 64

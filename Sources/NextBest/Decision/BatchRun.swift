@@ -37,15 +37,12 @@ public struct BatchSummary: Sendable {
     /// Whether everything went through cleanly (no error record, no policy error).
     public var isClean: Bool { errorRecords == 0 && plansWithErrors == 0 && duplicateIds == 0 }
 
-    mutating func add(counters v: JSONValue) {
-        func merge(_ key: String, into d: inout [String: Int]) {
-            for (k, n) in v[key]?.objectValue ?? [:] { d[k, default: 0] += n.intValue ?? 0 }
-        }
-        merge("actions", into: &actionsByAction)
-        merge("departments", into: &actionsByDepartment)
-        merge("segments", into: &segmentSizes)
-        merge("suppressed", into: &suppressedByAction)
-        merge("errors", into: &policyErrors)
+    mutating func add(_ c: RunCounters) {
+        actionsByAction.merge(c.actions, uniquingKeysWith: +)
+        actionsByDepartment.merge(c.departments, uniquingKeysWith: +)
+        segmentSizes.merge(c.segments, uniquingKeysWith: +)
+        suppressedByAction.merge(c.suppressed, uniquingKeysWith: +)
+        policyErrors.merge(c.errors, uniquingKeysWith: +)
     }
 }
 
@@ -78,13 +75,13 @@ public struct BatchOptions: Sendable {
 /// The output of one chunk, ready to be written in order.
 final class ChunkResult {
     let out = NativeBuffer()
-    let routes: NativeBuffer?
+    let routes: RouteBatch?
     var records = 0, plans = 0, plansWithErrors = 0, errorRecords = 0
     var errorExamples: [String] = []
     /// Each plan's customer id (as written, JSON) by its place in `out`, for duplicate checks.
     var ids: [(hash: Int, number: Int, start: Int, end: Int)] = []
 
-    init(routes: Bool) { self.routes = routes ? NativeBuffer() : nil }
+    init(routes: Bool) { self.routes = routes ? RouteBatch() : nil }
 }
 
 extension Engine {
@@ -98,7 +95,7 @@ extension Engine {
         var summary = try pool.withStates(jobs) { states -> BatchSummary in
             for s in states {
                 try refreshClock(s)
-                _ = try s.call("reset_counters")
+                try s.resetCounters()
             }
             var summary = BatchSummary()
             var seen = RepeatedIds()
@@ -132,7 +129,7 @@ extension Engine {
                     progress?(bytes, summary.records)
                 }
             }
-            for s in states { summary.add(counters: try s.callJSON("counters")) }
+            for s in states { summary.add(try s.counters()) }
             summary.duplicatesCheckedUpTo = seen.checkedUpTo
             return summary
         }
@@ -151,39 +148,27 @@ extension Engine {
                     continue
                 }
                 let slice = UnsafeRawBufferPointer(rebasing: all[rec.start..<rec.end])
-                let mark = r.out.count
                 switch state.decide(slice, line: rec.line, column: rec.column, out: r.out, routes: r.routes) {
-                case .plan(let hasErrors):
-                    noteCustomer(r, number: rec.number, planAt: mark)
+                case .plan(let hasErrors, let customer):
+                    noteCustomer(r, number: rec.number, at: customer)
                     r.plans += 1
                     if hasErrors { r.plansWithErrors += 1 }
-                case .badRecord(let m, let c), .failed(let m, let c):
-                    let placed = m.hasPrefix("line ") ? m : "line \(rec.line): \(m)"
-                    writeErrorRecord(r, number: rec.number, customer: c, message: placed)
+                case .badRecord(let m, let c, let placed):
+                    writeErrorRecord(r, number: rec.number, customer: c, message: placed ? m : "line \(rec.line): \(m)")
+                case .failed(let m, let c):
+                    writeErrorRecord(r, number: rec.number, customer: c, message: "line \(rec.line): \(m)")
                 }
             }
         }
         return r
     }
 
-    /// Records where the plan written at `mark` names its customer (`{"customer":<id>,...`).
-    static func noteCustomer(_ r: ChunkResult, number: Int, planAt mark: Int) {
+    /// Records the customer id of a plan, at `range` in the output (as the encoder noted it).
+    static func noteCustomer(_ r: ChunkResult, number: Int, at range: Range<Int>) {
         r.out.withBytes { out in
-            let prefix = 12  // {"customer":
-            var i = mark + prefix, end = i
-            guard i < out.count else { return }
-            if out[i] == UInt8(ascii: "\"") {
-                end = i + 1
-                while end < out.count && out[end] != UInt8(ascii: "\"") { end += out[end] == UInt8(ascii: "\\") ? 2 : 1 }
-                end += 1
-            } else {
-                while end < out.count && out[end] != UInt8(ascii: ",") { end += 1 }
-            }
-            end = min(end, out.count)
             var h = Hasher()
-            h.combine(bytes: UnsafeRawBufferPointer(rebasing: out[i..<end]))
-            r.ids.append((h.finalize(), number, i, end))
-            i = end
+            h.combine(bytes: UnsafeRawBufferPointer(rebasing: out[range]))
+            r.ids.append((h.finalize(), number, range.lowerBound, range.upperBound))
         }
     }
 

@@ -64,6 +64,8 @@ public struct BenchmarkReport: Sendable {
     public var decisionsPerSecond: Double { batch.seconds > 0 ? Double(batch.records) / batch.seconds : 0 }
     /// Latency of one ``Engine/decide(json:)`` call (JSON bytes in, ``Plan`` out), per record.
     public var latency: LatencyPercentiles
+    /// Latency of one ``Engine/decide(_:)`` call (a Swift ``Profile`` in, ``Plan`` out) on the same records.
+    public var valueLatency: LatencyPercentiles
     /// Peak resident memory of the whole process so far, in bytes (0 when the system does not say).
     public var peakResidentBytes: Int
     /// The most any one Lua state of the engine has held, in bytes.
@@ -72,9 +74,9 @@ public struct BenchmarkReport: Sendable {
 
 extension Engine {
     /// How many policies the loaded set declares.
-    public var policyCount: Int { description["policies"]?.arrayValue?.count ?? 0 }
+    public var policyCount: Int { description.policies.count }
     /// How many segments the loaded set declares.
-    public var segmentCount: Int { description["segments"]?.arrayValue?.count ?? 0 }
+    public var segmentCount: Int { description.segments.count }
 
     /// Measures this engine on the profiles in `path`: one batch pass for throughput (like
     /// `run`, output discarded), then the first `latencySamples` records decided one at a
@@ -90,15 +92,18 @@ extension Engine {
                             output: { _ in })
         let latency = try decisionLatency(profiles: path, format: options.format,
                                           samples: options.latencySamples, warmup: options.warmup)
+        let valueLatency = try decisionLatency(profiles: path, format: options.format,
+                                               samples: options.latencySamples, warmup: options.warmup, asValues: true)
         return BenchmarkReport(batch: batch, jobs: min(options.jobs, options.jobs > 1 ? self.options.concurrency : 1),
-                               latency: latency, peakResidentBytes: peakResidentMemory(),
+                               latency: latency, valueLatency: valueLatency, peakResidentBytes: peakResidentMemory(),
                                luaPeakBytes: pool.peakMemory())
     }
 
     /// Times ``decide(json:)`` on each of the first `samples` records of `path` (after
     /// `warmup` untimed calls on the same records); records without a plan are timed too.
+    /// With `asValues`, the records are read into ``Profile`` values first and ``decide(_:)`` is timed.
     public func decisionLatency(profiles path: String, format: ProfileFormat = .jsonl,
-                                samples: Int, warmup: Int = 200) throws -> LatencyPercentiles {
+                                samples: Int, warmup: Int = 200, asValues: Bool = false) throws -> LatencyPercentiles {
         guard samples > 0 else { return LatencyPercentiles(durations: []) }
         var source = try makeRecordSource(path: path, format: format)
         var records: [[UInt8]] = []
@@ -109,6 +114,19 @@ extension Engine {
             }
         }
         guard !records.isEmpty else { return LatencyPercentiles(durations: []) }
+        if asValues {
+            let profiles = records.compactMap { try? JSONValue(parsing: $0) }
+            guard !profiles.isEmpty else { return LatencyPercentiles(durations: []) }
+            for i in 0..<warmup { _ = try? decide(profiles[i % profiles.count]) }
+            var durations: [Double] = []
+            durations.reserveCapacity(profiles.count)
+            for p in profiles {
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = try? decide(p)
+                durations.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            }
+            return LatencyPercentiles(durations: durations)
+        }
         for i in 0..<warmup { _ = try? decide(json: records[i % records.count]) }
         var durations: [Double] = []
         durations.reserveCapacity(records.count)

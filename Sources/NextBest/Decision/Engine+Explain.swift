@@ -1,4 +1,5 @@
 // Engine+Explain: one customer's decision, step by step (policy-language.md §5).
+import Foundation
 
 /// One customer's decision, step by step: each segment in or out, each policy run or skipped
 /// and what it proposed, the proposals dropped for a better one of the same action, and the
@@ -75,40 +76,35 @@ extension Engine {
     /// Explains the decision for one profile given as JSON bytes (one object).
     public func explain(json: some Collection<UInt8>) throws(DecisionError) -> Explanation {
         let text = String(decoding: Array(json), as: UTF8.self)
-        let v: JSONValue
+        let reply: ExplainReply
         do {
-            v = try pool.withState { state in
+            reply = try pool.withState { state in
                 try refreshClock(state)
-                return try state.callJSON("explain", [text])
+                return try state.explain(text)
             }
         } catch {
             throw .badRecord(message: "\(error)", customer: nil)
         }
-        if let message = v["error"]?.stringValue { throw .badRecord(message: message, customer: v["customer"]) }
-        guard let planJSON = v["plan"], let trace = v["trace"] else {
-            throw .failed(message: "the engine gave no explanation", customer: nil)
+        if let message = reply.error { throw .badRecord(message: message, customer: reply.customer) }
+        guard let planJSON = reply.plan, let traceJSON = reply.trace else {
+            throw .failed(message: "the engine gave no explanation (a bug in NextBest)", customer: nil)
+        }
+        let trace: TraceReply
+        do { trace = try JSONDecoder().decode(TraceReply.self, from: Data(traceJSON.jsonText.utf8)) } catch {
+            throw .failed(message: "the engine gave an explanation it cannot read back (a bug in NextBest): \(error)", customer: nil)
         }
         let plan = try Plan(json: planJSON)
-        let segments = (trace["segments"]?.arrayValue ?? []).map {
-            Explanation.SegmentStep(segment: $0["segment"]?.stringValue ?? "", matched: $0["matched"]?.boolValue ?? false,
-                                    error: $0["error"]?.stringValue)
-        }
-        let policies = (trace["policies"]?.arrayValue ?? []).map { p in
+        let segments = trace.segments.map { Explanation.SegmentStep(segment: $0.segment, matched: $0.matched, error: $0.error) }
+        let policies = trace.policies.map { p in
             Explanation.PolicyStep(
-                policy: p["policy"]?.stringValue ?? "", at: p["at"]?.stringValue, ran: p["ran"]?.boolValue ?? false,
-                skippedBecause: p["why"]?.stringValue,
-                proposed: (p["proposed"]?.arrayValue ?? []).map {
-                    Explanation.Proposal(action: $0["action"]?.stringValue ?? "", priority: $0["priority"]?.doubleValue ?? 0,
-                                         reason: $0["reason"]?.stringValue)
-                },
-                error: p["error"]?.stringValue)
+                policy: p.policy, at: p.at, ran: p.ran, skippedBecause: p.why,
+                proposed: (p.proposed ?? []).map { Explanation.Proposal(action: $0.action, priority: $0.priority, reason: $0.reason) },
+                error: p.error)
         }.sorted { $0.policy.utf8.lexicographicallyPrecedes($1.policy.utf8) }
-        let dropped = (trace["dropped"]?.arrayValue ?? []).map {
-            Explanation.Dropped(action: $0["action"]?.stringValue ?? "", policy: $0["policy"]?.stringValue ?? "",
-                                priority: $0["priority"]?.doubleValue ?? 0, keptFrom: $0["kept"]?.stringValue ?? "")
+        let dropped = trace.dropped.map {
+            Explanation.Dropped(action: $0.action, policy: $0.policy, priority: $0.priority, keptFrom: $0.kept)
         }
-        let now = trace["now"]?.stringValue ?? ""
-        var traceObject = trace.objectValue ?? [:]
+        var traceObject = traceJSON.objectValue ?? [:]
         traceObject["policies"] = .array(policies.map { p in
             var o: [String: JSONValue] = ["policy": .string(p.policy), "ran": .bool(p.ran),
                                           "proposed": .array(p.proposed.map { q in
@@ -122,7 +118,7 @@ extension Engine {
             return .object(o)
         })
         traceObject["plan"] = planJSON
-        return Explanation(now: now, segments: segments, policies: policies, dropped: dropped, plan: plan,
+        return Explanation(now: trace.now, segments: segments, policies: policies, dropped: dropped, plan: plan,
                            json: .object(traceObject))
     }
 

@@ -34,25 +34,22 @@ extension Engine {
     /// Runs the set's tests whose name or `file:line` contains `filter` (all when `nil`).
     /// A test without its own `now` runs at the engine's `now`.
     public func runTests(filter: String? = nil) throws(DecisionError) -> [PolicyTestResult] {
-        let results: JSONValue
+        let replies: [TestReply]
         do {
-            results = try pool.withState { state in
+            replies = try pool.withState { state in
                 try refreshClock(state)
-                return try state.callJSON("run_tests", [filter ?? ""])
+                return try state.runTests(filter: filter ?? "")
             }
         } catch {
             throw .failed(message: "cannot run the tests: \(error)", customer: nil)
         }
         var out: [PolicyTestResult] = []
-        for r in results.arrayValue ?? [] {
-            let failures = (r["failures"]?.arrayValue ?? []).map {
-                PolicyTestFailure(field: $0["field"]?.stringValue ?? "", expected: $0["expected"], actual: $0["actual"],
-                                  message: $0["message"]?.stringValue ?? "", at: $0["at"]?.stringValue)
+        for r in replies {
+            let failures = r.failures.map {
+                PolicyTestFailure(field: $0.field, expected: $0.expected, actual: $0.actual, message: $0.message, at: $0.at)
             }
-            let plan = r["plan"].flatMap { try? Plan(json: $0) }
-            out.append(PolicyTestResult(name: r["name"]?.stringValue ?? "", at: r["at"]?.stringValue ?? "",
-                                        now: r["now"]?.stringValue ?? "", passed: r["passed"]?.boolValue ?? false,
-                                        failures: failures, plan: plan))
+            let plan = try r.plan.map { v throws(DecisionError) in try Plan(json: v) }
+            out.append(PolicyTestResult(name: r.name, at: r.at, now: r.now, passed: r.passed, failures: failures, plan: plan))
         }
         return out
     }

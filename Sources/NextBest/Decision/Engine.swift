@@ -37,7 +37,7 @@ public final class Engine: Sendable {
     /// Every department an action of the set is routed to, sorted.
     public let departments: [String]
     let pool: StatePool
-    let description: JSONValue
+    let description: SetDescription
 
     /// Loads the policy set in `directory`; throws ``PolicySetError`` when it does not load.
     public convenience init(policies directory: String, options: EngineOptions = EngineOptions()) throws(PolicySetError) {
@@ -51,38 +51,46 @@ public final class Engine: Sendable {
         let (first, report) = try policySet.openState(limits: options.limits)
         let now = options.now
         if let now {
-            let bad = try? first.callJSON("set_now", [now])
-            if let bad, let m = bad.stringValue { throw .unreadable(m) }
+            let unreadable: String?
+            do { unreadable = try first.setNow(now) } catch { throw .unreadable("cannot set the time: \(error)") }
+            if let unreadable { throw .unreadable(unreadable) }
         }
         warnings = report.warnings
-        description = (try? first.callJSON("describe")) ?? .null
-        departments = Array(Set((description["actions"]?.arrayValue ?? []).compactMap { $0["department"]?.stringValue })).sorted()
+        do { description = try first.describe() } catch { throw .unreadable("cannot describe the policy set \(policySet.directory): \(error)") }
+        departments = Array(Set(description.actions.map(\.department))).sorted()
         let limits = options.limits
         pool = StatePool(capacity: options.concurrency, first: first) {
             let (state, _) = try policySet.openState(limits: limits)
-            if let now { _ = try state.call("set_now", [now]) }
+            if let now { _ = try state.setNow(now) }
             return state
         }
     }
 
-    /// Decides one profile built in Swift.
+    /// Decides one profile built in Swift: its values are pushed into Lua as they are, without JSON text.
     public func decide(_ profile: Profile) throws(DecisionError) -> Plan {
-        try decide(json: Array(profile.jsonText.utf8))
+        let tape = ValueTape(profile)
+        return try decide { state, out in state.decide(tape, out: out) }
     }
 
     /// Decides one profile given as JSON bytes (one object).
     public func decide(json: some Collection<UInt8>) throws(DecisionError) -> Plan {
         let bytes = Array(json)
+        return try decide { state, out in
+            bytes.withUnsafeBytes { state.decide($0, line: 0, column: 0, out: out, routes: nil) }
+        }
+    }
+
+    /// Decides one profile with a state from the pool; `push` hands it to the bridge.
+    private func decide(_ push: (LuaState, NativeBuffer) -> DecideOutcome) throws(DecisionError) -> Plan {
         let result: Result<Plan, DecisionError>
         do {
             result = try pool.withState { state in
                 try self.refreshClock(state)
                 let out = NativeBuffer()
-                let outcome = bytes.withUnsafeBytes { state.decide($0, line: 0, column: 0, out: out, routes: nil) }
-                switch outcome {
+                switch push(state, out) {
                 case .plan:
                     return .success(try Plan(json: out.withBytes { try JSONValue(parsing: $0) }))
-                case .badRecord(let m, let c):
+                case .badRecord(let m, let c, _):
                     return .failure(.badRecord(message: m, customer: c.flatMap { try? JSONValue(parsing: $0) }))
                 case .failed(let m, let c):
                     return .failure(.failed(message: m, customer: c.flatMap { try? JSONValue(parsing: $0) }))
@@ -106,7 +114,7 @@ public final class Engine: Sendable {
         guard options.now == nil else { return }
         let second = Int(Date().timeIntervalSince1970)
         if state.clock != second {
-            _ = try state.call("set_now_epoch", [String(second)])
+            try state.setNow(epoch: second)
             state.clock = second
         }
     }

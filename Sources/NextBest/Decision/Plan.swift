@@ -73,30 +73,38 @@ public struct PolicyError: Sendable, Hashable, Codable, CustomStringConvertible 
 }
 
 extension Plan {
-    /// Reads a plan from its JSON form (as the engine writes it).
+    /// Reads a plan from its JSON form (as the engine writes it), strictly: a missing field is an error.
     init(json v: JSONValue) throws(DecisionError) {
-        func fail() -> DecisionError { .failed(message: "the engine wrote a plan it cannot read back: \(v.jsonText)", customer: nil) }
-        guard let segs = v["segments"]?.arrayValue, let acts = v["actions"]?.arrayValue,
+        func fail() -> DecisionError { .failed(message: "the engine wrote a plan it cannot read back (a bug in NextBest): \(v.jsonText)", customer: nil) }
+        func string(_ o: JSONValue, _ key: String) throws(DecisionError) -> String {
+            guard let s = o[key]?.stringValue else { throw fail() }
+            return s
+        }
+        guard let customer = v["customer"], let segs = v["segments"]?.arrayValue, let acts = v["actions"]?.arrayValue,
               let sups = v["suppressed"]?.arrayValue, let errs = v["errors"]?.arrayValue else { throw fail() }
-        customer = v["customer"] ?? .null
-        segments = segs.compactMap(\.stringValue)
+        self.customer = customer
+        segments = []
+        for s in segs {
+            guard let name = s.stringValue else { throw fail() }
+            segments.append(name)
+        }
         actions = []
         for a in acts {
-            guard let action = a["action"]?.stringValue, let department = a["department"]?.stringValue,
-                  let channel = a["channel"]?.stringValue, let priority = a["priority"]?.doubleValue,
-                  let policy = a["policy"]?.stringValue else { throw fail() }
-            actions.append(PlannedAction(action: action, department: department, channel: channel, priority: priority,
-                                         policy: policy, reason: a["reason"]?.stringValue ?? "",
-                                         params: a["params"]?.objectValue ?? [:]))
+            guard let priority = a["priority"]?.doubleValue, let params = a["params"] else { throw fail() }
+            actions.append(PlannedAction(action: try string(a, "action"), department: try string(a, "department"),
+                                         channel: try string(a, "channel"), priority: priority,
+                                         policy: try string(a, "policy"), reason: try string(a, "reason"),
+                                         params: params.objectValue ?? [:]))  // a list as params has no named values
         }
-        suppressed = sups.map {
-            Suppression(action: $0["action"]?.stringValue ?? "", policy: $0["policy"]?.stringValue ?? "",
-                        reason: $0["reason"]?.stringValue ?? "")
+        suppressed = []
+        for x in sups {
+            suppressed.append(Suppression(action: try string(x, "action"), policy: try string(x, "policy"), reason: try string(x, "reason")))
         }
-        errors = errs.map {
-            PolicyError(policy: $0["policy"]?.stringValue, segment: $0["segment"]?.stringValue,
-                        action: $0["action"]?.stringValue, field: $0["field"]?.stringValue,
-                        at: $0["at"]?.stringValue, message: $0["message"]?.stringValue ?? "")
+        errors = []
+        for e in errs {
+            errors.append(PolicyError(policy: e["policy"]?.stringValue, segment: e["segment"]?.stringValue,
+                                      action: e["action"]?.stringValue, field: e["field"]?.stringValue,
+                                      at: e["at"]?.stringValue, message: try string(e, "message")))
         }
     }
 }

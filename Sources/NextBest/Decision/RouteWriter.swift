@@ -23,19 +23,10 @@ public final class RouteWriter {
         return fd
     }
 
-    /// Adds route lines (`department\t{json}\n`) to their department's queue.
-    func add(_ buffer: NativeBuffer) throws {
-        try buffer.withBytes { bytes in
-            var start = 0
-            while start < bytes.count {
-                guard let tab = bytes[start...].firstIndex(of: 0x09),
-                      let nl = bytes[tab...].firstIndex(of: 0x0A) else { break }
-                let dept = String(decoding: bytes[start..<tab], as: UTF8.self)
-                try writeAll(try file(for: dept), UnsafeRawBufferPointer(rebasing: bytes[(tab + 1)...nl]))
-                start = nl + 1
-            }
-        }
-        buffer.removeAll()
+    /// Adds the work items of a batch of plans to their departments' queues.
+    func add(_ batch: RouteBatch) throws {
+        try batch.forEach { dept, line in try writeAll(try file(for: dept), line) }
+        batch.removeAll()
     }
 
     /// Moves every queue into place.

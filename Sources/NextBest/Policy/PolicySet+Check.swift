@@ -1,7 +1,7 @@
 // PolicySet+Check: what `nextbest check` reports — the set's declarations, problems and warnings.
 
 /// A declared segment.
-public struct SegmentInfo: Sendable, Hashable {
+public struct SegmentInfo: Sendable, Hashable, Decodable {
     /// Its name.
     public var name: String
     /// Where it is declared (`file:line`).
@@ -11,7 +11,7 @@ public struct SegmentInfo: Sendable, Hashable {
 }
 
 /// A declared action.
-public struct ActionInfo: Sendable, Hashable {
+public struct ActionInfo: Sendable, Hashable, Decodable {
     /// Its name.
     public var name: String
     /// Where it is declared (`file:line`).
@@ -26,10 +26,15 @@ public struct ActionInfo: Sendable, Hashable {
     public var group: String?
     /// Its description, if any.
     public var description: String?
+
+    enum CodingKeys: String, CodingKey {
+        case name, at, department, channel, group, description
+        case cooldownDays = "cooldown_days"
+    }
 }
 
 /// A declared policy.
-public struct PolicyInfo: Sendable, Hashable {
+public struct PolicyInfo: Sendable, Hashable, Decodable {
     /// Its name.
     public var name: String
     /// Where it is declared (`file:line`).
@@ -63,26 +68,9 @@ extension PolicySet {
     /// Loads the set and reports every problem and warning, without stopping at the first.
     public func check(limits: Limits = Limits()) throws(PolicySetError) -> PolicyCheck {
         let (state, report) = try loadState(limits: limits)
-        let d: JSONValue
-        do { d = try state.callJSON("describe") } catch { throw .unreadable("cannot describe the policy set \(directory): \(error)") }
-        func list(_ key: String) -> [JSONValue] { d[key]?.arrayValue ?? [] }
-        return PolicyCheck(
-            segments: list("segments").map {
-                SegmentInfo(name: $0["name"]?.stringValue ?? "", at: $0["at"]?.stringValue ?? "",
-                            description: $0["description"]?.stringValue)
-            },
-            actions: list("actions").map {
-                ActionInfo(name: $0["name"]?.stringValue ?? "", at: $0["at"]?.stringValue ?? "",
-                           department: $0["department"]?.stringValue ?? "", channel: $0["channel"]?.stringValue ?? "",
-                           cooldownDays: $0["cooldown_days"]?.doubleValue, group: $0["group"]?.stringValue,
-                           description: $0["description"]?.stringValue)
-            },
-            policies: list("policies").map {
-                PolicyInfo(name: $0["name"]?.stringValue ?? "", at: $0["at"]?.stringValue ?? "",
-                           segments: ($0["segments"]?.arrayValue ?? []).compactMap(\.stringValue),
-                           action: $0["action"]?.stringValue, description: $0["description"]?.stringValue)
-            },
-            tests: d["tests"]?.intValue ?? 0,
-            problems: report.problems, warnings: report.warnings)
+        let d: SetDescription
+        do { d = try state.describe() } catch { throw .unreadable("cannot describe the policy set \(directory): \(error)") }
+        return PolicyCheck(segments: d.segments, actions: d.actions, policies: d.policies, tests: d.tests,
+                           problems: report.problems, warnings: report.warnings)
     }
 }

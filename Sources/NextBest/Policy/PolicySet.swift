@@ -2,7 +2,7 @@
 import Foundation
 
 /// A problem in a policy set, placed at `file:line`.
-public struct PolicyProblem: Sendable, Hashable, CustomStringConvertible {
+public struct PolicyProblem: Sendable, Hashable, Decodable, CustomStringConvertible {
     /// The file, as a path under the set's folder (e.g. `policies/retention.lua`).
     public var file: String
     /// The 1-based line.
@@ -88,29 +88,10 @@ public struct PolicySet: Sendable {
     func loadState(limits: Limits) throws(PolicySetError) -> (LuaState, LoadReport) {
         do {
             let state = try LuaState(limits: limits)
-            for file in files {
-                _ = try state.call("load", [file.path, file.text, file.isTest ? "test" : "policy"])
-            }
-            return (state, LoadReport(try state.callJSON("finish")))
+            for file in files { try state.load(file) }
+            return (state, try state.finish())
         } catch {
             throw .unreadable("cannot load the policy set \(directory): \(error)")
         }
-    }
-}
-
-/// What loading a set found: problems (the set is unusable) and warnings.
-struct LoadReport: Sendable {
-    var problems: [PolicyProblem]
-    var warnings: [PolicyProblem]
-
-    init(_ v: JSONValue) {
-        func read(_ key: String) -> [PolicyProblem] {
-            (v[key]?.arrayValue ?? []).map {
-                PolicyProblem(file: $0["file"]?.stringValue ?? "?", line: $0["line"]?.intValue ?? 0,
-                              message: $0["message"]?.stringValue ?? "")
-            }
-        }
-        problems = read("problems")
-        warnings = read("warnings")
     }
 }

@@ -1,0 +1,56 @@
+// Pushing a profile built in Swift: a flattened value (a tape of nb_value, pre-order) becomes Lua tables, no JSON text between.
+#include "nextbest_bridge.h"
+#include "internal.h"
+#include <lua.h>
+#include <lauxlib.h>
+
+typedef struct {
+    const nb_value *tape;
+    size_t count, next;
+    const char *strings;
+} tape_reader;
+
+/// Pushes the value at the reader's position (and everything under it); 0 when the tape is
+/// malformed or nested deeper than NB_MAX_DEPTH.
+static int push_value(lua_State *L, tape_reader *r, int depth) {
+    if (r->next >= r->count || depth > NB_MAX_DEPTH || !lua_checkstack(L, 4)) return 0;
+    const nb_value *v = &r->tape[r->next++];
+    switch (v->kind) {
+    case NB_VALUE_NULL: lua_pushnil(L); return 1;  // a null field is an absent field, as in JSON input
+    case NB_VALUE_FALSE: lua_pushboolean(L, 0); return 1;
+    case NB_VALUE_TRUE: lua_pushboolean(L, 1); return 1;
+    case NB_VALUE_INT: lua_pushinteger(L, (lua_Integer)v->integer); return 1;
+    case NB_VALUE_DOUBLE: lua_pushnumber(L, (lua_Number)v->number); return 1;
+    case NB_VALUE_STRING: lua_pushlstring(L, r->strings + v->offset, v->length); return 1;
+    case NB_VALUE_ARRAY: {
+        lua_createtable(L, (int)(v->length < 1u << 20 ? v->length : 0), 0);
+        lua_Integer n = 0;
+        for (size_t i = 0; i < v->length; i++) {
+            if (!push_value(L, r, depth + 1)) return 0;
+            lua_rawseti(L, -2, ++n);  // a null element leaves a hole, as in JSON input
+        }
+        return 1;
+    }
+    case NB_VALUE_OBJECT: {
+        lua_createtable(L, 0, (int)(v->length < 1u << 20 ? v->length : 0));
+        for (size_t i = 0; i < v->length; i++) {
+            if (r->next >= r->count || r->tape[r->next].kind != NB_VALUE_STRING) return 0;
+            if (!push_value(L, r, depth + 1) || !push_value(L, r, depth + 1)) return 0;
+            lua_rawset(L, -3);  // a nil value sets nothing
+        }
+        return 1;
+    }
+    default: return 0;
+    }
+}
+
+int nb_value_push(lua_State *L, const nb_value *tape, size_t count, const char *strings, nb_buf *message) {
+    tape_reader r = { tape, count, 0, strings };
+    int top = lua_gettop(L);
+    if (push_value(L, &r, 1) && r.next == count) return 1;
+    lua_settop(L, top);
+    static const char m[] = "the profile is nested too deeply (at most 64 levels)";
+    nb_buf_clear(message);
+    nb_check(L, nb_buf_append(message, m, sizeof m - 1));
+    return 0;
+}

@@ -1,0 +1,138 @@
+// One Lua 5.4 state with NextBest's prelude and limits: the only Swift code that drives Lua.
+import CNextBestBridge
+
+/// Limits applied to every Lua state an engine opens.
+public struct Limits: Sendable, Hashable {
+    /// Bytes a state may allocate (policies, profile, plan). Default 64 MiB.
+    public var memoryBytes: Int
+    /// Lua instructions one policy call may run before it is stopped. Default 1,000,000.
+    public var instructionsPerCall: Int
+
+    /// Limits with the given values (the defaults are generous for real policies).
+    public init(memoryBytes: Int = 64 << 20, instructionsPerCall: Int = 1_000_000) {
+        self.memoryBytes = memoryBytes
+        self.instructionsPerCall = instructionsPerCall
+    }
+}
+
+/// How deciding one record went, as the bridge reports it.
+enum DecideOutcome {
+    /// A plan was appended; `hasErrors` when a policy failed for this customer; `customer`:
+    /// where its customer id (JSON) is in the output buffer.
+    case plan(hasErrors: Bool, customer: Range<Int>)
+    /// No plan: the record could not be read (`customer` is its id as JSON, when known;
+    /// `placed` when the message already names the record's line and column).
+    case badRecord(message: String, customer: String?, placed: Bool)
+    /// No plan: the engine failed on this record (memory, internal).
+    case failed(message: String, customer: String?)
+}
+
+/// A Lua state running the prelude. Used by one thread at a time (the pool hands it out).
+final class LuaState {
+    private let state: OpaquePointer
+    private let scratch = NativeBuffer()
+    private let message = NativeBuffer()
+    private let customer = NativeBuffer()
+    /// The second the state's ctx.now was last set to, when it follows the wall clock.
+    var clock: Int?
+
+    /// Opens a state and runs the prelude (`modules`, in order); throws `LuaError` when that fails.
+    init(limits: Limits, modules: [(name: String, source: [UInt8])] = Prelude.modules) throws(LuaError) {
+        let err = NativeBuffer()
+        let opened = Self.withModules(modules[...]) { modules in
+            nb_open(limits.memoryBytes, limits.instructionsPerCall, modules, Int32(modules.count), &err.raw)
+        }
+        guard let opened else { throw LuaError(message: "cannot start Lua: " + err.string) }
+        state = opened
+    }
+
+    deinit { nb_close(state) }
+
+    /// Calls `body` with the modules as C structs whose pointers stay valid during the call.
+    private static func withModules<R>(_ rest: ArraySlice<(name: String, source: [UInt8])>,
+                                       _ done: [nb_module] = [], _ body: ([nb_module]) -> R) -> R {
+        guard let first = rest.first else { return body(done) }
+        return first.name.withCString { name in
+            first.source.withUnsafeBufferPointer { src in
+                src.withMemoryRebound(to: CChar.self) { chars in
+                    withModules(rest.dropFirst(), done + [nb_module(name: name, source: chars.baseAddress, length: chars.count)], body)
+                }
+            }
+        }
+    }
+
+    /// Bytes the state holds now / held at most.
+    var memoryUsed: Int { nb_memory_used(state) }
+    var memoryPeak: Int { nb_memory_peak(state) }
+
+    /// Calls the prelude's entry point with text arguments; returns its result as JSON bytes.
+    /// The typed methods in PreludeCalls.swift are the only callers.
+    func call(_ entry: PreludeEntry, _ args: [String] = []) throws(LuaError) -> [UInt8] {
+        var storage: [UInt8] = []
+        var offsets: [Int] = []
+        var lens: [Int] = []
+        for arg in args {
+            offsets.append(storage.count)
+            storage.append(contentsOf: arg.utf8)
+            lens.append(arg.utf8.count)
+        }
+        storage.append(0)  // a valid base address even when every argument is empty
+        let rc = storage.withUnsafeBufferPointer { buf in
+            buf.withMemoryRebound(to: CChar.self) { base in
+                let ptrs: [UnsafePointer<CChar>?] = offsets.map { UnsafePointer(base.baseAddress! + $0) }
+                return nb_call(state, entry.rawValue, ptrs, lens, Int32(args.count), &scratch.raw)
+            }
+        }
+        if rc != 0 { throw LuaError(message: scratch.string) }
+        return scratch.bytes
+    }
+
+    /// Decides one JSON profile; appends the plan line to `out` (and its work items to `routes`).
+    func decide(_ json: UnsafeRawBufferPointer, line: Int, column: Int,
+                out: NativeBuffer, routes: RouteBatch?) -> DecideOutcome {
+        var marks = nb_marks()
+        let status = json.withMemoryRebound(to: CChar.self) { c in
+            withRoutes(routes) { r, index in
+                nb_decide(state, c.baseAddress, c.count, line, column, &out.raw, r, index, &marks, &message.raw, &customer.raw)
+            }
+        }
+        return outcome(status, marks)
+    }
+
+    /// What nb_decide's status and marks say.
+    private func outcome(_ status: Int32, _ marks: nb_marks) -> DecideOutcome {
+        switch Int(status) {
+        case Int(NB_PLAN), Int(NB_PLAN_WITH_ERRORS):
+            return .plan(hasErrors: Int(status) == Int(NB_PLAN_WITH_ERRORS), customer: marks.customer_start..<marks.customer_end)
+        case Int(NB_BAD_RECORD):
+            return .badRecord(message: message.string, customer: customer.isEmpty ? nil : customer.string, placed: marks.placed != 0)
+        default: return .failed(message: message.string, customer: customer.isEmpty ? nil : customer.string)
+        }
+    }
+
+    /// Decides one profile built in Swift, pushed into Lua as values (no JSON text); appends the plan line to `out`.
+    func decide(_ tape: ValueTape, out: NativeBuffer) -> DecideOutcome {
+        var marks = nb_marks()
+        let status = tape.nodes.withUnsafeBufferPointer { nodes in
+            tape.strings.withUnsafeBufferPointer { strings in
+                strings.withMemoryRebound(to: CChar.self) { chars in
+                    nb_decide_value(state, nodes.baseAddress, nodes.count, chars.baseAddress, &out.raw, &marks, &message.raw, &customer.raw)
+                }
+            }
+        }
+        return outcome(status, marks)
+    }
+
+    private func withRoutes<R>(_ routes: RouteBatch?, _ body: (UnsafeMutablePointer<nb_buf>?, UnsafeMutablePointer<nb_buf>?) -> R) -> R {
+        guard let routes else { return body(nil, nil) }
+        return withUnsafeMutablePointer(to: &routes.bytes.raw) { r in
+            withUnsafeMutablePointer(to: &routes.index.raw) { body(r, $0) }
+        }
+    }
+}
+
+/// A failure inside the Lua bridge itself (not a policy error).
+struct LuaError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}

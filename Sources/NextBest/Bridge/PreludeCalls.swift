@@ -1,0 +1,129 @@
+// The typed entry points into the prelude (Prelude/api.lua): one Swift method per entry, results decoded strictly.
+import Foundation
+
+/// The prelude's entry points, by the name `api.lua` gives them: the one place that spells them.
+enum PreludeEntry: String {
+    case load, finish, describe, explain, counters
+    case setNow = "set_now"
+    case setNowEpoch = "set_now_epoch"
+    case resetCounters = "reset_counters"
+    case runTests = "run_tests"
+}
+
+/// What `finish` reports: the problems that stop the set from loading, and warnings.
+struct LoadReport: Sendable, Decodable {
+    /// Problems, sorted by place.
+    var problems: [PolicyProblem]
+    /// Warnings, sorted by place.
+    var warnings: [PolicyProblem]
+}
+
+/// What `describe` reports: the loaded set's declarations.
+struct SetDescription: Sendable, Decodable {
+    /// Segments, in declaration order.
+    var segments: [SegmentInfo]
+    /// Actions, in declaration order.
+    var actions: [ActionInfo]
+    /// Policies, in name order.
+    var policies: [PolicyInfo]
+    /// How many tests the set holds.
+    var tests: Int
+}
+
+/// What `counters` reports: the state's run statistics since the last reset.
+struct RunCounters: Sendable, Decodable {
+    /// Plans made, and of those the ones with policy errors.
+    var plans: Int, withErrors: Int
+    /// Actions chosen per action and per department; customers per segment; suppressions per action.
+    var actions: [String: Int], departments: [String: Int], segments: [String: Int], suppressed: [String: Int]
+    /// Policy errors per distinct error text.
+    var errors: [String: Int]
+
+    enum CodingKeys: String, CodingKey {
+        case plans, actions, departments, segments, suppressed, errors
+        case withErrors = "with_errors"
+    }
+}
+
+/// What `explain` reports: a bad record, or the plan and the trace (kept as data as well, for `--format json`).
+struct ExplainReply: Sendable, Decodable {
+    /// Why the record got no plan, and its customer id when known.
+    var error: String?, customer: JSONValue?
+    /// The plan and the trace, as data.
+    var plan: JSONValue?, trace: JSONValue?
+}
+
+/// The trace part of an explain reply, typed.
+struct TraceReply: Sendable, Decodable {
+    /// One segment's `when`.
+    struct Segment: Sendable, Decodable { var segment: String; var matched: Bool; var error: String? }
+    /// One proposal.
+    struct Proposal: Sendable, Decodable { var action: String; var priority: Double; var reason: String }
+    /// One policy considered or gated out.
+    struct Policy: Sendable, Decodable {
+        var policy: String, at: String, ran: Bool, why: String?, error: String?
+        var proposed: [Proposal]?
+    }
+    /// One proposal that lost to another of the same action.
+    struct Dropped: Sendable, Decodable { var action: String; var policy: String; var priority: Double; var kept: String }
+    /// The evaluation time.
+    var now: String
+    /// The steps.
+    var segments: [Segment], policies: [Policy], dropped: [Dropped]
+}
+
+/// What `run_tests` reports for one test.
+struct TestReply: Sendable, Decodable {
+    /// One expectation that did not hold.
+    struct Failure: Sendable, Decodable {
+        var field: String, message: String, at: String?
+        var expected: JSONValue?, actual: JSONValue?
+    }
+    /// The test's name, place and time.
+    var name: String, at: String, now: String
+    /// Whether it passed, and what failed.
+    var passed: Bool, failures: [Failure]
+    /// The plan its customer got (absent when the customer was not a valid profile).
+    var plan: JSONValue?
+}
+
+extension LuaState {
+    /// Loads one policy or test file into the state.
+    func load(_ file: PolicyFile) throws(LuaError) {
+        _ = try call(.load, [file.path, file.text, file.isTest ? "test" : "policy"])
+    }
+
+    /// Resolves, lints and seals the loaded set.
+    func finish() throws(LuaError) -> LoadReport { try reply(.finish) }
+
+    /// Sets the evaluation time (ISO-8601); returns why it cannot be read, or nil.
+    func setNow(_ iso: String) throws(LuaError) -> String? { try reply(.setNow, [iso]) }
+
+    /// Sets the evaluation time to a number of seconds since the epoch.
+    func setNow(epoch: Int) throws(LuaError) { _ = try call(.setNowEpoch, [String(epoch)]) }
+
+    /// The loaded set's declarations.
+    func describe() throws(LuaError) -> SetDescription { try reply(.describe) }
+
+    /// One profile (JSON text), step by step.
+    func explain(_ json: String) throws(LuaError) -> ExplainReply { try reply(.explain, [json]) }
+
+    /// The run statistics since the state opened or was last reset.
+    func counters() throws(LuaError) -> RunCounters { try reply(.counters) }
+
+    /// Clears the run statistics.
+    func resetCounters() throws(LuaError) { _ = try call(.resetCounters) }
+
+    /// Runs the tests whose name or `file:line` contains `filter` ("" = all).
+    func runTests(filter: String) throws(LuaError) -> [TestReply] { try reply(.runTests, [filter]) }
+
+    /// Calls `entry` and decodes its result strictly: a missing field is an error.
+    private func reply<T: Decodable>(_ entry: PreludeEntry, _ args: [String] = []) throws(LuaError) -> T {
+        let bytes = try call(entry, args)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(bytes))
+        } catch {
+            throw LuaError(message: "the prelude's reply to \(entry.rawValue) does not have the expected shape (a bug in NextBest): \(error)")
+        }
+    }
+}

@@ -1,0 +1,77 @@
+-- The host's entry points into the prelude: wires the modules for one state and returns the table the bridge calls (load, finish, decide, ...).
+local natives, M = ...
+local tonumber, sformat = tonumber, string.format
+local time, language, lint, pipeline, stats, explain, testing =
+      M.time, M.language, M.lint, M.pipeline, M.stats, M.explain, M.testing
+
+-- One state's parts, made once here and handed to whoever needs them.
+local clock = time.new_clock()
+local set = language.new_set()
+local reporter = M.errors.new(set.policy_sources)
+M.bounds.install()  -- after every module took the unbounded originals it uses
+local sb = M.sandbox.new(M.helpers.new(clock), reporter)
+language.install(set, sb)
+testing.install(sb)
+local counters = stats.new()
+local decider = nil  -- the pipeline, once the set is finished
+
+local api = {}
+
+--- Loads one file's source ("policy" or "test") under the chunk name "@path".
+function api.load(path, source, kind)
+  language.load(set, sb, reporter, path, source, kind == "test")
+  return true
+end
+
+--- Resolves references, lints, seals the environment and reports { problems, warnings }.
+function api.finish()
+  language.resolve(set)
+  lint.run(set)
+  language.index(set)
+  language.seal(set, sb)
+  decider = pipeline.new(set, sb, reporter, clock)
+  return { problems = set.problems, warnings = set.warnings }
+end
+
+--- Sets the evaluation time to a number of seconds since the epoch (the host's clock).
+function api.set_now_epoch(secs)
+  time.set(clock, tonumber(secs))
+  if decider then decider.ctxdata.now, decider.ctxdata.today = clock.iso, clock.today end
+  return nil
+end
+
+--- Sets the evaluation time (ISO-8601); returns nil, or a message when it cannot be read.
+function api.set_now(iso)
+  local t = time.parse(iso)
+  if not t then return sformat("cannot read the time %q: use an ISO-8601 date (2026-11-01) or date-time (2026-11-01T09:30:00Z)", iso) end
+  return api.set_now_epoch(t)
+end
+
+--- Decides one customer (the bridge calls decide(c, nil, false), then decide(c, nil, true)
+--- when the fast pass failed) and counts the plan. Returns plan, has_errors; or nil, message, customer.
+function api.decide(c, _, careful)
+  local plan, has_errors, customer
+  if careful then plan, has_errors, customer = decider.careful(c) else plan, has_errors, customer = decider.fast(c) end
+  if plan then stats.count(counters, plan, has_errors) end
+  return plan, has_errors, customer
+end
+
+--- One customer, step by step: { plan, trace } for explain.
+function api.explain(profile_json) return explain.run(decider, clock, profile_json) end
+
+--- The counters kept since the state opened (or was last reset).
+function api.counters() return counters end
+
+--- Clears the run counters.
+function api.reset_counters() counters = stats.new() end
+
+--- The loaded set as data.
+function api.describe() return language.describe(set) end
+
+--- Runs the tests whose name or file:line contains `filter` ("" = all).
+function api.run_tests(filter)
+  local host = { decider = decider, clock = clock, call = reporter.call, set_now = api.set_now, set_epoch = api.set_now_epoch }
+  return testing.run(host, set.tests, filter)
+end
+
+return api

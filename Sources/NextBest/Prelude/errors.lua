@@ -1,0 +1,100 @@
+-- Errors inside policies: the one home of their messages, the message handler that places them (policy, file:line), and protected calls.
+local natives, M = ...
+local type, tostring, rawget = type, tostring, rawget
+local sformat, ssub, smatch, sfind = string.format, string.sub, string.match, string.find
+local getinfo = natives.debug.getinfo
+local guarded = natives.guarded  -- guarded(handler, fn, c, ctx): xpcall with a fresh instruction budget
+local type_name = M.values.type_name
+local OUT_OF_MEMORY = natives.out_of_memory  -- what a protected call returns when it ran out of memory
+
+local errors = {}
+
+--- What a policy reads when it runs out of memory.
+errors.MEMORY_MESSAGE = natives.memory_limit > 0
+  and sformat("memory limit exceeded: a Lua state may hold at most %s MiB (a table or text that grows without end?)",
+              sformat("%.4g", natives.memory_limit / 1048576))
+  or "not enough memory"
+
+--- An error value as text (long texts cut, tables' `message`, other values named).
+function errors.message_of(e)
+  if e == OUT_OF_MEMORY then return "not enough memory" end
+  if type(e) == "string" then
+    if #e > 2000 then return ssub(e, 1, 2000) .. sformat("... (%d more bytes)", #e - 2000) end
+    return e
+  end
+  if type(e) == "table" then
+    local m = rawget(e, "message")
+    if type(m) == "string" then return m end
+    return "error() was called with a table instead of a message"
+  end
+  return sformat("error() was called with %s instead of a message", type_name(e))
+end
+local message_of = errors.message_of
+
+--- A plan error as one line: `policy 'x' (file:line): message` (summary counters, tests).
+function errors.text(e)
+  local who = e.policy and sformat("policy '%s'", e.policy) or e.segment and sformat("segment '%s'", e.segment)
+              or e.action and sformat("action '%s'", e.action) or sformat("field '%s'", tostring(e.field))
+  return e.at and sformat("%s (%s): %s", who, e.at, e.message) or sformat("%s: %s", who, e.message)
+end
+
+--- The error reporter of one state. `policy_sources` lists the chunk names of policy and test
+--- files ("@path" = true): the handler places an error at the innermost line in one of them.
+--- `reporter.missing` is the last profile field read that was not there (set by the profile's view).
+function errors.new(policy_sources)
+  local r = { missing = nil }
+
+  --- Message handler for policy calls: { message, file, line }.
+  function r.handler(e)
+    local msg = message_of(e)
+    local file, line
+    for level = 2, 60 do
+      local info = getinfo(level, "Sl")
+      if not info then break end
+      if policy_sources[info.source] and info.currentline > 0 then
+        file, line = ssub(info.source, 2), info.currentline
+        break
+      end
+    end
+    -- "policies/x.lua:12: attempt to ..." -> "attempt to ..."
+    local stripped = smatch(msg, "^[^\n]-%.lua:%d+: (.*)$") or smatch(msg, "^%.%.%.[^\n]-:%d+: (.*)$")
+    if stripped then msg = stripped end
+    local missing = r.missing
+    if missing and (sfind(msg, "nil value", 1, true) or sfind(msg, "with nil", 1, true) or sfind(msg, "nil with", 1, true)) then
+      msg = sformat("%s (field '%s' is missing)", msg, tostring(missing))
+    end
+    return { message = msg, file = file, line = line }
+  end
+  local handler = r.handler
+
+  --- Calls a policy function with a fresh instruction budget, catching its errors: ok, result.
+  function r.call(fn, c, ctx)
+    r.missing = nil
+    return guarded(handler, fn, c, ctx)
+  end
+
+  return r
+end
+
+--- An entry for plan.errors: { policy|segment|action = name, at = "file:line", message },
+--- from what a protected call of `decl`'s code returned.
+function errors.failure(kind, decl, r)
+  local e = { at = decl.where }
+  e[kind] = decl.name
+  if type(r) == "table" then
+    e.message = r.message
+    if r.file then e.at = r.file .. ":" .. r.line end
+  elseif r == OUT_OF_MEMORY then  -- memory errors skip the handler
+    e.message = errors.MEMORY_MESSAGE
+  else
+    e.message = message_of(r)
+  end
+  return e
+end
+
+--- A proposal a policy returned that cannot be used, placed at the policy.
+function errors.bad_proposal(p, why)
+  return { message = sformat("policy '%s' returned a proposal that %s", p.name, why), file = p.file, line = p.line }
+end
+
+return errors

@@ -1,0 +1,82 @@
+-- Explain: the trace of one customer's decision step by step, and plans as the host and tests see them (plain copies).
+local natives, M = ...
+local type, pairs, ipairs, setmetatable = type, pairs, ipairs, setmetatable
+local V, sandbox = M.values, M.sandbox
+local list, copy, LIST = V.list, V.copy, V.LIST
+local unview, raw_metatable = sandbox.unview, sandbox.raw_metatable
+local json_decode = natives.json_decode   -- text -> Lua value, raises "line L, column C: ..."
+
+local explain = {}
+
+local Trace = {}
+Trace.__index = Trace
+
+--- An empty trace: the pipeline's careful path tells it each step (segment, ungated, policy, lost).
+function explain.new_trace()
+  return setmetatable({ segments = list(), policies = list(), dropped = list() }, Trace)
+end
+
+--- A segment's `when` ran: it matched, or not, or failed with `error`.
+function Trace:segment(s, matched, error)
+  self.segments[#self.segments + 1] = { segment = s.name, matched = matched, error = error }
+end
+
+--- The policies not considered because their first segment did not match (`order` lists those considered).
+function Trace:ungated(policies, order)
+  local ran = {}
+  for k = 1, #order do ran[order[k]] = true end
+  for i = 1, #policies do
+    if not ran[i] then self.policies[#self.policies + 1] = { policy = policies[i].name, ran = false, why = "not in segment " .. policies[i].segments[1], at = policies[i].where } end
+  end
+end
+
+--- Policy p was considered: skipped (`skip` says why), or ran and proposed `props`, or failed with `error`.
+function Trace:policy(p, skip, props, error)
+  if props and props.action then props = { props } end
+  local proposed = list()
+  for i = 1, props and #props or 0 do proposed[i] = { action = props[i].action, priority = props[i].priority, reason = props[i].reason } end
+  self.policies[#self.policies + 1] = { policy = p.name, ran = skip == nil, why = skip, proposed = proposed, error = error, at = p.where }
+end
+
+--- A proposal lost to another for the same action (`kept`).
+function Trace:lost(lost, kept)
+  self.dropped[#self.dropped + 1] = { action = lost.action, policy = lost.policy, priority = lost.priority, kept = kept.policy }
+end
+
+--- A plan as the host and tests see it: plain lists, actions without their internal fields.
+local PLAN_ACTION_FIELDS = { "action", "department", "channel", "priority", "reason", "params", "policy" }
+--- Params may hold views of the profile, and views are reused for the next customer: a plan
+--- kept beyond its customer (a test's, explain's) gets plain copies of the data.
+local function plain(v, depth)
+  if type(v) ~= "table" or depth > 64 then return v end
+  local out = {}
+  for k, x in pairs(unview(v)) do out[k] = plain(x, depth + 1) end
+  return setmetatable(out, raw_metatable(unview(v)) == LIST and LIST or nil)
+end
+
+--- The plan `plan` as plain data that outlives its customer.
+function explain.clean_plan(plan)
+  local out = { customer = plan.customer }
+  for _, k in ipairs({ "segments", "suppressed", "errors" }) do out[k] = list(copy(plan[k])) end
+  out.actions = list()
+  for i, a in ipairs(plan.actions) do
+    local x = {}
+    for _, f in ipairs(PLAN_ACTION_FIELDS) do x[f] = a[f] end
+    x.params = plain(x.params, 0)
+    out.actions[i] = x
+  end
+  return out
+end
+
+--- One customer (JSON text), step by step with `decider` (pipeline.new): { plan, trace },
+--- or { error, customer } for a bad record.
+function explain.run(decider, clock, profile_json)
+  local c = json_decode(profile_json)
+  local trace = explain.new_trace()
+  local plan, has_errors, customer = decider.careful(c, trace)
+  if not plan then return { error = has_errors, customer = customer } end
+  trace.now = clock.iso
+  return { plan = explain.clean_plan(plan), trace = setmetatable(trace, nil) }
+end
+
+return explain

@@ -1,0 +1,418 @@
+-- The decision for one customer, top-down as policy-language.md §5: segments, proposals, eligibility, arbitration, plan.
+local natives, M = ...
+local type, rawget, rawlen, tostring = type, rawget, rawlen, tostring
+local math_type, huge = math.type, math.huge
+local sort, concat, unpack = table.sort, table.concat, table.unpack
+local sformat, smatch = string.format, string.match
+local direct = natives.direct                -- direct(fn, c, ctx): a policy call with a budget, unprotected
+local direct_select = natives.direct_select  -- direct_select(fns, c, ctx, hits) -> n: which are true
+local V, errors, sandbox = M.values, M.errors, M.sandbox
+local list, memo, EMPTY, type_name, suggest = V.list, V.memo, V.EMPTY, V.type_name, V.suggest
+local failure, bad_proposal = errors.failure, errors.bad_proposal
+local unview, has_metatable = sandbox.unview, sandbox.has_metatable
+local parse_time = M.time.parse
+
+local pipeline = {}
+
+--- Checks one record before it is decided: its id, or nil, a message and the id when known.
+local function record_id(c)
+  if type(c) ~= "table" then return nil, sformat("the record is %s, not a JSON object", type_name(c)) end
+  local id = rawget(c, "id")
+  if type(id) ~= "string" and math_type(id) ~= "integer" then
+    if id == nil then return nil, 'the profile has no "id"' end
+    return nil, sformat('"id" must be a string or a whole number, not %s', type_name(id))
+  end
+  if id == "" then return nil, '"id" is empty', id end
+  return id
+end
+
+--- Checks one proposal from policy p; returns a candidate, or nil and an error.
+--- `name`, `pr`, `reason`, `params`, `dept`, `channel` are the proposal's fields (nil when absent).
+local function candidate(set, p, name, pr, reason, params, dept, channel)
+  local spec = set.decl.action[name]
+  if not spec then
+    if name == nil then return nil, bad_proposal(p, "has no 'action'") end
+    return nil, bad_proposal(p, sformat("names an unknown action %s%s", type_name(name), type(name) == "string" and suggest(name, set.decl.action) or ""))
+  end
+  if type(pr) ~= "number" or pr ~= pr or pr == huge or pr == -huge then
+    return nil, bad_proposal(p, sformat("for '%s' has priority %s (a finite number is needed)", name, type_name(pr)))
+  end
+  if reason == nil then reason = p.default_reason
+  elseif type(reason) ~= "string" then return nil, bad_proposal(p, sformat("for '%s' has a reason that is %s, not text", name, type_name(reason))) end
+  if params == nil then params = EMPTY
+  elseif type(params) ~= "table" then return nil, bad_proposal(p, sformat("for '%s' has params that are %s, not a table", name, type_name(params)))
+  elseif has_metatable(unview(params)) and params ~= EMPTY then
+    return nil, bad_proposal(p, sformat("for '%s' has params with a metatable (use a plain table)", name))
+  end
+  if dept == nil then dept = spec.department
+  elseif type(dept) ~= "string" or not smatch(dept, "^[%w_%-]+$") then
+    return nil, bad_proposal(p, sformat("for '%s' has an unusable department %s (letters, digits, '_' and '-')", name, type_name(dept)))
+  end
+  if channel == nil then channel = spec.channel
+  elseif type(channel) ~= "string" then return nil, bad_proposal(p, sformat("for '%s' has a channel that is %s, not text", name, type_name(channel))) end
+  return { action = name, priority = pr, reason = reason, params = params, policy = p.name,
+           department = dept, channel = channel, spec = spec }
+end
+
+--- Runs policy p for customer c; returns one candidate or a list of them, or nil and an error.
+local function run_policy(set, p, c, ctx, call)
+  if p.propose then
+    local ok, r = call(p.propose, c, ctx)
+    if not ok then return nil, r end
+    if r == nil then return EMPTY end
+    if type(r) ~= "table" then return nil, bad_proposal(p, sformat("is %s (return a table, a list of tables, or nil)", type_name(r))) end
+    r = unview(r)  -- read raw: a metatable on the result must not run outside the policy's budget
+    if has_metatable(r) then return nil, bad_proposal(p, "is a table with a metatable (return plain tables)") end
+    if rawget(r, "action") ~= nil then  -- one proposal
+      return candidate(set, p, rawget(r, "action"), rawget(r, "priority"), rawget(r, "reason"), rawget(r, "params"),
+                       rawget(r, "department"), rawget(r, "channel"))
+    end
+    local out = {}
+    for i = 1, rawlen(r) do
+      local q = rawget(r, i)
+      if type(q) ~= "table" then return nil, bad_proposal(p, sformat("is %s, not a table", type_name(q))) end
+      q = unview(q)
+      if has_metatable(q) then return nil, bad_proposal(p, "is a table with a metatable (return plain tables)") end
+      local cand, err = candidate(set, p, rawget(q, "action"), rawget(q, "priority"), rawget(q, "reason"), rawget(q, "params"),
+                                  rawget(q, "department"), rawget(q, "channel"))
+      if not cand then return nil, err end
+      out[i] = cand
+    end
+    return out
+  end
+  local priority, reason, params = p.priority, p.reason, p.params
+  local computed = p.computed  -- whether any of the three is a function (found on first use)
+  if computed == nil then
+    computed = type(priority) == "function" or type(reason) == "function" or type(params) == "function"
+    p.computed = computed
+  end
+  if not computed then return candidate(set, p, p.action, priority, reason, params) end
+  if type(priority) == "function" then
+    local ok, r = call(priority, c, ctx)
+    if not ok then return nil, r end
+    priority = r
+  end
+  if type(reason) == "function" then
+    local ok, r = call(reason, c, ctx)
+    if not ok then return nil, r end
+    reason = r
+  end
+  if type(params) == "function" then
+    local ok, r = call(params, c, ctx)
+    if not ok then return nil, r end
+    params = r
+  end
+  return candidate(set, p, p.action, priority, reason, params)  -- one candidate (it has .action)
+end
+
+--- Keeps a candidate unless the same action already has one with at least its priority
+--- (on a tie, the one from the policy first in name order stays). `trace` (explain) is
+--- told which proposal lost.
+local function keep_best(best, cands, cand, trace)
+  local prev = best[cand.action]
+  if prev == nil then cands[#cands + 1] = cand; best[cand.action] = cand
+  elseif cand.priority > prev.priority then
+    for m = 1, #cands do if cands[m] == prev then cands[m] = cand end end
+    best[cand.action] = cand
+    if trace then trace:lost(prev, cand) end
+  elseif trace then
+    trace:lost(cand, prev)
+  end
+end
+
+--- Keeps every candidate of one policy's result (one candidate, or a list of them).
+local function keep_all(best, cands, props, trace)
+  if props.action then keep_best(best, cands, props, trace)
+  else for i = 1, #props do keep_best(best, cands, props[i], trace) end end
+end
+
+--- Orders candidates by priority (highest first), ties by action name. Insertion sort:
+--- plans hold a handful of candidates, and this avoids a comparator call per comparison.
+local function order_candidates(cands)
+  for i = 2, #cands do
+    local x = cands[i]
+    local xp, xa = x.priority, x.action
+    local j = i - 1
+    while j >= 1 do
+      local y = cands[j]
+      local yp = y.priority
+      if yp > xp or (yp == xp and y.action < xa) then break end
+      cands[j + 1] = y
+      j = j - 1
+    end
+    cands[j + 1] = x
+  end
+end
+
+local function add_error(errors_, e)
+  errors_ = errors_ or list()
+  errors_[#errors_ + 1] = e
+  return errors_
+end
+
+--- Days since the last contact with `action` in the contact history (nil when never), and
+--- the errors list with any unreadable entry for that action added.
+local function days_since_contact(history, field, now, action, errs)
+  local last = nil
+  for i = 1, #history do
+    local h = history[i]
+    if type(h) == "table" and h.action == action then
+      local d = h.days_ago
+      if d == nil and h.at ~= nil then
+        local t = parse_time(h.at)
+        if t then d = (now - t) / 86400 end
+      end
+      if type(d) == "number" then
+        if last == nil or d < last then last = d end
+      else
+        errs = add_error(errs, { field = field, message = sformat("contact %d (%s) has neither a readable 'at' date nor 'days_ago': it is ignored", i, action) })
+      end
+    end
+  end
+  return last, errs
+end
+
+--- The decision driver of one state over the finished `set`, running policies in sandbox `sb`
+--- with `reporter`'s protected calls, at the time of `clock`. Returns { decide, careful, traced, ctxdata }.
+function pipeline.new(set, sb, reporter, clock)
+  local SEGMENTS, POLICIES, CONTACT = set.segments, set.policies, set.contact
+  local careful_call = reporter.call
+
+  -- ctx and ctx.segments: one read-only view per state; what they show is set per customer.
+  local SEGSET, CTXDATA = {}, {}
+  CTXDATA.segments = sb.readonly_view(SEGSET, "ctx.segments")
+  CTXDATA.now, CTXDATA.today = clock.iso, clock.today
+  local CTX = sb.readonly_view(CTXDATA, "ctx")
+
+  -- Scratch, reused from one customer to the next: the batch of segment conditions, which of
+  -- a batch were true, the best candidate per action and the candidates, the last segments.
+  local SEG_WHENS, HITS, BEST, CANDS = {}, {}, {}, {}
+  local LAST_SEGLIST = {}
+
+  -- Suppression reasons, made once per channel or limit rather than once per customer.
+  local NO_CONSENT = memo(function(channel) return "no consent for " .. channel end)
+  local CHANNEL_FULL = memo(function(channel)
+    return sformat("channel %s is full (at most %d per plan)", channel, CONTACT.max_per_channel)
+  end)
+  local NOT_IN_SEGMENT = memo(function(name) return "not in segment " .. name end)
+  local PLAN_FULL = memo(function(n) return sformat("plan is full (at most %d actions)", n) end)
+
+  --- The policies to consider for a customer in `seglist` (the set `segs`): those without
+  --- segments and those whose first segment is in the list, in name order (`order`, indices
+  --- into POLICIES), with each one's condition for the fast path's batch (`whens`: the `when`
+  --- function; true without one; false when another of its segments is missing, so it is not
+  --- run). Customers share few segment combinations, so this is kept per combination.
+  local POLICIES_FOR, POLICIES_FOR_SIZE = {}, 0
+  local function policies_for(seglist, segs)
+    local n = #seglist
+    local key = n == 0 and "" or n == 1 and seglist[1] or concat(seglist, "\0")
+    local hit = POLICIES_FOR[key]
+    if hit then return hit end
+    local order = set.ungated
+    for j = 1, #seglist do
+      local g = set.gated[seglist[j]]
+      if g then
+        if order == set.ungated then order = { unpack(set.ungated) } end
+        for k = 1, #g do order[#order + 1] = g[k] end
+      end
+    end
+    if order ~= set.ungated then sort(order) end
+    local whens = {}
+    for k = 1, #order do
+      local p = POLICIES[order[k]]
+      local w = p.when or true
+      for j = 2, #p.segments do
+        if not segs[p.segments[j]] then w = false; break end
+      end
+      whens[k] = w
+    end
+    if POLICIES_FOR_SIZE >= 1024 then POLICIES_FOR, POLICIES_FOR_SIZE = {}, 0 end  -- bounded
+    POLICIES_FOR_SIZE = POLICIES_FOR_SIZE + 1
+    hit = { order = order, whens = whens }
+    POLICIES_FOR[key] = hit
+    return hit
+  end
+
+  --- Clears what the last customer set in ctx.segments; starts this customer's list.
+  local function start_segments(seglist)
+    for i = 1, #LAST_SEGLIST do SEGSET[LAST_SEGLIST[i]] = nil end
+    LAST_SEGLIST = seglist
+    if #SEG_WHENS ~= #SEGMENTS then for i = 1, #SEGMENTS do SEG_WHENS[i] = SEGMENTS[i].when end end
+  end
+
+  --- 1. Segments, fast: every `when` in one batch, unprotected.
+  local function segments_fast(c)
+    start_segments(EMPTY)
+    local seglist = EMPTY
+    local n = direct_select(SEG_WHENS, c, CTX, HITS)
+    if n > 0 then seglist = {}; LAST_SEGLIST = seglist end
+    for j = 1, n do
+      local name = SEGMENTS[HITS[j]].name
+      SEGSET[name] = true
+      seglist[#seglist + 1] = name
+    end
+    return seglist
+  end
+
+  --- 1. Segments, carefully: each `when` in its own protected call; a failure is an error of the plan.
+  local function segments_careful(c, errs, trace)
+    local seglist = {}
+    start_segments(seglist)
+    for i = 1, #SEGMENTS do
+      local s = SEGMENTS[i]
+      local ok, r = careful_call(s.when, c, CTX)
+      if not ok then
+        errs = add_error(errs, failure("segment", s, r))
+      elseif r then
+        SEGSET[s.name] = true
+        seglist[#seglist + 1] = s.name
+      end
+      if trace then trace:segment(s, ok and not not r, not ok and errs[#errs].message or nil) end
+    end
+    return seglist, errs
+  end
+
+  --- Empties the scratch candidates of the last customer.
+  local function start_candidates()
+    local best, cands = BEST, CANDS
+    for i = #cands, 1, -1 do best[cands[i].action] = nil; cands[i] = nil end
+    return best, cands
+  end
+
+  --- 2. Proposals, fast: the gated policies' conditions in one batch, then the policies that pass.
+  local function proposals_fast(c, seglist, errs)
+    local plan_for = policies_for(seglist, SEGSET)
+    local order = plan_for.order
+    local best, cands = start_candidates()
+    for j = 1, direct_select(plan_for.whens, c, CTX, HITS) do
+      local p = POLICIES[order[HITS[j]]]
+      local props, err = run_policy(set, p, c, CTX, direct)
+      if err then errs = add_error(errs, failure("policy", p, err))
+      elseif props then keep_all(best, cands, props) end
+    end
+    return cands, errs
+  end
+
+  --- 2. Proposals, carefully: each check in its own protected call; skips told to `trace`.
+  local function proposals_careful(c, seglist, errs, trace)
+    local order = policies_for(seglist, SEGSET).order
+    local best, cands = start_candidates()
+    if trace then trace:ungated(POLICIES, order) end
+    for k = 1, #order do
+      local p = POLICIES[order[k]]
+      local gated, skip = p.segments, nil
+      for j = 2, #gated do
+        if not SEGSET[gated[j]] then skip = NOT_IN_SEGMENT[gated[j]]; break end
+      end
+      local ok, r = true, nil
+      if not skip and p.when then
+        ok, r = careful_call(p.when, c, CTX)
+        if ok and not r then skip = "when returned false" end
+      end
+      local props, err
+      if not ok then err = r
+      elseif not skip then props, err = run_policy(set, p, c, CTX, careful_call) end
+      if err then errs = add_error(errs, failure("policy", p, err))
+      elseif props then keep_all(best, cands, props, trace) end
+      if trace then trace:policy(p, skip, props, err and errs[#errs].message or nil) end
+    end
+    return cands, errs
+  end
+
+  --- 3 and 4. Eligibility, then arbitration, walking the candidates by priority:
+  --- the actions of the plan and the suppressed candidates with their reasons.
+  local function choose(data, c, cands, errs, call)
+    order_candidates(cands)
+    local actions, suppressed = EMPTY, EMPTY  -- made on first use: most customers need neither
+    local consent = #cands > 0 and CONTACT.respect_consent and rawget(data, "consent")
+    if consent and type(consent) ~= "table" then consent = nil end
+    local history = rawget(data, CONTACT.history)
+    if history ~= nil and type(history) ~= "table" then
+      errs = add_error(errs, { field = CONTACT.history, message = sformat("the contact history '%s' should be a list, not %s", CONTACT.history, type_name(history)) })
+      history = nil
+    end
+    local groups, per_channel = nil, nil
+    local max_actions, max_per_channel = CONTACT.max_actions, CONTACT.max_per_channel
+    for i = 1, #cands do
+      local p = cands[i]
+      local a = p.spec
+      local why
+      -- 3. Eligibility
+      if consent and consent[p.channel] == false then
+        why = NO_CONSENT[p.channel]
+      elseif a.cooldown_days and history then
+        local d
+        d, errs = days_since_contact(history, CONTACT.history, clock.epoch, p.action, errs)
+        if d and d < a.cooldown_days then
+          why = d >= 0 and sformat("cooldown: last contact %s days ago, cooldown is %s days", sformat("%.4g", d), tostring(a.cooldown_days))
+                or sformat("cooldown: a contact is dated %s days after now, cooldown is %s days", sformat("%.4g", -d), tostring(a.cooldown_days))
+        end
+      end
+      if not why and a.eligible then
+        local ok, r = call(a.eligible, c, CTX)
+        if not ok then
+          errs = add_error(errs, failure("action", a, r))
+          why = "its eligible check failed (see errors)"
+        elseif not r then
+          why = "not eligible (the action's eligible check said no)"
+        end
+      end
+      -- 4. Arbitration
+      if not why then
+        local g = a.group
+        if g and groups and groups[g] then
+          why = sformat("group '%s' already has %s", g, groups[g])
+        elseif (per_channel and per_channel[p.channel] or 0) >= max_per_channel then
+          why = CHANNEL_FULL[p.channel]
+        elseif #actions >= max_actions then
+          why = PLAN_FULL[max_actions]
+        else
+          if g then groups = groups or {}; groups[g] = p.action end
+          per_channel = per_channel or {}
+          per_channel[p.channel] = (per_channel[p.channel] or 0) + 1
+          if actions == EMPTY then actions = {} end
+          actions[#actions + 1] = p  -- the candidate carries every field a plan action needs
+        end
+      end
+      if why then
+        if suppressed == EMPTY then suppressed = {} end
+        suppressed[#suppressed + 1] = { action = p.action, policy = p.policy, reason = why }
+      end
+    end
+    return actions, suppressed, errs
+  end
+
+  local d = { ctxdata = CTXDATA }
+
+  --- Decides one customer, fast: policy functions run unprotected, so any error unwinds the
+  --- whole call, and the host decides the customer again with d.careful, where each error
+  --- stays in its policy. Returns plan, has_errors; or nil, message, customer for a bad record.
+  function d.fast(c)
+    local id, why, known = record_id(c)
+    if not id then return nil, why, known end
+    local view = sb.profile_view(c)
+    local seglist = segments_fast(view)                        -- 1. segments
+    local cands, errs = proposals_fast(view, seglist, nil)     -- 2. proposals
+    local actions, suppressed                                  -- 3. eligibility, 4. arbitration
+    actions, suppressed, errs = choose(c, view, cands, errs, direct)
+    return { customer = id, segments = seglist, actions = actions, suppressed = suppressed, errors = errs or EMPTY }, errs ~= nil  -- 5. plan
+  end
+
+  --- Decides one customer carefully: every policy call protected, each error kept in its
+  --- policy. With `trace` (explain.new_trace), every step is also told to it.
+  function d.careful(c, trace)
+    local id, why, known = record_id(c)
+    if not id then return nil, why, known end
+    local view = sb.profile_view(c)
+    local seglist, errs = segments_careful(view, nil, trace)          -- 1. segments
+    local cands                                                       -- 2. proposals
+    cands, errs = proposals_careful(view, seglist, errs, trace)
+    local actions, suppressed                                         -- 3. eligibility, 4. arbitration
+    actions, suppressed, errs = choose(c, view, cands, errs, careful_call)
+    return { customer = id, segments = seglist, actions = actions, suppressed = suppressed, errors = errs or EMPTY }, errs ~= nil  -- 5. plan
+  end
+
+  return d
+end
+
+return pipeline
