@@ -11,6 +11,7 @@ let package = Package(
     name: "NextBest",
     products: [
         .library(name: "NextBest", targets: ["NextBest"]),
+        .library(name: "NextBestTools", targets: ["NextBestTools"]),
         .executable(name: "nextbest", targets: ["nextbest"]),
     ],
     dependencies: [
@@ -32,10 +33,13 @@ let package = Package(
             resources: [.embedInCode("Policy/prelude.lua")],
             swiftSettings: strictSettings
         ),
+        // What only the command-line tool needs (diff, bench), kept out of the embeddable core.
+        .target(name: "NextBestTools", dependencies: ["NextBest"], swiftSettings: strictSettings),
         .executableTarget(
             name: "nextbest",
             dependencies: [
                 "NextBest",
+                "NextBestTools",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -1,5 +1,6 @@
 // Benchmark: how fast a policy set decides on real data — throughput, per-decision latency, memory.
 import Foundation
+import NextBest
 
 /// What to measure in ``Engine/benchmark(profiles:options:)``.
 public struct BenchmarkOptions: Sendable {
@@ -72,9 +73,9 @@ public struct BenchmarkReport: Sendable {
 
 extension Engine {
     /// How many policies the loaded set declares.
-    public var policyCount: Int { description["policies"]?.arrayValue?.count ?? 0 }
+    public var policyCount: Int { setDescription["policies"]?.arrayValue?.count ?? 0 }
     /// How many segments the loaded set declares.
-    public var segmentCount: Int { description["segments"]?.arrayValue?.count ?? 0 }
+    public var segmentCount: Int { setDescription["segments"]?.arrayValue?.count ?? 0 }
 
     /// Measures this engine on the profiles in `path`: one batch pass for throughput (like
     /// `run`, output discarded), then the first `latencySamples` records decided one at a
@@ -92,7 +93,7 @@ extension Engine {
                                           samples: options.latencySamples, warmup: options.warmup)
         return BenchmarkReport(batch: batch, jobs: min(options.jobs, options.jobs > 1 ? self.options.concurrency : 1),
                                latency: latency, peakResidentBytes: peakResidentMemory(),
-                               luaPeakBytes: pool.peakMemory())
+                               luaPeakBytes: luaPeakBytes)
     }
 
     /// Times ``decide(json:)`` on each of the first `samples` records of `path` (after
@@ -100,13 +101,10 @@ extension Engine {
     public func decisionLatency(profiles path: String, format: ProfileFormat = .jsonl,
                                 samples: Int, warmup: Int = 200) throws -> LatencyPercentiles {
         guard samples > 0 else { return LatencyPercentiles(durations: []) }
-        var source = try makeRecordSource(path: path, format: format)
+        var source = try RecordIterator(path: path, format: format)
         var records: [[UInt8]] = []
-        outer: while let chunk = try source.nextChunk() {
-            for r in chunk.records where r.error == nil {
-                records.append(Array(chunk.bytes[r.start..<r.end]))
-                if records.count >= samples { break outer }
-            }
+        while records.count < samples, let record = try source.next() {
+            if let bytes = record.bytes { records.append(bytes) }
         }
         guard !records.isEmpty else { return LatencyPercentiles(durations: []) }
         for i in 0..<warmup { _ = try? decide(json: records[i % records.count]) }
