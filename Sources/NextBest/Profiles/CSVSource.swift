@@ -1,6 +1,8 @@
-// CSV profiles: a header row, then one profile per row. `a.b` columns become nested fields,
-// `true`/`false` booleans, JSON-style numbers numbers, empty cells absent; each row is
-// rewritten as one JSON object for the bridge.
+// CSV profiles as Excel and CRMs write them: a header row, then one profile per row. A UTF-8
+// byte-order mark is skipped, the separator (`,` `;` tab `|`) is found from the header, CRLF or
+// LF; `a.b` columns become nested fields, `true`/`false` (any case) booleans, JSON-style numbers
+// numbers, empty cells absent, and the `id` column always stays text. Each row is rewritten as
+// one JSON object for the bridge.
 import Foundation
 
 struct CSVSource: RecordSource {
@@ -11,16 +13,19 @@ struct CSVSource: RecordSource {
     let chunkBytes: Int
     let bytesRead: Int
 
-    init(reader: ByteReader, chunkBytes: Int) throws(ProfileReadError) {
+    init(reader: ByteReader, chunkBytes: Int, delimiter: UInt8? = nil) throws(ProfileReadError) {
         var reader = reader
-        let all = try reader.readAll()
+        var all = try reader.readAll()
+        if all.starts(with: [0xEF, 0xBB, 0xBF]) { all.removeFirst(3) }  // Excel's UTF-8 byte-order mark
         reader.close()
         bytesRead = all.count
         self.chunkBytes = chunkBytes
         // Invalid bytes become U+FFFD so the other rows still read; such rows are reported.
         let valid = String(validating: all, as: UTF8.self)
         badUTF8 = valid == nil
-        var parsed = CSVSource.parse(valid ?? String(decoding: all, as: UTF8.self))
+        let text = valid ?? String(decoding: all, as: UTF8.self)
+        let separator = Unicode.Scalar(delimiter ?? CSVSource.detectDelimiter(text))
+        var parsed = CSVSource.parse(text, separator: separator)
         guard !parsed.isEmpty else { return }
         let head = parsed.removeFirst()
         var seen = Set<String>()
@@ -30,13 +35,35 @@ struct CSVSource: RecordSource {
             if !seen.insert(name).inserted { throw ProfileReadError(message: "CSV header (line \(head.line)): column '\(name)' appears twice") }
             header.append(name.split(separator: ".", omittingEmptySubsequences: false).map(String.init))
         }
+        idColumn = header.firstIndex(of: ["id"])
         rows = parsed.filter { !($0.cells.count == 1 && $0.cells[0].isEmpty) }  // blank lines
     }
 
     private var badUTF8 = false
+    private var idColumn: Int?
+
+    /// The separator of a CSV text, found from its header line: the most frequent of `,` `;`
+    /// tab `|` outside quotes (a comma when there is none).
+    static func detectDelimiter(_ text: String) -> UInt8 {
+        var counts: [UInt8: Int] = [:]
+        var inQuotes = false
+        for b in text.utf8 {
+            if b == UInt8(ascii: "\"") { inQuotes.toggle(); continue }
+            if inQuotes { continue }
+            if b == 0x0A { break }
+            if b == UInt8(ascii: ",") || b == UInt8(ascii: ";") || b == 0x09 || b == UInt8(ascii: "|") {
+                counts[b, default: 0] += 1
+            }
+        }
+        var best = UInt8(ascii: ","), bestCount = 0
+        for candidate in [UInt8(ascii: ","), UInt8(ascii: ";"), 0x09, UInt8(ascii: "|")] {
+            if let n = counts[candidate], n > bestCount { best = candidate; bestCount = n }
+        }
+        return best
+    }
 
     /// RFC 4180 rows with their starting line numbers (quoted cells may span lines).
-    static func parse(_ text: String) -> [(line: Int, cells: [String])] {
+    static func parse(_ text: String, separator: Unicode.Scalar = ",") -> [(line: Int, cells: [String])] {
         var rows: [(line: Int, cells: [String])] = []
         var cells: [String] = []
         var cell = ""
@@ -63,7 +90,7 @@ struct CSVSource: RecordSource {
             }
             switch ch {
             case "\"" where cell.isEmpty && !quoted: inQuotes = true; quoted = true
-            case ",": cells.append(cell); cell = ""; quoted = false
+            case separator: cells.append(cell); cell = ""; quoted = false
             case "\r": break
             case "\n":
                 endRow()
@@ -91,8 +118,9 @@ struct CSVSource: RecordSource {
                 slice.error = "line \(row.line): the row has bytes that are not valid UTF-8"
             } else {
                 var object: [String: JSONValue] = [:]
-                for (path, cell) in zip(header, row.cells) where !cell.isEmpty {
-                    CSVSource.set(&object, path[...], CSVSource.value(cell))
+                for (column, (path, cell)) in zip(header, row.cells).enumerated() where !cell.isEmpty {
+                    // Ids are text: `0042` stays `0042`, a 20-digit code keeps its digits.
+                    CSVSource.set(&object, path[...], column == idColumn ? .string(cell) : CSVSource.value(cell))
                 }
                 chunk.bytes.append(contentsOf: JSONValue.object(object).jsonText.utf8)
                 slice.end = chunk.bytes.count
@@ -102,10 +130,13 @@ struct CSVSource: RecordSource {
         return chunk
     }
 
-    /// A cell's value: booleans, JSON-style numbers, otherwise the text.
+    /// A cell's value: booleans (`true`/`false` in any case), JSON-style numbers, otherwise the text.
     static func value(_ cell: String) -> JSONValue {
-        if cell == "true" { return .bool(true) }
-        if cell == "false" { return .bool(false) }
+        if cell.count <= 5 {
+            let lower = cell.lowercased()
+            if lower == "true" { return .bool(true) }
+            if lower == "false" { return .bool(false) }
+        }
         if let first = cell.utf8.first, first == UInt8(ascii: "-") || (first >= 0x30 && first <= 0x39),
            let v = try? JSONValue(parsing: cell), v.doubleValue != nil {
             return v
