@@ -15,11 +15,11 @@ public final class RouteWriter {
         for d in departments { _ = try file(for: d) }
     }
 
-    private func file(for department: String) throws -> OutputFile {
-        if let f = files[department] { return f }
+    private func file(for department: String) throws -> Int32 {
+        if let f = files[department] { return f.fd }
         let f = try OutputFile(path: "\(directory)/\(department).jsonl")
         files[department] = f
-        return f
+        return f.fd
     }
 
     /// Adds route lines (`department\t{json}\n`) to their department's queue.
@@ -30,7 +30,7 @@ public final class RouteWriter {
                 guard let tab = bytes[start...].firstIndex(of: 0x09),
                       let nl = bytes[tab...].firstIndex(of: 0x0A) else { break }
                 let dept = String(decoding: bytes[start..<tab], as: UTF8.self)
-                try file(for: dept).write(UnsafeRawBufferPointer(rebasing: bytes[(tab + 1)...nl]))
+                try writeAll(try file(for: dept), UnsafeRawBufferPointer(rebasing: bytes[(tab + 1)...nl]))
                 start = nl + 1
             }
         }

@@ -72,15 +72,7 @@ package final class OutputFile {
 
     /// Writes all of `bytes`.
     package func write(_ bytes: UnsafeRawBufferPointer) throws(OutputError) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw OutputError(writing: name, errno)
-            }
-            offset += n
-        }
+        try writeAll(fd, bytes, to: name)
     }
 
     /// Finishes the output: a regular file is flushed to disk and renamed into place.
@@ -124,6 +116,19 @@ package final class OutputFile {
             }
             return nil
         }
+    }
+}
+
+/// Writes all of `bytes` to `fd` (the one write loop for outputs); `name` is for the message.
+func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, to name: String = "the output") throws(OutputError) {
+    var offset = 0
+    while offset < bytes.count {
+        let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw OutputError(writing: name, errno)
+        }
+        offset += n
     }
 }
 
