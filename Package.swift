@@ -11,6 +11,7 @@ let package = Package(
     name: "NextBest",
     products: [
         .library(name: "NextBest", targets: ["NextBest"]),
+        .library(name: "NextBestTools", targets: ["NextBestTools"]),
         .executable(name: "nextbest", targets: ["nextbest"]),
     ],
     dependencies: [
@@ -32,10 +33,13 @@ let package = Package(
             resources: [.embedInCode("Prelude/values.lua"), .embedInCode("Prelude/time.lua"), .embedInCode("Prelude/helpers.lua"), .embedInCode("Prelude/errors.lua"), .embedInCode("Prelude/bounds.lua"), .embedInCode("Prelude/sandbox.lua"), .embedInCode("Prelude/language.lua"), .embedInCode("Prelude/lint.lua"), .embedInCode("Prelude/pipeline.lua"), .embedInCode("Prelude/stats.lua"), .embedInCode("Prelude/explain.lua"), .embedInCode("Prelude/testing.lua"), .embedInCode("Prelude/api.lua")],
             swiftSettings: strictSettings
         ),
+        // What only the command-line tool needs (diff, bench), kept out of the embeddable core.
+        .target(name: "NextBestTools", dependencies: ["NextBest"], swiftSettings: strictSettings),
         .executableTarget(
             name: "nextbest",
             dependencies: [
                 "NextBest",
+                "NextBestTools",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import NextBest
+import NextBestTools
 
 struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(

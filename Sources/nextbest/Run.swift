@@ -25,7 +25,7 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Input format when the extension does not say (jsonl, json, csv).", valueName: "format"))
     var format: String?
 
-    @Option(name: .long, help: ArgumentHelp("Write plans to this file (written beside, then renamed) instead of standard output.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Write plans to this file instead of standard output (a regular file is written beside, then renamed; a device or FIFO is written directly).", valueName: "file"))
     var out: String?
 
     @Option(name: .long, help: ArgumentHelp("Write one work queue per department into this folder.", valueName: "dir"))
@@ -49,7 +49,8 @@ struct Run: ParsableCommand {
         }
         let engine = try policy.engine(concurrency: jobs)
         if !quiet { for w in engine.warnings { note("\(w.file):\(w.line): warning: \(w.message)") } }
-        let sink = try OutputFile(path: out)
+        let sink: OutputFile
+        do { sink = try OutputFile(path: out) } catch { throw cannotRun("\(error)") }
         var routeWriter: RouteWriter?
         if let routes {
             do { routeWriter = try RouteWriter(directory: routes, departments: engine.departments) }
@@ -71,46 +72,6 @@ struct Run: ParsableCommand {
         }
         if !quiet { note(summary.text(title: "nextbest run", routes: routeWriter?.departmentFiles)) }
         if !summary.isClean { throw ExitCode(1) }
-    }
-}
-
-/// Standard output, or a file written beside its final name and renamed when complete.
-final class OutputFile {
-    let fd: Int32
-    let path: String?
-    let temp: String?
-
-    init(path: String?) throws {
-        self.path = path
-        guard let path else { fd = 1; temp = nil; return }
-        let temp = path + ".\(getpid()).tmp"
-        fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        if fd < 0 { throw cannotRun("cannot write \(path): \(String(cString: strerror(errno)))") }
-        self.temp = temp
-    }
-
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw cannotRun("cannot write the plans: \(String(cString: strerror(errno)))")
-            }
-            offset += n
-        }
-    }
-
-    func commit() throws {
-        guard let path, let temp else { return }
-        close(fd)
-        if rename(temp, path) != 0 { throw cannotRun("cannot move \(temp) to \(path)") }
-    }
-
-    func discard() {
-        guard let temp else { return }
-        close(fd)
-        unlink(temp)
     }
 }
 

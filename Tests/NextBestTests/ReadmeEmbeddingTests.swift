@@ -1,5 +1,5 @@
-// The README's "Embed it in your app" code, compiled and run here; a test checks the README
-// still shows exactly this code.
+// The README's "Embed it in your app" code, compiled and run here; tests check that the README
+// and the DocC embedding article still show exactly this code.
 import Foundation
 import NextBest
 import Testing
@@ -47,5 +47,16 @@ struct ReadmeEmbeddingTests {
         let end = try #require(source.range(of: "// README embed end"))
         let code = "import NextBest\n\n" + source[begin.upperBound..<end.lowerBound]
         #expect(readme.contains("```swift\n" + code + "```\n"), "README.md's embedding example differs from \(#filePath)")
+    }
+
+    @Test func theDocCEmbeddingArticleShowsThisCode() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let source = try String(contentsOfFile: #filePath, encoding: .utf8)
+        let article = try String(contentsOfFile: root + "/Sources/NextBest/NextBest.docc/Embedding.md", encoding: .utf8)
+        let begin = try #require(source.range(of: "// README embed begin\n"))
+        let end = try #require(source.range(of: "// README embed end"))
+        let code = "import NextBest\n\n" + source[begin.upperBound..<end.lowerBound]
+        #expect(article.contains("```swift\n" + code + "```\n"), "Embedding.md's example differs from \(#filePath)")
     }
 }

@@ -1,11 +1,12 @@
 // RouteWriter: one JSON Lines work queue per department, written beside and renamed whole.
 import Foundation
 
-/// Writes `DIR/<department>.jsonl`, one line per action to carry out. Lines go to hidden
-/// temporary files first; ``commit()`` renames them into place, ``discard()`` removes them.
+/// Writes `DIR/<department>.jsonl`, one line per action to carry out. Each queue is an
+/// `OutputFile`: lines go to hidden temporary files first; ``commit()`` renames them into
+/// place, ``discard()`` removes them (a queue that is a FIFO or a device is written directly).
 public final class RouteWriter {
     private let directory: String
-    private var files: [String: (fd: Int32, temp: String)] = [:]
+    private var files: [String: OutputFile] = [:]
 
     /// Prepares `directory` (created if needed) with a queue for each of `departments`.
     public init(directory: String, departments: [String]) throws {
@@ -16,11 +17,9 @@ public final class RouteWriter {
 
     private func file(for department: String) throws -> Int32 {
         if let f = files[department] { return f.fd }
-        let temp = "\(directory)/.\(department).jsonl.\(getpid()).tmp"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        if fd < 0 { throw ProfileReadError(message: "cannot write \(temp): \(String(cString: strerror(errno)))") }
-        files[department] = (fd, temp)
-        return fd
+        let f = try OutputFile(path: "\(directory)/\(department).jsonl")
+        files[department] = f
+        return f.fd
     }
 
     /// Adds the work items of a batch of plans to their departments' queues.
@@ -31,35 +30,15 @@ public final class RouteWriter {
 
     /// Moves every queue into place.
     public func commit() throws {
-        for (dept, f) in files.sorted(by: { $0.key < $1.key }) {
-            fsync(f.fd)
-            close(f.fd)
-            if rename(f.temp, "\(directory)/\(dept).jsonl") != 0 {
-                throw ProfileReadError(message: "cannot move \(f.temp) into place: \(String(cString: strerror(errno)))")
-            }
-        }
-        files.removeAll()
+        defer { discard() }  // after a failure, the queues not yet in place are removed
+        for (_, f) in files.sorted(by: { $0.key < $1.key }) { try f.commit() }
     }
 
     /// Removes the temporary files; nothing is left half-written.
     public func discard() {
-        for f in files.values { close(f.fd); unlink(f.temp) }
-        files.removeAll()
+        for f in files.values { f.discard() }
     }
 
     /// The department files written, in order.
     public var departmentFiles: [String] { files.keys.sorted().map { "\(directory)/\($0).jsonl" } }
-}
-
-/// Writes all of `bytes` to `fd`.
-func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws {
-    var offset = 0
-    while offset < bytes.count {
-        let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw ProfileReadError(message: "write error: \(String(cString: strerror(errno)))")
-        }
-        offset += n
-    }
 }

@@ -124,7 +124,10 @@ private struct JSONTextParser {
             while p.i < p.bytes.count, p.bytes[p.i] >= 0x30, p.bytes[p.i] <= 0x39 { p.i += 1 }
             return p.i - s
         }
-        if digits(&self) == 0 { i = start; throw error("unexpected character, a value was expected") }
+        let first = i
+        let whole = digits(&self)
+        if whole == 0 { i = start; throw error("unexpected character, a value was expected") }
+        if whole > 1 && bytes[first] == UInt8(ascii: "0") { i = first; throw error("invalid number (leading zero)") }
         if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
             i += 1; isInteger = false
             if digits(&self) == 0 { throw error("invalid number (digit expected after '.')") }

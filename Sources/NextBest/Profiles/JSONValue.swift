@@ -6,12 +6,19 @@
 /// let profile: Profile = ["id": "C1", "annual_revenue": 82_000, "consent": ["phone": false]]
 /// ```
 public enum JSONValue: Sendable, Hashable {
+    /// JSON `null` (in a profile, the same as a field left out).
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A number without a fraction or exponent that fits in 64 bits.
     case int(Int)
+    /// Any other number.
     case double(Double)
+    /// A string.
     case string(String)
+    /// An array.
     case array([JSONValue])
+    /// An object; keys are unordered (written sorted).
     case object([String: JSONValue])
 }
 

@@ -2,27 +2,27 @@
 // need the batch path's speed (explain, diff).
 
 /// One input record: its JSON bytes, or why it could not be read as JSON.
-struct InputRecord {
+package struct InputRecord {
     /// 1-based record number.
-    var number: Int
+    package var number: Int
     /// The record's JSON text (`nil` when `error` is set).
-    var bytes: [UInt8]?
+    package var bytes: [UInt8]?
     /// Why the record could not be turned into JSON (a CSV row of the wrong width, ...).
-    var error: String?
+    package var error: String?
 }
 
 /// Reads the records of a file, in order, through the same readers as a batch run.
-struct RecordIterator {
+package struct RecordIterator {
     private var source: any RecordSource
     private var chunk = RecordChunk()
     private var index = 0
 
-    init(path: String, format: ProfileFormat) throws(ProfileReadError) {
+    package init(path: String, format: ProfileFormat) throws(ProfileReadError) {
         source = try makeRecordSource(path: path, format: format)
     }
 
     /// The next record, or `nil` at the end.
-    mutating func next() throws(ProfileReadError) -> InputRecord? {
+    package mutating func next() throws(ProfileReadError) -> InputRecord? {
         while index >= chunk.records.count {
             guard let c = try source.nextChunk() else { return nil }
             chunk = c

@@ -54,6 +54,9 @@ public struct ProfileReadError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// The message.
     public var description: String { message }
+
+    /// An error saying `message`.
+    package init(message: String) { self.message = message }
 }
 
 /// Reads a file (or standard input for `-`) in blocks.

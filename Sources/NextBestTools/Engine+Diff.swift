@@ -1,5 +1,6 @@
 // Engine+Diff: the impact of a policy change on a population, before it goes live.
 import Foundation
+import NextBest
 
 /// How the plans of a population change from a baseline policy set to a new one.
 /// A customer's plan *changed* when its chosen actions (action, department, channel, in
@@ -107,7 +108,7 @@ extension Engine {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let beforePath = dir + "/before.jsonl", afterPath = dir + "/after.jsonl"
         for (engine, out) in [(baseline, beforePath), (self, afterPath)] {
-            FileManager.default.createFile(atPath: out, contents: nil)
+            _ = FileManager.default.createFile(atPath: out, contents: nil)
             guard let handle = FileHandle(forWritingAtPath: out) else { throw ProfileReadError(message: "cannot write \(out)") }
             defer { try? handle.close() }
             _ = try engine.run(profiles: path, options: options, output: { try handle.write(contentsOf: Data($0)) })

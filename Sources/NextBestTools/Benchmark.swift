@@ -1,5 +1,6 @@
 // Benchmark: how fast a policy set decides on real data — throughput, per-decision latency, memory.
 import Foundation
+import NextBest
 
 /// What to measure in ``Engine/benchmark(profiles:options:)``.
 public struct BenchmarkOptions: Sendable {
@@ -74,9 +75,9 @@ public struct BenchmarkReport: Sendable {
 
 extension Engine {
     /// How many policies the loaded set declares.
-    public var policyCount: Int { description.policies.count }
+    public var policyCount: Int { declaredPolicyCount }
     /// How many segments the loaded set declares.
-    public var segmentCount: Int { description.segments.count }
+    public var segmentCount: Int { declaredSegmentCount }
 
     /// Measures this engine on the profiles in `path`: one batch pass for throughput (like
     /// `run`, output discarded), then the first `latencySamples` records decided one at a
@@ -96,7 +97,7 @@ extension Engine {
                                                samples: options.latencySamples, warmup: options.warmup, asValues: true)
         return BenchmarkReport(batch: batch, jobs: min(options.jobs, options.jobs > 1 ? self.options.concurrency : 1),
                                latency: latency, valueLatency: valueLatency, peakResidentBytes: peakResidentMemory(),
-                               luaPeakBytes: pool.peakMemory())
+                               luaPeakBytes: luaPeakBytes)
     }
 
     /// Times ``decide(json:)`` on each of the first `samples` records of `path` (after
@@ -105,13 +106,10 @@ extension Engine {
     public func decisionLatency(profiles path: String, format: ProfileFormat = .jsonl,
                                 samples: Int, warmup: Int = 200, asValues: Bool = false) throws -> LatencyPercentiles {
         guard samples > 0 else { return LatencyPercentiles(durations: []) }
-        var source = try makeRecordSource(path: path, format: format)
+        var source = try RecordIterator(path: path, format: format)
         var records: [[UInt8]] = []
-        outer: while let chunk = try source.nextChunk() {
-            for r in chunk.records where r.error == nil {
-                records.append(Array(chunk.bytes[r.start..<r.end]))
-                if records.count >= samples { break outer }
-            }
+        while records.count < samples, let record = try source.next() {
+            if let bytes = record.bytes { records.append(bytes) }
         }
         guard !records.isEmpty else { return LatencyPercentiles(durations: []) }
         if asValues {
