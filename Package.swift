@@ -11,6 +11,7 @@ let package = Package(
     name: "NextBest",
     products: [
         .library(name: "NextBest", targets: ["NextBest"]),
+        .library(name: "NextBestReport", targets: ["NextBestReport"]),
         .executable(name: "nextbest", targets: ["nextbest"]),
     ],
     dependencies: [
@@ -40,6 +41,11 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The report: rows in, output and process metrics out, as JSON or one self-contained HTML file.
+        .target(name: "NextBestReport", swiftSettings: strictSettings),
+        // Bench and sample for the report (scripts/bench-report): generated rows fed to the builder.
+        .executableTarget(name: "nextbest-report-bench", dependencies: ["NextBestReport"], swiftSettings: strictSettings),
+        .testTarget(name: "NextBestReportTests", dependencies: ["NextBestReport"], swiftSettings: strictSettings),
         .testTarget(name: "NextBestTests", dependencies: ["NextBest"], swiftSettings: strictSettings),
         .testTarget(name: "nextbestTests", dependencies: ["NextBest"], swiftSettings: strictSettings),
     ],
