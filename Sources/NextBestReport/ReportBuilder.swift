@@ -38,36 +38,18 @@ public struct ReportBuilder: Sendable {
     private var customerIndex: [String: Int32] = [:]
     private var flags: [UInt8] = []
     private var customerSegments: [Int32] = []
-    private var segmentLists: [[String]] = []
-    private var segmentListIndex: [[String]: Int32] = [:]
     private static let decided: UInt8 = 1, reached: UInt8 = 2, universallyHeld: UInt8 = 4
     private static let respondedReached: UInt8 = 8, respondedHeld: UInt8 = 16
 
     private var decisions = 0, customersDecided = 0, customersReached = 0, universallyHeldCount = 0
     private var respondedReachedCount = 0, respondedHeldCount = 0
     private var tasks = 0, outcomes = 0
-    private var perDepartment: [String: Int] = [:], perChannel: [String: Int] = [:]
-    private var perAction: [String: Int] = [:], perSegment: [String: Int] = [:], perPolicy: [String: Int] = [:]
 
-    private struct RateAcc: Sendable { var contacts = 0, outcomes = 0, accepted = 0, converted = 0, value = 0.0 }
-    private var ratesAction: [String: RateAcc] = [:], ratesSegment: [String: RateAcc] = [:]
-    private var ratesChannel: [String: RateAcc] = [:]
-
-    private struct PolicyAcc: Sendable {
-        var treated = Set<Int32>(), held = Set<Int32>()
-        var respondedTreated = Set<Int32>(), respondedHeld = Set<Int32>()
-    }
-    private var policyIndex: [String: Int] = [:]
-    private var policies: [PolicyAcc] = []
-    private var policyNames: [String] = []
-    private var actionPolicies: [String: [Int]] = [:]
-
-    private struct DeptAcc: Sendable {
-        var tasks = 0
-        var status = StatusCounts(), age = AgeBuckets(), sla = SLACounts()
-        var toAssign: [Double] = [], toDone: [Double] = []
-    }
-    private var departments: [String: DeptAcc] = [:]
+    // Names are numbered as first seen (one hash per name per row); counts live in arrays beside them.
+    private var channels = Tally(NameAcc()), actions = Tally(NameAcc()), segments = Tally(NameAcc())
+    private var policies = Tally(PolicyAcc()), departments = Tally(DeptAcc())
+    private var segmentListIndex: [[String]: Int32] = [:]
+    private var segmentLists: [[Int]] = []
 
     /// The channel name used for outcomes that do not say their channel.
     public static let channelNotGiven = "(not given)"
@@ -94,18 +76,16 @@ public struct ReportBuilder: Sendable {
         return i
     }
 
-    private mutating func policy(_ name: String) -> Int {
-        if let i = policyIndex[name] { return i }
-        let i = policies.count
-        policyIndex[name] = i
-        policies.append(PolicyAcc())
-        policyNames.append(name)
-        return i
+    private mutating func segmentList(_ list: [String]) -> Int32 {
+        if let s = segmentListIndex[list] { return s }
+        let s = Int32(segmentLists.count)
+        segmentLists.append(list.map { segments.id($0) })
+        segmentListIndex[list] = s
+        return s
     }
 
-    private mutating func link(action: String, policy p: Int) {
-        if let ps = actionPolicies[action], ps.contains(p) { return }
-        actionPolicies[action, default: []].append(p)
+    private mutating func link(action a: Int, policy p: Int) {
+        if !actions.accs[a].policies.contains(p) { actions.accs[a].policies.append(p) }
     }
 
     /// Adds one decision; decisions must all come before any task or outcome.
@@ -113,29 +93,20 @@ public struct ReportBuilder: Sendable {
         guard phase == .decisions else { throw ReportError.outOfOrder("decision \(d.id) came after tasks or outcomes") }
         guard inWindow(d.at) else { return }
         decisions += 1
-        let c = customer(d.customer)
-        if flags[Int(c)] & Self.decided == 0 {
-            flags[Int(c)] |= Self.decided
+        let c = Int(customer(d.customer))
+        if flags[c] & Self.decided == 0 {
+            flags[c] |= Self.decided
             customersDecided += 1
         }
-        if !d.segments.isEmpty {
-            if let s = segmentListIndex[d.segments] {
-                customerSegments[Int(c)] = s
-            } else {
-                let s = Int32(segmentLists.count)
-                segmentLists.append(d.segments)
-                segmentListIndex[d.segments] = s
-                customerSegments[Int(c)] = s
-            }
-        }
-        if d.holdout != nil, flags[Int(c)] & Self.universallyHeld == 0 {
-            flags[Int(c)] |= Self.universallyHeld
+        if !d.segments.isEmpty { customerSegments[c] = segmentList(d.segments) }
+        if d.holdout != nil, flags[c] & Self.universallyHeld == 0 {
+            flags[c] |= Self.universallyHeld
             universallyHeldCount += 1
         }
         for h in d.heldOut {
-            let p = policy(h.policy)
-            policies[p].held.insert(c)
-            link(action: h.action, policy: p)
+            let p = policies.id(h.policy)
+            policies.accs[p].held.insert(Int32(c))
+            link(action: actions.id(h.action), policy: p)
         }
     }
 
@@ -145,29 +116,33 @@ public struct ReportBuilder: Sendable {
         guard phase == .tasks else { throw ReportError.outOfOrder("task \(t.id) came after outcomes") }
         guard inWindow(t.createdAt) else { return }
         tasks += 1
-        perDepartment[t.department, default: 0] += 1
-        perChannel[t.channel, default: 0] += 1
-        perAction[t.action, default: 0] += 1
-        perPolicy[t.policy, default: 0] += 1
-        for s in t.segments { perSegment[s, default: 0] += 1 }
-        let p = policy(t.policy)
-        link(action: t.action, policy: p)
-        if t.status != .cancelled {
-            ratesAction[t.action, default: RateAcc()].contacts += 1
-            ratesChannel[t.channel, default: RateAcc()].contacts += 1
-            for s in t.segments { ratesSegment[s, default: RateAcc()].contacts += 1 }
+        let ch = channels.id(t.channel), a = actions.id(t.action), p = policies.id(t.policy)
+        let segs = t.segments.isEmpty ? -1 : Int(segmentList(t.segments))
+        let contact = t.status != .cancelled ? 1 : 0
+        channels.accs[ch].tasks += 1
+        channels.accs[ch].rate.contacts += contact
+        actions.accs[a].tasks += 1
+        actions.accs[a].rate.contacts += contact
+        policies.accs[p].tasks += 1
+        if segs >= 0 {
+            for s in segmentLists[segs] {
+                segments.accs[s].tasks += 1
+                segments.accs[s].rate.contacts += contact
+            }
+        }
+        link(action: a, policy: p)
+        if contact == 1 {
             let c = customer(t.customer)
             if flags[Int(c)] & Self.reached == 0 {
                 flags[Int(c)] |= Self.reached
                 customersReached += 1
             }
-            policies[p].treated.insert(c)
+            policies.accs[p].treated.insert(c)
         }
-        addProcess(t)
+        Self.addProcess(t, now: now, to: &departments.accs[departments.id(t.department)])
     }
 
-    private mutating func addProcess(_ t: ReportTask) {
-        var acc = departments[t.department] ?? DeptAcc()
+    private static func addProcess(_ t: ReportTask, now: Date, to acc: inout DeptAcc) {
         acc.tasks += 1
         switch t.status {
         case .open: acc.status.open += 1
@@ -188,7 +163,6 @@ public struct ReportBuilder: Sendable {
         if let assigned = t.assignedAt ?? (t.status == .assigned ? t.statusAt : nil) {
             acc.toAssign.append(assigned.timeIntervalSince(t.createdAt) / 3600)
         }
-        departments[t.department] = acc
     }
 
     /// Adds one outcome; outcomes come last.
@@ -197,17 +171,13 @@ public struct ReportBuilder: Sendable {
         guard inWindow(o.at) else { return }
         outcomes += 1
         let accepted = o.outcome == "accepted", converted = o.outcome == "converted"
-        func count(_ acc: inout RateAcc) {
-            acc.outcomes += 1
-            if accepted { acc.accepted += 1 }
-            if converted { acc.converted += 1 }
-            acc.value += o.value ?? 0
-        }
-        count(&ratesAction[o.action, default: RateAcc()])
-        count(&ratesChannel[o.channel ?? Self.channelNotGiven, default: RateAcc()])
+        let response = RateAcc(contacts: 0, outcomes: 1, accepted: accepted ? 1 : 0, converted: converted ? 1 : 0, value: o.value ?? 0)
+        let a = actions.id(o.action)
+        actions.accs[a].rate.add(response)
+        channels.accs[channels.id(o.channel ?? Self.channelNotGiven)].rate.add(response)
         guard let c = customerIndex[o.customer] else { return }
         let seg = customerSegments[Int(c)]
-        if seg >= 0 { for s in segmentLists[Int(seg)] { count(&ratesSegment[s, default: RateAcc()]) } }
+        if seg >= 0 { for s in segmentLists[Int(seg)] { segments.accs[s].rate.add(response) } }
         guard accepted || converted else { return }
         let f = flags[Int(c)]
         if f & Self.reached != 0, f & Self.respondedReached == 0 {
@@ -218,9 +188,9 @@ public struct ReportBuilder: Sendable {
             flags[Int(c)] |= Self.respondedHeld
             respondedHeldCount += 1
         }
-        for p in actionPolicies[o.action] ?? [] {
-            if policies[p].treated.contains(c) { policies[p].respondedTreated.insert(c) }
-            if policies[p].held.contains(c) { policies[p].respondedHeld.insert(c) }
+        for p in actions.accs[a].policies {
+            if policies.accs[p].treated.contains(c) { policies.accs[p].respondedTreated.insert(c) }
+            if policies.accs[p].held.contains(c) { policies.accs[p].respondedHeld.insert(c) }
         }
     }
 
@@ -230,22 +200,25 @@ public struct ReportBuilder: Sendable {
         for f in flags where f & Self.decided != 0 && f & Self.reached == 0 { notReached += 1 }
         let overall = Self.lift("overall", treated: customersReached, treatedResponded: respondedReachedCount,
                                 held: universallyHeldCount, heldResponded: respondedHeldCount)
-        let perPolicyLift = policyNames.indices.map { i in
-            Self.lift(policyNames[i], treated: policies[i].treated.count, treatedResponded: policies[i].respondedTreated.count,
-                      held: policies[i].held.count, heldResponded: policies[i].respondedHeld.count)
+        let perPolicyLift = zip(policies.names, policies.accs).map { name, p in
+            Self.lift(name, treated: p.treated.count, treatedResponded: p.respondedTreated.count,
+                      held: p.held.count, heldResponded: p.respondedHeld.count)
         }.sorted { $0.name < $1.name }
         let output = OutputMetrics(
             decisions: decisions, customersDecided: customersDecided, customersReached: customersReached,
             customersNotReached: notReached, tasks: tasks,
-            actionsPerDepartment: Self.counts(perDepartment), actionsPerChannel: Self.counts(perChannel),
-            actionsPerAction: Self.counts(perAction), actionsPerSegment: Self.counts(perSegment),
-            actionsPerPolicy: Self.counts(perPolicy), outcomes: outcomes,
-            ratesPerAction: Self.rates(ratesAction), ratesPerSegment: Self.rates(ratesSegment),
-            ratesPerChannel: Self.rates(ratesChannel),
+            actionsPerDepartment: Self.counts(departments.names, departments.accs.map(\.tasks)),
+            actionsPerChannel: Self.counts(channels.names, channels.accs.map(\.tasks)),
+            actionsPerAction: Self.counts(actions.names, actions.accs.map(\.tasks)),
+            actionsPerSegment: Self.counts(segments.names, segments.accs.map(\.tasks)),
+            actionsPerPolicy: Self.counts(policies.names, policies.accs.map(\.tasks)), outcomes: outcomes,
+            ratesPerAction: Self.rates(actions.names, actions.accs.map(\.rate)),
+            ratesPerSegment: Self.rates(segments.names, segments.accs.map(\.rate)),
+            ratesPerChannel: Self.rates(channels.names, channels.accs.map(\.rate)),
             lift: LiftMetrics(overall: overall, perPolicy: perPolicyLift))
         var total = DeptAcc()
         var depts: [DepartmentProcess] = []
-        for (name, acc) in departments.sorted(by: { $0.key < $1.key }) {
+        for (name, acc) in zip(departments.names, departments.accs).sorted(by: { $0.0 < $1.0 }) {
             depts.append(Self.process(name, acc))
             total.tasks += acc.tasks
             total.status.open += acc.status.open; total.status.assigned += acc.status.assigned
@@ -262,13 +235,13 @@ public struct ReportBuilder: Sendable {
                           process: ProcessMetrics(departments: depts, total: Self.process("all departments", total)))
     }
 
-    private static func counts(_ d: [String: Int]) -> [NamedCount] {
-        d.map { NamedCount(name: $0.key, count: $0.value) }
+    private static func counts(_ names: [String], _ counts: [Int]) -> [NamedCount] {
+        zip(names, counts).filter { $0.1 > 0 }.map { NamedCount(name: $0.0, count: $0.1) }
             .sorted { $0.count != $1.count ? $0.count > $1.count : $0.name < $1.name }
     }
 
-    private static func rates(_ d: [String: RateAcc]) -> [OutcomeRate] {
-        d.map { name, a in
+    private static func rates(_ names: [String], _ accs: [RateAcc]) -> [OutcomeRate] {
+        zip(names, accs).filter { $0.1.contacts > 0 || $0.1.outcomes > 0 }.map { name, a in
             OutcomeRate(name: name, contacts: a.contacts, outcomes: a.outcomes, accepted: a.accepted,
                         converted: a.converted,
                         acceptedRate: a.contacts > 0 ? Double(a.accepted) / Double(a.contacts) : nil,
@@ -304,4 +277,57 @@ public struct ReportBuilder: Sendable {
         }
         return Durations(count: sorted.count, p50Hours: rank(0.5), p90Hours: rank(0.9))
     }
+}
+
+/// Names numbered as first seen, each with its accumulator.
+private struct Tally<Acc: Sendable>: Sendable {
+    private var index: [String: Int32] = [:]
+    private(set) var names: [String] = []
+    var accs: [Acc] = []
+    private let initial: Acc
+
+    init(_ initial: Acc) { self.initial = initial }
+
+    /// The name's number, adding it when new.
+    mutating func id(_ name: String) -> Int {
+        if let i = index[name] { return Int(i) }
+        index[name] = Int32(names.count)
+        names.append(name)
+        accs.append(initial)
+        return names.count - 1
+    }
+}
+
+/// Contacts and responses for one name.
+private struct RateAcc: Sendable {
+    var contacts = 0, outcomes = 0, accepted = 0, converted = 0, value = 0.0
+
+    mutating func add(_ r: RateAcc) {
+        contacts += r.contacts
+        outcomes += r.outcomes
+        accepted += r.accepted
+        converted += r.converted
+        value += r.value
+    }
+}
+
+/// Tasks and rates for a channel, action or segment; for an action, also the policies that propose it.
+private struct NameAcc: Sendable {
+    var tasks = 0
+    var rate = RateAcc()
+    var policies: [Int] = []
+}
+
+/// Tasks, treated and held-out customers of one policy.
+private struct PolicyAcc: Sendable {
+    var tasks = 0
+    var treated = Set<Int32>(), held = Set<Int32>()
+    var respondedTreated = Set<Int32>(), respondedHeld = Set<Int32>()
+}
+
+/// One department's queue figures.
+private struct DeptAcc: Sendable {
+    var tasks = 0
+    var status = StatusCounts(), age = AgeBuckets(), sla = SLACounts()
+    var toAssign: [Double] = [], toDone: [Double] = []
 }
