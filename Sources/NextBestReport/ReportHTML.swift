@@ -108,7 +108,7 @@ public enum ReportHTML {
         h += "as tasks in the departments’ queues (\(int(o.tasks)) in all).</p>\n"
         h += volume("Actions per department", o.actionsPerDepartment, blue)
         h += volume("Actions per channel", o.actionsPerChannel, teal)
-        h += volume("Actions per action", o.actionsPerAction, blue)
+        h += volume("How often each action was chosen", o.actionsPerAction, blue)
         h += volume("Actions per customer segment", o.actionsPerSegment, orange)
         h += volume("Actions per policy", o.actionsPerPolicy, teal)
         return h + "</section>\n"

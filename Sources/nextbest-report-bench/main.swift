@@ -55,6 +55,7 @@ func feed(into builder: inout ReportBuilder, customers: Int, tasks: Int, outcome
     var held = [Bool](repeating: false, count: customers)
     var segs = [Int](repeating: 0, count: customers)
     var when = [Double](repeating: 0, count: customers)
+    var heldList: [(customer: Int, action: Int)] = []
     var i = 0
     while i < customers {
         var rows: [ReportDecision] = []
@@ -65,8 +66,14 @@ func feed(into builder: inout ReportBuilder, customers: Int, tasks: Int, outcome
             when[c] = Double.random(in: 0..<(days * 86_400), using: &rng)
             let retentionHeld = !held[c] && Double.random(in: 0..<1, using: &rng) < 0.10
             var heldOut: [ReportHeldOut] = []
-            if held[c] { heldOut.append(ReportHeldOut(action: actions[c % actions.count].name, policy: actions[c % actions.count].policy, holdout: "universal")) }
-            if retentionHeld { heldOut.append(ReportHeldOut(action: "retention_offer", policy: "retention", holdout: "retention")) }
+            if held[c] {
+                heldOut.append(ReportHeldOut(action: actions[c % actions.count].name, policy: actions[c % actions.count].policy, holdout: "universal"))
+                heldList.append((c, c % actions.count))
+            }
+            if retentionHeld {
+                heldOut.append(ReportHeldOut(action: "retention_offer", policy: "retention", holdout: "retention"))
+                heldList.append((c, 0))
+            }
             rows.append(ReportDecision(id: "d\(c)", customer: "c\(c)", revision: "r1", at: start.addingTimeInterval(when[c]),
                                        segments: segmentChoices[segs[c]], holdout: held[c] ? "universal" : nil, heldOut: heldOut))
         }
@@ -117,18 +124,21 @@ func feed(into builder: inout ReportBuilder, customers: Int, tasks: Int, outcome
         }
         try timed { for r in rows { try builder.add(r) } }
     }
-    // Outcomes: mostly answers to tasks; a few from held-out customers who bought anyway.
+    // Outcomes: mostly answers to tasks; some from held-out customers, who sometimes buy anyway.
     made = 0
+    let heldShare = Double(heldList.count) / Double(max(1, customers))
     while made < outcomes {
         var rows: [ReportOutcome] = []
         rows.reserveCapacity(batch)
         while rows.count < batch && made < outcomes {
-            if Double.random(in: 0..<1, using: &rng) < 0.04 {
-                let c = Int.random(in: 0..<customers, using: &rng)
-                let spec = actions[c % actions.count]
+            if !heldList.isEmpty && Double.random(in: 0..<1, using: &rng) < heldShare * 0.4 {
+                let h = heldList[Int.random(in: 0..<heldList.count, using: &rng)]
+                let spec = actions[h.action]
                 let r = Double.random(in: 0..<1, using: &rng)
-                rows.append(ReportOutcome(customer: "c\(c)", action: spec.name, channel: spec.channel,
-                                          outcome: r < 0.08 ? "accepted" : "ignored", at: now.addingTimeInterval(-3600)))
+                let outcome = r < spec.convertRate / 2 ? "converted" : r < (spec.convertRate + spec.acceptRate) / 2 ? "accepted" : "ignored"
+                rows.append(ReportOutcome(customer: "c\(h.customer)", action: spec.name, channel: spec.channel,
+                                          outcome: outcome, at: now.addingTimeInterval(-Double(made % 86_400)),
+                                          value: outcome == "converted" ? spec.value : nil))
             } else {
                 let k = Int.random(in: 0..<max(1, taskAction.count), using: &rng)
                 let spec = actions[taskAction[k]]
