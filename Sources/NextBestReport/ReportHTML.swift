@@ -98,9 +98,15 @@ public enum ReportHTML {
         return h + "</div></section>\n"
     }
 
+    /// Charts show at most this many rows; the rest are summed in a note under the chart (and all are in the JSON).
+    static let chartRows = 25
+
     static func volume(_ title: String, _ items: [NamedCount], _ color: String) -> String {
-        figure(title, ReportSVG.bars(title: title, items: items.map { ($0.name, Double($0.count)) }, color: color,
-                                     format: { int(Int($0)) }))
+        let shown = items.prefix(chartRows)
+        let rest = items.dropFirst(chartRows)
+        let note = rest.isEmpty ? nil : "and \(int(rest.count)) more with \(int(rest.reduce(0) { $0 + $1.count })) tasks between them"
+        return figure(title, ReportSVG.bars(title: title, items: shown.map { ($0.name, Double($0.count)) }, color: color,
+                                            format: { int(Int($0)) }), note: note)
     }
 
     static func outputSection(_ o: OutputMetrics) -> String {
@@ -116,8 +122,10 @@ public enum ReportHTML {
 
     static func rateChart(_ title: String, _ rates: [OutcomeRate]) -> String {
         let series = [ChartSeries(name: "accepted", color: teal), ChartSeries(name: "converted", color: blue)]
-        let rows = rates.map { ($0.name, [$0.acceptedRate, $0.convertedRate]) }
-        return figure(title, ReportSVG.groupedBars(title: title, rows: rows, series: series, format: percent, missing: "no contacts"))
+        let rows = rates.prefix(chartRows).map { ($0.name, [$0.acceptedRate, $0.convertedRate]) }
+        let note = rates.count > chartRows ? "the \(chartRows) with the most contacts; all \(int(rates.count)) are in the table" : nil
+        return figure(title, ReportSVG.groupedBars(title: title, rows: rows, series: series, format: percent, missing: "no contacts"),
+                      note: note)
     }
 
     static func rateTable(_ what: String, _ rates: [OutcomeRate]) -> String {
@@ -146,9 +154,11 @@ public enum ReportHTML {
         h += "kept them from. Lift is the difference in percentage points.</p>\n"
         let all = [l.overall] + l.perPolicy
         let series = [ChartSeries(name: "treated", color: blue), ChartSeries(name: "held out", color: grey)]
-        let rows = all.map { ($0.name, [$0.treatedRate, $0.heldOutRate]) }
+        let rows = all.prefix(chartRows).map { ($0.name, [$0.treatedRate, $0.heldOutRate]) }
+        let note = all.count > chartRows ? "overall and the first \(chartRows - 1) policies by name; all are in the table" : nil
         h += figure("Response rate: treated and held out", ReportSVG.groupedBars(
-            title: "Response rate: treated and held out", rows: rows, series: series, format: percent, missing: "no holdout yet"))
+            title: "Response rate: treated and held out", rows: rows, series: series, format: percent, missing: "no holdout yet"),
+            note: note)
         h += "<table><tr><th>policy</th><th>treated customers</th><th>treated rate</th><th>held-out customers</th>"
         h += "<th>held-out rate</th><th>lift</th><th>relative lift</th></tr>"
         for x in all {

@@ -59,6 +59,19 @@ private func chromium(_ chrome: String, _ args: [String], page: String) throws -
         #expect(html.contains("Made at 20 November 2026, 12:00 UTC"))
     }
 
+    @Test func longListsAreCutInChartsAndKeptWholeInTables() throws {
+        var b = ReportBuilder(now: Fixture.now)
+        for i in 0..<40 {
+            try b.add(ReportTask(id: "t\(i)", decision: "d", customer: "c\(i)", action: "action_\(i)", department: "sales",
+                                 channel: "phone", createdAt: Fixture.from, status: .open, policy: "p"))
+        }
+        let html = ReportHTML.render(b.finish())
+        // 40 actions: the volume chart shows 25 and sums the other 15; the rate table lists all 40.
+        #expect(html.contains("and 15 more with 15 tasks between them"))
+        #expect(html.contains("the 25 with the most contacts; all 40 are in the table"))
+        #expect(html.components(separatedBy: "<td>action_").count - 1 == 40)
+    }
+
     @Test(.enabled(if: chromiumPath != nil || onCI, "Chromium is not installed (run scripts/chromium-setup); skipping the browser test"))
     func chromiumDrawsEveryChartWithoutConsoleErrors() throws {
         let chrome = try #require(chromiumPath, "Chromium is missing and CI is set: scripts/chromium-setup should have installed it")
