@@ -54,7 +54,7 @@ public enum ReportHTML {
     svg text.legend{font-size:12px} .note{font-size:12px;color:#4b5866} figure{margin:0;break-inside:avoid}
     footer{margin-top:28px;font-size:12px;color:#4b5866}
     @media print{body{max-width:none;padding:0} section{break-before:page} section.first{break-before:auto}
-    .tile{background:#fff} th{background:#fff} @page{margin:14mm}}
+    .tile{background:#fff} th{background:#fff} h2,h3{break-after:avoid} tr{break-inside:avoid} @page{margin:14mm}}
     """
 
     /// The report as one HTML page.
@@ -185,13 +185,13 @@ public enum ReportHTML {
         let done = (depts + [p.total]).map { d in (d.department, [d.timeToDone.p50Hours, d.timeToDone.p90Hours]) }
         h += figure("Time from created to done", ReportSVG.groupedBars(
             title: "Time from created to done", rows: done, series: durSeries, format: hours, missing: "none done"))
-        h += "<h3>Deadlines</h3><table><tr><th>department</th><th>tasks</th><th>waiting</th><th>open past deadline</th>"
+        h += "<figure><h3>Deadlines</h3><table><tr><th>department</th><th>tasks</th><th>waiting</th><th>open past deadline</th>"
         h += "<th>done late</th><th>expired</th><th>assigned (count)</th><th>done (count)</th></tr>"
         for d in depts + [p.total] {
             h += "<tr><td>\(ReportSVG.escape(d.department))</td><td>\(int(d.tasks))</td><td>\(int(d.byStatus.backlog))</td>"
             h += "<td>\(int(d.pastSLA.openOverdue))</td><td>\(int(d.pastSLA.doneLate))</td><td>\(int(d.pastSLA.expired))</td>"
             h += "<td>\(int(d.timeToAssign.count))</td><td>\(int(d.timeToDone.count))</td></tr>"
         }
-        return h + "</table></section>\n"
+        return h + "</table></figure></section>\n"
     }
 }
