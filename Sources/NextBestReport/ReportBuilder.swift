@@ -55,10 +55,18 @@ public struct ReportBuilder: Sendable {
     public static let channelNotGiven = "(not given)"
 
     /// Starts an empty report over `[from, to)`, measured at `now`.
-    public init(from: Date? = nil, to: Date? = nil, now: Date = Date()) {
+    ///
+    /// `expectedCustomers` (for example the number of decisions in the window) is a hint that
+    /// saves regrowing the customer index; too high or too low only costs memory or time.
+    public init(from: Date? = nil, to: Date? = nil, now: Date = Date(), expectedCustomers: Int = 0) {
         self.from = from
         self.to = to
         self.now = now
+        if expectedCustomers > 0 {
+            customerIndex.reserveCapacity(expectedCustomers)
+            flags.reserveCapacity(expectedCustomers)
+            customerSegments.reserveCapacity(expectedCustomers)
+        }
     }
 
     private func inWindow(_ d: Date) -> Bool {

@@ -183,7 +183,7 @@ do {
         let outcomes = Int(option("--outcomes", in: args) ?? "") ?? 1_000_000
         let customers = Int(option("--customers", in: args) ?? "") ?? 700_000
         print("bench-report: \(customers) decisions, \(tasks) tasks, \(outcomes) outcomes (generated, not timed)")
-        var builder = ReportBuilder(from: now.addingTimeInterval(-30 * 86_400), to: nil, now: now)
+        var builder = ReportBuilder(from: now.addingTimeInterval(-30 * 86_400), to: nil, now: now, expectedCustomers: customers)
         let fed = try feed(into: &builder, customers: customers, tasks: tasks, outcomes: outcomes, now: now, days: 28)
         let t0 = DispatchTime.now().uptimeNanoseconds, c0 = threadCPU()
         let data = builder.finish()
