@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "NextBest", targets: ["NextBest"]),
         .library(name: "NextBestTools", targets: ["NextBestTools"]),
+        .library(name: "NextBestReport", targets: ["NextBestReport"]),
         .executable(name: "nextbest", targets: ["nextbest"]),
     ],
     dependencies: [
@@ -44,6 +45,11 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The report: rows in, output and process metrics out, as JSON or one self-contained HTML file.
+        .target(name: "NextBestReport", swiftSettings: strictSettings),
+        // Bench and sample for the report (scripts/bench-report): generated rows fed to the builder.
+        .executableTarget(name: "nextbest-report-bench", dependencies: ["NextBestReport"], swiftSettings: strictSettings),
+        .testTarget(name: "NextBestReportTests", dependencies: ["NextBestReport"], swiftSettings: strictSettings),
         .testTarget(name: "NextBestTests", dependencies: ["NextBest"], swiftSettings: strictSettings),
         .testTarget(name: "nextbestTests", dependencies: ["NextBest"], swiftSettings: strictSettings),
     ],
