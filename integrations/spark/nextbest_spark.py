@@ -133,11 +133,13 @@ def make_partition_runner(nextbest, policy_name, flags, offsets, counters):
     """The function each partition runs on its executor: nextbest run over the partition's lines."""
     def run_partition(index, lines):
         from pyspark import SparkFiles
-        policies = SparkFiles.get(policy_name)  # the shipped copy, on this executor
+        # The shipped copy of the set, on this executor. nextbest runs beside it and names it by
+        # its folder name, so policy error locations read `policies/file.lua:12` wherever it runs.
+        shipped = SparkFiles.get(policy_name)
         first_line, first_record = offsets[index]
         with tempfile.TemporaryFile() as err:
-            proc = subprocess.Popen([nextbest, "run", "--policies", policies, "--profiles", "-"] + flags,
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+            proc = subprocess.Popen([nextbest, "run", "--policies", policy_name, "--profiles", "-"] + flags,
+                                    cwd=os.path.dirname(shipped), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
             failure = []
 
             def feed():
@@ -205,6 +207,9 @@ def main(argv=None):
     if os.path.exists(args.out):
         say("%s already exists: give a new folder for the plans" % args.out)
         return 2
+    if args.store and "://" not in args.store:  # a SQLite file: the same file from any folder
+        path = args.store[len("sqlite:"):] if args.store.startswith("sqlite:") else args.store
+        args.store = "sqlite:" + os.path.abspath(path)
     flags = run_flags(args)
 
     # The set is loaded once here, before any executor starts: a set that does not load stops
@@ -216,9 +221,14 @@ def main(argv=None):
         return 2
 
     from pyspark.sql import SparkSession
-    builder = SparkSession.builder.appName("nextbest")
+    builder = SparkSession.builder.appName("nextbest").config("spark.ui.showConsoleProgress", "false")
     if args.master:
         builder = builder.master(args.master)
+    if (args.master or "").startswith("local"):
+        # One machine: Spark talks to itself on the loopback address only, and needs no web UI.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        builder = (builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+                   .config("spark.ui.enabled", "false"))
     spark = builder.getOrCreate()
     sc = spark.sparkContext
     sc.setLogLevel("ERROR")

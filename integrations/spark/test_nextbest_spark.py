@@ -74,8 +74,9 @@ def main():
         records, bad = make_profiles(profiles, args.profiles)
 
         t = time.time()
-        one = subprocess.run([args.nextbest, "run", "--policies", policies, "--profiles", profiles, "--now", NOW, "--quiet"],
-                             capture_output=True, text=True)
+        # Policy error locations name the set by its folder name (`policies/x.lua:3`), as the job does.
+        one = subprocess.run([args.nextbest, "run", "--policies", "policies", "--profiles", profiles, "--now", NOW, "--quiet"],
+                             capture_output=True, text=True, cwd=BENCH)
         expected = one.stdout.splitlines()
         print("one nextbest run: %d lines in %.1f s (exit %d)" % (len(expected), time.time() - t, one.returncode), flush=True)
         check("one nextbest run gives one line per record and exit 1 for the error records",
@@ -101,8 +102,8 @@ def main():
             g.writelines(f.readlines()[:3000])
         code, err = spark_job(args, ["--policies", policies, "--profiles", small, "--out", out2, "--now", NOW,
                                      "--partitions", "3", "--with-input-number"])
-        numbered = subprocess.run([args.nextbest, "run", "--policies", policies, "--profiles", small, "--now", NOW, "--quiet",
-                                   "--with-input-number"], capture_output=True, text=True).stdout.splitlines()
+        numbered = subprocess.run([args.nextbest, "run", "--policies", "policies", "--profiles", small, "--now", NOW, "--quiet",
+                                   "--with-input-number"], capture_output=True, text=True, cwd=BENCH).stdout.splitlines()
         check("--with-input-number gives plans their global input number", code == 1 and read_parts(out2) == numbered, err[-1000:])
 
         broken = os.path.join(ROOT, "Tests", "Fixtures", "broken")
@@ -118,7 +119,7 @@ def main():
         # fails the job with its own message.
         fake = os.path.join(work, "nextbest-fails-on-executors")
         with open(fake, "w") as f:
-            f.write('#!/bin/sh\ncase "$*" in *userFiles*) echo "policies/x.lua:3: cannot run here" >&2; exit 2;; esac\n'
+            f.write('#!/bin/sh\ncase "$(pwd)" in *userFiles*) echo "policies/x.lua:3: cannot run here" >&2; exit 2;; esac\n'
                     'exec "%s" "$@"\n' % args.nextbest)
         os.chmod(fake, 0o755)
         err = subprocess.run([sys.executable, JOB, "--nextbest", fake, "--master", "local[2]", "--policies", policies,
