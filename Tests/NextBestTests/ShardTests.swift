@@ -47,7 +47,9 @@ struct ShardTests {
         #expect(id(#"{"id":"C\u0030\u00e9"}"#) == "C0é")
         #expect(id(#"{"i\u0064":"escaped key"}"#) == "escaped key")
         #expect(id(#"{"id":"first","id":"last"}"#) == "last")
-        #expect(id(#"{"id":"A","id":null}"#) == nil)
+        #expect(id(#"{"id":"A","id":null}"#) == "A")  // null fields are dropped
+        #expect(id(#"{"id":null}"#) == nil)
+        #expect(id(#"{"id":"A","id":1.5}"#) == nil)
         #expect(id(#"{"id":"A \"quoted\" name"}"#) == #"A "quoted" name"#)
         #expect(id(#"{"note":"has \"id\":\"X\" inside","id":"Y"}"#) == "Y")
         // Not ids the engine accepts: the record is an error record, placed by its number.

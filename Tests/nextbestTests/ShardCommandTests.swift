@@ -14,8 +14,8 @@ private func nextbest(_ args: [String], environment: [String: String]) throws ->
     for (k, v) in environment { env[k] = v }
     p.environment = env
     let dir = try temporaryDirectory()
-    FileManager.default.createFile(atPath: dir + "/out", contents: nil)
-    FileManager.default.createFile(atPath: dir + "/err", contents: nil)
+    _ = FileManager.default.createFile(atPath: dir + "/out", contents: nil)
+    _ = FileManager.default.createFile(atPath: dir + "/err", contents: nil)
     p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/out"))
     p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/err"))
     p.standardInput = FileHandle.nullDevice

@@ -97,8 +97,8 @@ public struct ShardError: Error, Sendable, CustomStringConvertible {
 
 /// Finds a record's customer id text without parsing the whole record into values.
 enum ShardKey {
-    /// The text of the record's top-level `id` (the last one, as the engine reads it) when it is
-    /// a string or a whole number of at most 18 digits; `nil` when there is none.
+    /// The text of the record's top-level `id` (the last one that is not `null`, as the engine
+    /// reads it) when it is a string or a whole number of at most 18 digits; `nil` otherwise.
     static func idText(of b: UnsafeRawBufferPointer) -> [UInt8]? {
         var i = 0
         let n = b.count
@@ -163,6 +163,8 @@ enum ShardKey {
                 case UInt8(ascii: "\""):
                     guard let escaped = string() else { return found }
                     found = escaped ? decoded(start, i) : Array(UnsafeRawBufferPointer(rebasing: b[(start + 1)..<(i - 1)]))
+                case UInt8(ascii: "n"):  // null leaves the field as it was (the engine drops nulls)
+                    guard skipValue() else { return found }
                 default:
                     guard skipValue() else { return found }
                     var end = i
@@ -179,7 +181,7 @@ enum ShardKey {
     }
 
     /// The digits of a whole number as the engine reads ids (`-`?, no leading zero, at most 18
-    /// digits, no fraction or exponent); `nil` for anything else (`null` included).
+    /// digits, no fraction or exponent); `nil` for anything else.
     static func wholeNumber(_ t: UnsafeRawBufferPointer) -> [UInt8]? {
         var digits = t[...]
         if digits.first == UInt8(ascii: "-") { digits = digits.dropFirst() }
