@@ -114,7 +114,7 @@ ERROR_LINE = re.compile(r'"error":"line (\d+)')
 PLAN_INPUT = re.compile(r',"input":(\d+)\}$')
 
 
-def renumber(line, first_line, first_record):
+def renumber(line, first_line, first_record, plans_numbered):
     """A line of partition output with partition-local input and line numbers made global."""
     m = ERROR_INPUT.match(line)
     if m:
@@ -123,7 +123,7 @@ def renumber(line, first_line, first_record):
         if e:
             line = line[:e.start(1)] + str(first_line + int(e.group(1))) + line[e.end(1):]
         return line
-    m = PLAN_INPUT.search(line)
+    m = PLAN_INPUT.search(line) if plans_numbered else None
     if m:
         line = line[:m.start(1)] + str(first_record + int(m.group(1))) + line[m.end(1):]
     return line
@@ -137,6 +137,7 @@ def make_partition_runner(nextbest, policy_name, flags, offsets, counters):
         # its folder name, so policy error locations read `policies/file.lua:12` wherever it runs.
         shipped = SparkFiles.get(policy_name)
         first_line, first_record = offsets[index]
+        numbered = "--with-input-number" in flags
         with tempfile.TemporaryFile() as err:
             proc = subprocess.Popen([nextbest, "run", "--policies", policy_name, "--profiles", "-"] + flags,
                                     cwd=os.path.dirname(shipped), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
@@ -166,7 +167,7 @@ def make_partition_runner(nextbest, policy_name, flags, offsets, counters):
                     errors += 1
                 elif '"errors":[{' in line:
                     policy_errors += 1
-                yield renumber(line, first_line, first_record)
+                yield renumber(line, first_line, first_record, numbered)
             proc.wait()
             writer.join()
             if failure:

@@ -90,7 +90,7 @@ def main():
         check("the job ran (exit 1: some records are error records)", code == 1, err[-2000:])
         check("the job wrote several part files", len(glob.glob(os.path.join(out, "part-*"))) >= 2)
         check("the plans are those of one nextbest run, byte for byte, in input order", got == expected,
-              "first difference: %s" % next(((i, a, b) for i, (a, b) in enumerate(zip(got, expected)) if a != b), (len(got), len(expected))))
+              "first difference: %r" % (next(((i, a, b) for i, (a, b) in enumerate(zip(got, expected)) if a != b), (len(got), len(expected))),))
         errors = [line for line in got if line.startswith('{"input":')]
         check("error records stay error records, with their input number and line", len(errors) == bad and
               errors == [line for line in expected if line.startswith('{"input":')], "%d error records" % len(errors))
