@@ -14,6 +14,11 @@ struct Run: ParsableCommand {
             Example:
               nextbest run --policies policies --profiles policies/samples/customers.jsonl \\
                 --now 2026-11-01 --routes out/routes > out/plans.jsonl
+
+            Sharded (shard 0 of 4; --shard auto/4 reads the index from JOB_COMPLETION_INDEX). \
+            Records without a readable id go to shard (input number - 1) mod 4:
+              nextbest run --policies policies --profiles customers.jsonl --now 2026-11-01 \\
+                --shard 0/4 --with-input-number --out plans-0.jsonl
             """
     )
 
