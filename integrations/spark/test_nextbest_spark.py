@@ -103,8 +103,9 @@ def main():
         code, err = spark_job(args, ["--policies", policies, "--profiles", small, "--out", out2, "--now", NOW,
                                      "--partitions", "3", "--with-input-number"])
         numbered = subprocess.run([args.nextbest, "run", "--policies", "policies", "--profiles", small, "--now", NOW, "--quiet",
-                                   "--with-input-number"], capture_output=True, text=True, cwd=BENCH).stdout.splitlines()
-        check("--with-input-number gives plans their global input number", code == 1 and read_parts(out2) == numbered, err[-1000:])
+                                   "--with-input-number"], capture_output=True, text=True, cwd=BENCH)
+        check("--with-input-number gives plans their global input number",
+              code == numbered.returncode and read_parts(out2) == numbered.stdout.splitlines(), err[-1000:])
 
         broken = os.path.join(ROOT, "Tests", "Fixtures", "broken")
         t = time.time()
