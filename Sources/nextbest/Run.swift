@@ -14,6 +14,11 @@ struct Run: ParsableCommand {
             Example:
               nextbest run --policies policies --profiles policies/samples/customers.jsonl \\
                 --now 2026-11-01 --routes out/routes > out/plans.jsonl
+
+            Sharded (shard 0 of 4; --shard auto/4 reads the index from JOB_COMPLETION_INDEX). \
+            Records without a readable id go to shard (input number - 1) mod 4:
+              nextbest run --policies policies --profiles customers.jsonl --now 2026-11-01 \\
+                --shard 0/4 --with-input-number --out plans-0.jsonl
             """
     )
 
@@ -34,11 +39,24 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Worker threads, each with its own Lua state (default: the number of cores).")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(name: .long, help: ArgumentHelp("Decide only shard I of N (0-based; customers by FNV-1a 64 of their id); auto/N reads I from JOB_COMPLETION_INDEX.", valueName: "I/N"))
+    var shard: String?
+
+    @Flag(name: .long, help: "Give every plan its input record number (\"input\":N), to merge shards back into input order.")
+    var withInputNumber = false
+
     @Flag(name: .long, help: "No summary on standard error.")
     var quiet = false
 
+    /// The shard to decide, read from --shard (and JOB_COMPLETION_INDEX for auto/N).
+    func selectedShard() throws -> Shard? {
+        guard let shard else { return nil }
+        do { return try Shard.parse(shard) } catch { throw ValidationError("--shard: \(error.message)") }
+    }
+
     func validate() throws {
         if jobs < 1 { throw ValidationError("--jobs must be 1 or more") }
+        _ = try selectedShard()
         if let format, ProfileFormat(rawValue: format) == nil { throw ValidationError("--format must be jsonl, json or csv") }
     }
 
@@ -57,9 +75,12 @@ struct Run: ParsableCommand {
             catch { sink.discard(); throw cannotRun("cannot write routes to \(routes): \(error)") }
         }
         let bar = ProgressBar(path: profiles, enabled: !quiet)
+        var options = BatchOptions(jobs: jobs, format: fmt)
+        options.shard = try selectedShard()
+        options.inputNumbers = withInputNumber
         let summary: BatchSummary
         do {
-            summary = try engine.run(profiles: profiles, options: BatchOptions(jobs: jobs, format: fmt),
+            summary = try engine.run(profiles: profiles, options: options,
                                      output: sink.write, routes: routeWriter, progress: bar.update)
             bar.finish()
             try sink.commit()
@@ -111,8 +132,13 @@ extension BatchSummary {
     func text(title: String, routes: [String]?) -> String {
         var lines: [String] = []
         let rate = seconds > 0 ? Int(Double(records) / seconds) : 0
-        lines.append("\(title): \(grouped(records)) records -> \(grouped(plans)) plans + \(grouped(errorRecords)) error records"
+        let shardNote = shard.map { ", shard \($0)" } ?? ""
+        lines.append("\(title)\(shardNote): \(grouped(records)) records -> \(grouped(plans)) plans + \(grouped(errorRecords)) error records"
             + " in \(String(format: "%.2f", seconds)) s (\(grouped(rate)) profiles/s)")
+        if let shard {
+            lines.append("  skipped as other shards' records: \(grouped(skippedForOtherShards))"
+                + " (this is shard \(shard.index) of \(shard.count), counted from 0)")
+        }
         lines.append("  actions: \(grouped(actions))")
         func table(_ label: String, _ d: [String: Int], share: Bool = false) {
             guard !d.isEmpty else { return }

@@ -31,6 +31,10 @@ public struct BatchSummary: Sendable {
     public var duplicatesCheckedUpTo: Int?
     /// Wall-clock time of the run, in seconds.
     public var seconds: Double = 0
+    /// The shard this run decided, when it was one of several (`Shard.swift`).
+    public var shard: Shard?
+    /// Records left to the other shards (not counted in `records`).
+    public var skippedForOtherShards = 0
 
     /// Total actions chosen.
     public var actions: Int { actionsByAction.values.reduce(0, +) }
@@ -62,6 +66,10 @@ public struct BatchOptions: Sendable {
     public var format: ProfileFormat
     /// Bytes of input per chunk handed to a worker.
     public var chunkBytes: Int
+    /// Decide only this shard's records (`Shard.swift`); `nil` decides them all.
+    public var shard: Shard?
+    /// Give every plan its 1-based input record number (`"input":N`), as error records have.
+    public var inputNumbers = false
 
     /// Options with the given values.
     public init(jobs: Int = ProcessInfo.processInfo.activeProcessorCount, format: ProfileFormat = .jsonl,
@@ -90,6 +98,10 @@ extension Engine {
                     routes: RouteWriter? = nil,
                     progress: ((_ bytesRead: Int, _ records: Int) -> Void)? = nil) throws -> BatchSummary {
         var source = try makeRecordSource(path: path, format: options.format, chunkBytes: options.chunkBytes)
+        let skipped = SkippedRecords()
+        if options.shard != nil || options.inputNumbers {
+            source = ShardFilterSource(base: source, shard: options.shard, inputNumbers: options.inputNumbers, skipped: skipped)
+        }
         let start = DispatchTime.now()
         let jobs = min(options.jobs, options.jobs > 1 ? self.options.concurrency : 1)
         var summary = try pool.withStates(jobs) { states -> BatchSummary in
@@ -134,6 +146,8 @@ extension Engine {
             return summary
         }
         summary.seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        summary.shard = options.shard
+        summary.skippedForOtherShards = skipped.count
         return summary
     }
 
@@ -151,6 +165,7 @@ extension Engine {
                 switch state.decide(slice, line: rec.line, column: rec.column, out: r.out, routes: r.routes) {
                 case .plan(let hasErrors, let customer):
                     noteCustomer(r, number: rec.number, at: customer)
+                    if chunk.inputNumbers { tagInputNumber(r, number: rec.number) }
                     r.plans += 1
                     if hasErrors { r.plansWithErrors += 1 }
                 case .badRecord(let m, let c, let placed):

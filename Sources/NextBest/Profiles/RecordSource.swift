@@ -38,6 +38,8 @@ struct RecordSlice: Sendable {
 struct RecordChunk: Sendable {
     var bytes: [UInt8] = []
     var records: [RecordSlice] = []
+    /// Whether plans of this chunk carry their input record number (`Shard.swift`).
+    var inputNumbers = false
 }
 
 /// A source of record chunks, read in order.
