@@ -38,8 +38,9 @@ int nb_json_push_keys(lua_State *L, const char *json, size_t len, long line, lon
 int nb_l_protect_profile(lua_State *L);
 /// view_len(view): the length of the data behind a read-only view, its __len (sandbox.c).
 int nb_l_view_len(lua_State *L);
-/// Pushes a flattened value (value_in.c), or writes a message and returns 0.
-int nb_value_push(lua_State *L, const nb_value *tape, size_t count, const char *strings, nb_buf *message);
+/// Pushes a flattened value (value_in.c), nested tables made read-only views when `views` is
+/// not NULL, or writes a message and returns 0.
+int nb_value_push(lua_State *L, const nb_value *tape, size_t count, const char *strings, nb_buf *message, nb_views *views);
 /// Appends the Lua value at idx as JSON (objects with sorted keys).
 void nb_json_encode(lua_State *L, int idx, nb_buf *b, int depth);
 /// Appends a Lua number as JSON (integers exact, floats shortest round-trip, NaN/inf as null).

@@ -336,6 +336,15 @@ typedef struct {
     int status;
 } decide_job;
 
+/// A record that is an array: no plan (arrays and objects are both tables in Lua, so this is told before).
+static int array_record(lua_State *L, decide_job *job) {
+    static const char m[] = "the record is a JSON array, not an object (one profile per record)";
+    nb_buf_clear(job->message);
+    nb_check(L, nb_buf_append(job->message, m, sizeof m - 1));
+    job->status = NB_BAD_RECORD;
+    return 0;
+}
+
 static int decide_k(lua_State *L) {
     decide_job *job = lua_touserdata(L, 1);
     lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->keys.ref);
@@ -350,14 +359,8 @@ static int decide_k(lua_State *L) {
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->decide_ref);
     if (job->tape) {
-        if (!nb_value_push(L, job->tape, job->tape_count, job->json, job->message)) { job->status = NB_BAD_RECORD; return 0; }
-        if (job->tape[0].kind == NB_VALUE_ARRAY) {
-            static const char m[] = "the record is a JSON array, not an object (one profile per record)";
-            nb_buf_clear(job->message);
-            nb_check(L, nb_buf_append(job->message, m, sizeof m - 1));
-            job->status = NB_BAD_RECORD;
-            return 0;
-        }
+        if (!nb_value_push(L, job->tape, job->tape_count, job->json, job->message, use_views)) { job->status = NB_BAD_RECORD; return 0; }
+        if (job->tape[0].kind == NB_VALUE_ARRAY) return array_record(L, job);
     } else if (!nb_json_push_keys(L, job->json, job->len, job->line, job->column, job->message, &job->s->keys, keys, use_views)) {
         job->status = NB_BAD_RECORD;
         job->marks->placed = job->line > 0;  // the reader's messages start with line and column
@@ -365,13 +368,7 @@ static int decide_k(lua_State *L) {
     } else if (lua_istable(L, -1)) {  // arrays become tables too: tell them apart by the text
         size_t i = 0;
         while (i < job->len && (job->json[i] == ' ' || job->json[i] == '\t' || job->json[i] == '\r' || job->json[i] == '\n')) i++;
-        if (i < job->len && job->json[i] == '[') {
-            static const char m[] = "the record is a JSON array, not an object (one profile per record)";
-            nb_buf_clear(job->message);
-            nb_check(L, nb_buf_append(job->message, m, sizeof m - 1));
-            job->status = NB_BAD_RECORD;
-            return 0;
-        }
+        if (i < job->len && job->json[i] == '[') return array_record(L, job);
     }
     // Fast path first: policies called without a protected call each. If anything fails,
     // decide this customer again carefully, so the failure stays inside its policy.

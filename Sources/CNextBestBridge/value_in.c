@@ -8,6 +8,7 @@ typedef struct {
     const nb_value *tape;
     size_t count, next;
     const char *strings;
+    nb_views *views;  // when not NULL, nested tables become read-only views as they are made
 } tape_reader;
 
 /// Pushes the value at the reader's position (and everything under it); 0 when the tape is
@@ -29,7 +30,7 @@ static int push_value(lua_State *L, tape_reader *r, int depth) {
             if (!push_value(L, r, depth + 1)) return 0;
             lua_rawseti(L, -2, ++n);  // a null element leaves a hole, as in JSON input
         }
-        return 1;
+        return depth == 1 || !r->views || nb_view_wrap(L, r->views);
     }
     case NB_VALUE_OBJECT: {
         lua_createtable(L, 0, (int)(v->length < 1u << 20 ? v->length : 0));
@@ -38,14 +39,14 @@ static int push_value(lua_State *L, tape_reader *r, int depth) {
             if (!push_value(L, r, depth + 1) || !push_value(L, r, depth + 1)) return 0;
             lua_rawset(L, -3);  // a nil value sets nothing
         }
-        return 1;
+        return depth == 1 || !r->views || nb_view_wrap(L, r->views);
     }
     default: return 0;
     }
 }
 
-int nb_value_push(lua_State *L, const nb_value *tape, size_t count, const char *strings, nb_buf *message) {
-    tape_reader r = { tape, count, 0, strings };
+int nb_value_push(lua_State *L, const nb_value *tape, size_t count, const char *strings, nb_buf *message, nb_views *views) {
+    tape_reader r = { tape, count, 0, strings, views };
     int top = lua_gettop(L);
     if (push_value(L, &r, 1) && r.next == count) return 1;
     lua_settop(L, top);

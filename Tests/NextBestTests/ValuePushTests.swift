@@ -1,0 +1,50 @@
+// A profile built in Swift goes into Lua as values (ValueTape), not as JSON text: it must decide exactly like its JSON.
+import Testing
+@testable import NextBest
+
+@Suite("Profiles pushed as Swift values")
+struct ValuePushTests {
+    static let policies = catalog + """
+
+        segment "gold" { when = function(c) return c.tier == "gold" and c.scores.nps >= 9 end }
+        policy "nested" {
+          segments = { "gold" },
+          propose = function(c)
+            return { action = "webinar", priority = #c.tags + (c.missing == nil and 1 or 0),
+                     reason = c.tags[2] .. "/" .. tostring(c.flag), params = { first = c.tags[1], ratio = c.scores.ratio } }
+          end,
+        }
+        """
+
+    @Test func aNestedSwiftProfileDecidesLikeItsJSON() throws {
+        let engine = try Fixture(["a.lua": Self.policies]).engine()
+        let profile: Profile = ["id": "C1", "tier": "gold", "flag": true, "missing": nil,
+                                "scores": ["nps": 10, "ratio": 0.25], "tags": ["vip", "é ✓", "x"]]
+        let fromValue = try engine.decide(profile)
+        let fromJSON = try engine.decide(json: Array(profile.jsonText.utf8))
+        #expect(fromValue == fromJSON)
+        #expect(fromValue.actionNames == ["webinar"])
+        #expect(fromValue.actions.first?.reason == "é ✓/true")
+        #expect(fromValue.actions.first?.priority == 4)
+    }
+
+    @Test func anArrayIsABadRecordFromSwiftToo() throws {
+        let engine = try Fixture(["a.lua": Self.policies]).engine()
+        #expect(throws: DecisionError.badRecord(message: "the record is a JSON array, not an object (one profile per record)", customer: nil)) {
+            try engine.decide(["a", "b"] as Profile)
+        }
+    }
+
+    @Test func aProfileNestedTooDeeplyIsABadRecord() throws {
+        let engine = try Fixture(["a.lua": Self.policies]).engine()
+        var deep: Profile = 1
+        for _ in 0..<70 { deep = ["x": deep] }
+        let profile: Profile = ["id": "C2", "deep": deep]
+        do {
+            _ = try engine.decide(profile)
+            Issue.record("a profile nested 70 levels deep was decided")
+        } catch {
+            guard case .badRecord = error else { Issue.record("expected a bad record, got \(error)"); return }
+        }
+    }
+}
