@@ -84,6 +84,11 @@ extension Engine {
         } catch {
             throw .badRecord(message: "\(error)", customer: nil)
         }
+        return try explanation(from: v)
+    }
+
+    /// Reads the prelude's explain answer (`{plan, trace}` or `{error, customer}`).
+    func explanation(from v: JSONValue) throws(DecisionError) -> Explanation {
         if let message = v["error"]?.stringValue { throw .badRecord(message: message, customer: v["customer"]) }
         guard let planJSON = v["plan"], let trace = v["trace"] else {
             throw .failed(message: "the engine gave no explanation", customer: nil)
