@@ -122,7 +122,7 @@ struct ReloadTriggers: Service {
 
     func run() async throws {
         let state = self.state, hangups = self.hangups, watch = self.watch
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for await _ in hangups { _ = await state.reload(because: "SIGHUP") }

@@ -10,7 +10,7 @@ func object(_ text: some StringProtocol) -> NSDictionary {
 
 /// A plan from the service without its `decision` and `revision` stamps.
 func unstamped(_ plan: Any) -> NSDictionary {
-    let d = NSMutableDictionary(dictionary: plan as? NSDictionary ?? [:])
+    let d = NSMutableDictionary(dictionary: (plan as? [String: Any]) ?? [:])
     d.removeObject(forKey: "decision")
     d.removeObject(forKey: "revision")
     return d

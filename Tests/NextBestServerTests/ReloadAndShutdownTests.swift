@@ -32,7 +32,11 @@ func eventually(seconds: Double, _ body: () throws -> Bool) rethrows -> Bool {
 
 /// A request sent on its own thread; `reply` is set when it is answered.
 final class RequestInFlight: @unchecked Sendable {
-    private let result = Mutex<Result<HTTPReply, TestFailure>?>(nil)
+    /// The answer, once there is one.
+    final class Slot: Sendable {
+        let value = Mutex<Result<HTTPReply, TestFailure>?>(nil)
+    }
+    private let result = Slot()
     private let thread: Thread
 
     init(port: Int, method: String, path: String, body: String) {
@@ -41,17 +45,17 @@ final class RequestInFlight: @unchecked Sendable {
             let r: Result<HTTPReply, TestFailure>
             do { r = .success(try HTTPClient(port: port).send(method, path, body: Array(body.utf8))) }
             catch { r = .failure(TestFailure("\(error)")) }
-            result.withLock { $0 = r }
+            result.value.withLock { $0 = r }
         }
         thread.start()
     }
 
-    var isDone: Bool { result.withLock { $0 != nil } }
+    var isDone: Bool { result.value.withLock { $0 != nil } }
 
     /// Waits for the answer.
     func reply(seconds: Double = 60) throws -> HTTPReply {
         _ = eventually(seconds: seconds) { isDone }
-        guard let r = result.withLock({ $0 }) else { throw TestFailure("no answer within \(seconds) s") }
+        guard let r = result.value.withLock({ $0 }) else { throw TestFailure("no answer within \(seconds) s") }
         return try r.get()
     }
 }

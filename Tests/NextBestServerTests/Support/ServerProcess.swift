@@ -71,7 +71,10 @@ final class ServerProcess: @unchecked Sendable {
         try errFile.close()
         let deadline = Date().addingTimeInterval(60)
         var found: Int?
+        let errPath = self.errPath
+        func stderr() -> String { String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self) }
         while Date() < deadline && found == nil {
+            let stderr = stderr()
             if let range = stderr.range(of: #"listening on http://127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
                 let text = stderr[range]
                 found = Int(text.split(separator: ":").last ?? "")
@@ -80,7 +83,7 @@ final class ServerProcess: @unchecked Sendable {
             if !process.isRunning { throw TestFailure("serve ended before listening: \(stderr)") }
             usleep(20_000)
         }
-        guard let found else { throw TestFailure("serve did not start listening: \(stderr)") }
+        guard let found else { throw TestFailure("serve did not start listening: \(stderr())") }
         port = found
     }
 
