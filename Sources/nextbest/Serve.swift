@@ -5,6 +5,9 @@ import Logging
 import NextBest
 import NextBestServer
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -56,6 +59,13 @@ struct Serve: ParsableCommand {
             throw cannotRun("--store \(store): this version of nextbest serve has no store yet; "
                             + "run it without --store (decide works; record, outcomes, tasks and history answer 501)")
         }
+        // Block the signals the service handles in this thread before any other thread starts, so
+        // every thread inherits the mask: they stay pending for the service's signal handling
+        // (a signalfd on Linux) instead of ending the process if one arrives while it starts.
+        var handled = sigset_t()
+        sigemptyset(&handled)
+        for sig in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&handled, sig) }
+        pthread_sigmask(SIG_BLOCK, &handled, nil)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .info
