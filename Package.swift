@@ -13,10 +13,17 @@ let package = Package(
         .library(name: "NextBest", targets: ["NextBest"]),
         .library(name: "NextBestTools", targets: ["NextBestTools"]),
         .library(name: "NextBestReport", targets: ["NextBestReport"]),
+        .library(name: "NextBestServer", targets: ["NextBestServer"]),
         .executable(name: "nextbest", targets: ["nextbest"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The system's Lua 5.4 (Debian: liblua5.4-dev), found through pkg-config.
@@ -36,12 +43,31 @@ let package = Package(
         ),
         // What only the command-line tool needs (diff, bench), kept out of the embeddable core.
         .target(name: "NextBestTools", dependencies: ["NextBest"], swiftSettings: strictSettings),
+        // The decision service (`nextbest serve`): HTTP on Hummingbird 2, hot reload, metrics.
+        // The core `NextBest` does not depend on it.
+        .target(
+            name: "NextBestServer",
+            dependencies: [
+                "NextBest",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            resources: [.embedInCode("openapi.yaml")],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "nextbest",
             dependencies: [
                 "NextBest",
                 "NextBestTools",
+                "NextBestServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -52,6 +78,7 @@ let package = Package(
         .testTarget(name: "NextBestReportTests", dependencies: ["NextBestReport"], swiftSettings: strictSettings),
         .testTarget(name: "NextBestTests", dependencies: ["NextBest"], swiftSettings: strictSettings),
         .testTarget(name: "nextbestTests", dependencies: ["NextBest"], swiftSettings: strictSettings),
+        .testTarget(name: "NextBestServerTests", dependencies: ["NextBest", "NextBestServer"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -16,7 +16,7 @@ struct NextBestCommand: ParsableCommand {
             Example:
               nextbest run --policies policies --profiles policies/samples/customers.jsonl --now 2026-11-01
             """,
-        subcommands: [Run.self, Check.self, Test.self, Explain.self, Diff.self, Bench.self]
+        subcommands: [Run.self, Check.self, Test.self, Explain.self, Diff.self, Bench.self, Serve.self]
     )
 
     /// Runs the command and maps failures to the documented exit codes (usage errors are 2).

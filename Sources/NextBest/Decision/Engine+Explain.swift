@@ -85,6 +85,11 @@ extension Engine {
         } catch {
             throw .badRecord(message: "\(error)", customer: nil)
         }
+        return try explanation(from: reply)
+    }
+
+    /// Reads the prelude's explain reply (`{plan, trace}` or `{error, customer}`) into an ``Explanation``.
+    func explanation(from reply: ExplainReply) throws(DecisionError) -> Explanation {
         if let message = reply.error { throw .badRecord(message: message, customer: reply.customer) }
         guard let planJSON = reply.plan, let traceJSON = reply.trace else {
             throw .failed(message: "the engine gave no explanation (a bug in NextBest)", customer: nil)

@@ -1,0 +1,99 @@
+// Engine+Now: one decision at a given evaluation time, with the plan as the engine's own JSON bytes.
+
+extension Engine {
+    /// Decides one profile given as JSON bytes (one object) as of `now`, and returns the plan as
+    /// the engine writes it: one JSON object in UTF-8, the line `nextbest run` writes for it
+    /// (without the newline). `now` is an ISO-8601 date or date-time; `nil` keeps the engine's
+    /// own time (``EngineOptions/now``, or the current time). The time applies to this call only.
+    public func decidePlanJSON(json: some Collection<UInt8>, now: String? = nil) throws(DecisionError) -> [UInt8] {
+        let bytes = Array(json)
+        let result: Result<[UInt8], DecisionError>
+        do {
+            result = try pool.withState { state in
+                try self.setClock(state, now: now)
+                defer { self.restoreClock(state, after: now) }
+                let out = NativeBuffer()
+                let outcome = bytes.withUnsafeBytes { state.decide($0, line: 0, column: 0, out: out, routes: nil) }
+                switch outcome {
+                case .plan:
+                    return .success(out.withBytes { raw in
+                        var end = raw.count
+                        while end > 0, raw[end - 1] == 0x0A || raw[end - 1] == 0x0D || raw[end - 1] == 0x20 { end -= 1 }
+                        return Array(raw[0..<end])
+                    })
+                case .badRecord(let m, let c, _):
+                    return .failure(.badRecord(message: m, customer: c.flatMap { try? JSONValue(parsing: $0) }))
+                case .failed(let m, let c):
+                    return .failure(.failed(message: m, customer: c.flatMap { try? JSONValue(parsing: $0) }))
+                }
+            }
+        } catch let e as DecisionError {
+            throw e
+        } catch {
+            throw .failed(message: "\(error)", customer: nil)
+        }
+        return try result.get()
+    }
+
+    /// Decides one profile given as JSON bytes as of `now` (see ``decidePlanJSON(json:now:)``).
+    public func decide(json: some Collection<UInt8>, now: String?) throws(DecisionError) -> Plan {
+        let bytes = try decidePlanJSON(json: json, now: now)
+        let value: JSONValue
+        do { value = try JSONValue(parsing: bytes) } catch {
+            throw .failed(message: "the engine wrote a plan it cannot read back", customer: nil)
+        }
+        return try Plan(json: value)
+    }
+
+    /// Explains the decision for one profile given as JSON bytes, as of `now` (`nil`: the engine's own time).
+    public func explain(json: some Collection<UInt8>, now: String?) throws(DecisionError) -> Explanation {
+        guard let now else { return try explain(json: json) }
+        let text = String(decoding: Array(json), as: UTF8.self)
+        // The prelude's explain takes the time from its own clock: set it, explain, restore it.
+        let reply: ExplainReply
+        do {
+            reply = try pool.withState { state -> ExplainReply in
+                try self.setClock(state, now: now)
+                defer { self.restoreClock(state, after: now) }
+                return try state.explain(text)
+            }
+        } catch let e as DecisionError {
+            throw e
+        } catch {
+            throw .badRecord(message: "\(error)", customer: nil)
+        }
+        return try explanation(from: reply)
+    }
+
+    /// `nil` when the engine reads `text` as a time (an ISO-8601 date or date-time), else why not,
+    /// in plain words. Lets a caller refuse a bad `now` once instead of once per profile.
+    public func checkTime(_ text: String) -> String? {
+        do {
+            return try pool.withState { state -> String? in
+                defer { self.restoreClock(state, after: text) }
+                return try state.setNow(text)
+            }
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// Points the state's clock at `now` for one call, or at the engine's own time.
+    private func setClock(_ state: LuaState, now: String?) throws {
+        guard let now else { return try refreshClock(state) }
+        if let message = try state.setNow(now) {
+            restoreClock(state, after: now)
+            throw DecisionError.badRecord(message: message, customer: nil)
+        }
+    }
+
+    /// Puts the engine's own time back after a call made with its own `now`.
+    private func restoreClock(_ state: LuaState, after now: String?) {
+        guard now != nil else { return }
+        if let fixed = options.now {
+            _ = try? state.setNow(fixed)
+        } else {
+            state.clock = nil  // the next call sets the current second again
+        }
+    }
+}
