@@ -230,7 +230,7 @@ struct FlatJSON {
     }
 
     private mutating func word(_ w: StaticString) throws(FlatJSONError) {
-        let n = w.utf8CodeUnitsCount
+        let n = w.utf8CodeUnitCount
         guard p + n <= end else { throw fail("unexpected end") }
         for k in 0..<n where bytes[p + k] != w.utf8Start[k] { throw fail("unexpected text") }
         p += n

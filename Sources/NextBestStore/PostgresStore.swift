@@ -82,7 +82,7 @@ public final class PostgresStore: Store {
 
     /// Runs `body` in BEGIN ... COMMIT on one connection, rolling back when it throws.
     private static func transaction<T: Sendable>(_ c: PostgresConnection, name: String,
-                                                 _ body: (PostgresConnection) async throws -> T) async throws -> T {
+                                                 _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await c.query("BEGIN", logger: quiet)
         do {
             let value = try await body(c)
@@ -94,7 +94,7 @@ public final class PostgresStore: Store {
         }
     }
 
-    private func writing<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    private func writing<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
             return try await client.withConnection { c in try await Self.transaction(c, name: name, body) }
         } catch {
@@ -102,7 +102,7 @@ public final class PostgresStore: Store {
         }
     }
 
-    private func reading<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    private func reading<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
             return try await client.withConnection { c in try await body(c) }
         } catch {

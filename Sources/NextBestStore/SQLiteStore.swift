@@ -221,7 +221,8 @@ public final class SQLiteStore: Store {
         sql += " ORDER BY created_at, id"
         if let limit { sql += " LIMIT \(max(0, limit))" }
         let arguments = StatementArguments(args)
-        return try await reading { db in try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.taskRecord) }
+        let query = sql
+        return try await reading { db in try Row.fetchAll(db, sql: query, arguments: arguments).map(Self.taskRecord) }
     }
 
     /// `open → assigned`, compare-and-set.

@@ -228,3 +228,12 @@ struct StoreCommandTests {
         guard out.status == 0 else { throw CLIError("python3 sqlite3 failed: \(out.stderr)") }
     }
 }
+
+/// Thousands separators, as the CLI prints counts.
+func grouped(_ n: Int) -> String {
+    let f = NumberFormatter()
+    f.numberStyle = .decimal
+    f.groupingSeparator = ","
+    f.usesGroupingSeparator = true
+    return f.string(from: NSNumber(value: n)) ?? "\(n)"
+}
