@@ -182,9 +182,9 @@ struct StoreCommandTests {
         // Someone else's SQLite database.
         let foreign = dir + "/crm.db"
         try sqlite(foreign, "CREATE TABLE customers (id TEXT); INSERT INTO customers VALUES ('1');")
-        // A damaged file: a store whose header was overwritten.
+        // A damaged file: an SQLite database whose header was overwritten.
         let damaged = dir + "/damaged.db"
-        #expect(try nextbest("store", "migrate", "--store", damaged).status == 0)
+        try sqlite(damaged, "CREATE TABLE nextbest_store (key TEXT PRIMARY KEY, value TEXT); INSERT INTO nextbest_store VALUES ('schema_version', '1');")
         var bytes = try Data(contentsOf: URL(fileURLWithPath: damaged))
         for i in 0..<64 { bytes[i] = UInt8(i * 7 & 0xff) }
         try bytes.write(to: URL(fileURLWithPath: damaged))
@@ -193,8 +193,8 @@ struct StoreCommandTests {
         try write(String(repeating: "just some notes\n", count: 400), to: text)
         // A store from a newer NextBest.
         let newer = dir + "/newer.db"
-        #expect(try nextbest("store", "migrate", "--store", newer).status == 0)
-        try sqlite(newer, "UPDATE nextbest_store SET value = '\(storeSchemaVersion + 1)' WHERE key = 'schema_version';")
+        try sqlite(newer, "CREATE TABLE nextbest_store (key TEXT PRIMARY KEY, value TEXT); "
+                   + "INSERT INTO nextbest_store VALUES ('schema_version', '\(storeSchemaVersion + 1)'); CREATE TABLE decisions (id TEXT);")
 
         let expectations: [(String, String)] = [
             (foreign, "is not a NextBest store: it already holds other tables (customers)"),
