@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "NextBestTools", targets: ["NextBestTools"]),
         .library(name: "NextBestReport", targets: ["NextBestReport"]),
         .library(name: "NextBestServer", targets: ["NextBestServer"]),
+        .library(name: "NextBestStore", targets: ["NextBestStore"]),
         .executable(name: "nextbest", targets: ["nextbest"]),
     ],
     dependencies: [
@@ -24,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // The system's Lua 5.4 (Debian: liblua5.4-dev), found through pkg-config.
@@ -60,12 +64,25 @@ let package = Package(
             resources: [.embedInCode("openapi.yaml")],
             swiftSettings: strictSettings
         ),
+        // The store: recorded decisions, tasks and outcomes in SQLite (GRDB) or PostgreSQL
+        // (postgres-nio). The core library does not depend on it.
+        .target(
+            name: "NextBestStore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "nextbest",
             dependencies: [
                 "NextBest",
                 "NextBestTools",
                 "NextBestServer",
+                "NextBestStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -77,8 +94,18 @@ let package = Package(
         .executableTarget(name: "nextbest-report-bench", dependencies: ["NextBestReport"], swiftSettings: strictSettings),
         .testTarget(name: "NextBestReportTests", dependencies: ["NextBestReport"], swiftSettings: strictSettings),
         .testTarget(name: "NextBestTests", dependencies: ["NextBest"], swiftSettings: strictSettings),
-        .testTarget(name: "nextbestTests", dependencies: ["NextBest"], swiftSettings: strictSettings),
+        .testTarget(name: "nextbestTests", dependencies: ["NextBest", "NextBestStore"], swiftSettings: strictSettings),
         .testTarget(name: "NextBestServerTests", dependencies: ["NextBest", "NextBestServer"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "NextBestStoreTests",
+            dependencies: [
+                "NextBestStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

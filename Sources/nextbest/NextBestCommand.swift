@@ -4,7 +4,7 @@ import Foundation
 import NextBest
 
 @main
-struct NextBestCommand: ParsableCommand {
+struct NextBestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nextbest",
         abstract: "Next-best-action policies in Lua: dry-run, check, test, explain and compare them.",
@@ -16,14 +16,19 @@ struct NextBestCommand: ParsableCommand {
             Example:
               nextbest run --policies policies --profiles policies/samples/customers.jsonl --now 2026-11-01
             """,
-        subcommands: [Run.self, Check.self, Test.self, Explain.self, Diff.self, Bench.self, Serve.self]
+        subcommands: [Run.self, Check.self, Test.self, Explain.self, Diff.self, Bench.self, Serve.self,
+                      StoreCommand.self, Outcomes.self, History.self]
     )
 
     /// Runs the command and maps failures to the documented exit codes (usage errors are 2).
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
         } catch {

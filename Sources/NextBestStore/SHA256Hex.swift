@@ -1,0 +1,19 @@
+// Hex digests for content keys (swift-crypto's SHA-256).
+import Crypto
+
+/// SHA-256 as hex text.
+enum SHA256Hex {
+    /// The first `hexDigits` hex digits of the SHA-256 of `text`'s UTF-8 bytes.
+    static func of(_ text: String, hexDigits: Int = 64) -> String {
+        let digest = SHA256.hash(data: Array(text.utf8))
+        let hex = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(hexDigits)
+        for b in digest {
+            if out.count >= hexDigits { break }
+            out.append(hex[Int(b >> 4)])
+            out.append(hex[Int(b & 15)])
+        }
+        return String(decoding: out.prefix(hexDigits), as: UTF8.self)
+    }
+}

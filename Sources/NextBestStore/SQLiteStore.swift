@@ -1,0 +1,324 @@
+// The SQLite backend, through GRDB: WAL mode, a busy timeout, one transaction per batch.
+import Foundation
+import GRDB
+
+/// A store in an SQLite file. Several processes may write it at once: a writer waits (up to
+/// `busyTimeout`) for another's transaction to end instead of failing with "database is locked".
+public final class SQLiteStore: Store {
+    /// Where the store lives.
+    public let url: StoreURL
+    private let pool: DatabasePool
+    private let name: String
+
+    /// How long a writer waits for another process's transaction, in seconds.
+    public static let busyTimeout: TimeInterval = 120
+
+    private init(path: String, pool: DatabasePool) {
+        self.url = .sqlite(path: path)
+        self.name = "sqlite:" + path
+        self.pool = pool
+    }
+
+    /// Checks the file without writing to it, then opens it (WAL) and brings its tables up to date.
+    static func open(path: String) throws(StoreError) -> (SQLiteStore, MigrationReport) {
+        let name = "sqlite:" + path
+        let attrs = try? FileManager.default.attributesOfItem(atPath: path)
+        if let type = attrs?[.type] as? FileAttributeType, type == .typeDirectory {
+            throw .unreachable(name, "it is a folder, not a file")
+        }
+        if let size = attrs?[.size] as? Int, size > 0 {
+            // A read-only look first: a file that is not ours, damaged or newer is never written.
+            do {
+                var probe = Configuration()
+                probe.readonly = true
+                probe.busyMode = .timeout(busyTimeout)
+                let queue = try DatabaseQueue(path: path, configuration: probe)
+                let version = try queue.read { db in try Self.inspect(db, name: name) }
+                try queue.close()
+                _ = version
+            } catch let e as StoreError {
+                throw e
+            } catch {
+                throw Self.mapped(error, name: name)
+            }
+        }
+        do {
+            var config = Configuration()
+            config.busyMode = .timeout(busyTimeout)
+            config.foreignKeysEnabled = true
+            config.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
+            let pool = try DatabasePool(path: path, configuration: config)
+            let report = try pool.writeWithoutTransaction { db -> MigrationReport in
+                var report = MigrationReport(from: 0, to: 0)
+                try db.inTransaction(.immediate) {
+                    let from = try Self.inspect(db, name: name)
+                    report = MigrationReport(from: from, to: Schema.migrations.count)
+                    guard from < Schema.migrations.count else { return .commit }
+                    for m in Schema.migrations[from...] {
+                        for statement in m { try db.execute(sql: statement) }
+                    }
+                    try db.execute(sql: Schema.setVersion(Schema.migrations.count))
+                    return .commit
+                }
+                return report
+            }
+            return (SQLiteStore(path: path, pool: pool), report)
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw Self.mapped(error, name: name)
+        }
+    }
+
+    /// The store's version, or 0 for an empty database; throws when it must not be touched.
+    private static func inspect(_ db: Database, name: String) throws -> Int {
+        let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        var version: String?
+        if tables.contains(Schema.markerTable) {
+            version = try String.fetchOne(db, sql: "SELECT value FROM nextbest_store WHERE key = 'schema_version'")
+        }
+        return try Schema.verdict(url: name, tables: tables, version: version)
+    }
+
+    /// A GRDB error in plain words.
+    static func mapped(_ error: any Error, name: String) -> StoreError {
+        if let e = error as? StoreError { return e }
+        guard let d = error as? DatabaseError else { return .failed(name, "\(error)") }
+        switch d.resultCode {
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
+            return .corrupt(name, d.message ?? "file is not a database")
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return .failed(name, "another process kept it busy for over \(Int(busyTimeout)) seconds; try again")
+        case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_IOERR, .SQLITE_FULL:
+            return .unreachable(name, d.message ?? "\(d.resultCode)")
+        default:
+            return .failed(name, d.message ?? "\(d.resultCode)")
+        }
+    }
+
+    private func writing<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        } catch let e as TaskMoveError {
+            throw e
+        } catch {
+            throw Self.mapped(error, name: name)
+        }
+    }
+
+    private func reading<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.read(body) } catch { throw Self.mapped(error, name: name) }
+    }
+
+    /// Records plans and their tasks in one transaction; see `Store.record`.
+    public func record(_ decisions: [RecordedDecision]) async throws -> RecordResult {
+        try await writing { db in
+            var result = RecordResult()
+            let insertDecision = try db.cachedStatement(sql: """
+                INSERT INTO decisions (id, run, customer, revision, at, plan, held_out) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO NOTHING
+                """)
+            let insertTask = try db.cachedStatement(sql: """
+                INSERT INTO tasks (id, decision, customer, action, department, channel, priority, created_at, status,
+                  status_at, due_at, policy, segments, fields)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                """)
+            for d in decisions {
+                let at = StoreTime.text(d.at)
+                try insertDecision.execute(arguments: [d.id, d.run, d.customer, d.revision, at, d.plan, d.heldOut])
+                guard db.changesCount == 1 else { result.skipped += 1; continue }
+                result.decisions += 1
+                for (i, t) in d.tasks.enumerated() {
+                    try insertTask.execute(arguments: [
+                        d.taskID(at: i), d.id, d.customer, t.action, t.department, t.channel, t.priority, at, at,
+                        t.dueAt.map(StoreTime.text), t.policy, Schema.segmentsText(t.segments), t.fields,
+                    ])
+                    result.tasks += db.changesCount
+                }
+            }
+            return result
+        }
+    }
+
+    /// Imports checked outcome rows in one transaction; see `Store.importOutcomes`.
+    public func importOutcomes(_ rows: [OutcomeRow]) async throws -> OutcomeImportResult {
+        try await writing { db in
+            var known: [String: (customer: String, action: String, channel: String)] = [:]
+            let wanted = Array(Set(rows.compactMap(\.task)))
+            if !wanted.isEmpty {
+                let found = try Row.fetchAll(db, sql: "SELECT id, customer, action, channel FROM tasks WHERE id IN (SELECT value FROM json_each(?))",
+                                             arguments: [Schema.jsonArray(wanted)])
+                for r in found { known[r[0]] = (r[1], r[2], r[3]) }
+            }
+            var result = OutcomeImportResult()
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO outcomes (id, task, customer, action, channel, outcome, at, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO NOTHING
+                """)
+            for (i, row) in rows.enumerated() {
+                var channel = row.channel
+                if let t = row.task {
+                    guard let task = known[t] else { result.rejected.append((i, OutcomeCheck.noTask(t))); continue }
+                    if let why = OutcomeCheck.mismatch(row, taskCustomer: task.customer, taskAction: task.action) {
+                        result.rejected.append((i, why))
+                        continue
+                    }
+                    if channel == nil { channel = task.channel }
+                }
+                try insert.execute(arguments: [row.id, row.task, row.customer, row.action, channel, row.outcome,
+                                               StoreTime.text(row.at), row.value])
+                if db.changesCount == 1 { result.imported += 1 } else { result.duplicates += 1 }
+            }
+            return result
+        }
+    }
+
+    /// Many customers' histories in one query, newest first; see `Store.history`.
+    public func history(customers: [String], since: Date?) async throws -> [String: [HistoryEntry]] {
+        if customers.isEmpty { return [:] }
+        let list = Schema.jsonArray(customers)
+        let from = since.map(StoreTime.text) ?? ""
+        return try await reading { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT customer, action, channel, created_at AS at, NULL AS outcome, id AS task, NULL AS value, 0 AS kind
+                  FROM tasks WHERE customer IN (SELECT value FROM json_each(?1)) AND status <> 'cancelled' AND created_at >= ?2
+                UNION ALL
+                SELECT customer, action, channel, at, outcome, task, value, 1
+                  FROM outcomes WHERE customer IN (SELECT value FROM json_each(?1)) AND at >= ?2
+                ORDER BY 1, 4 DESC, 8 DESC, 6
+                """, arguments: [list, from])
+            var out: [String: [HistoryEntry]] = [:]
+            while let r = try rows.next() {
+                let entry = HistoryEntry(action: r[1], channel: r[2], at: StoreTime.stored(r[3]), outcome: r[4], task: r[5], value: r[6])
+                out[r[0], default: []].append(entry)
+            }
+            return out
+        }
+    }
+
+    /// A task by id.
+    public func task(_ id: String) async throws -> TaskRecord? {
+        try await reading { db in try Self.fetchTask(db, id) }
+    }
+
+    /// A queue, oldest first.
+    public func tasks(department: String?, status: TaskStatus?, limit: Int?) async throws -> [TaskRecord] {
+        var conditions: [String] = []
+        var args: [(any DatabaseValueConvertible)?] = []
+        if let department { conditions.append("department = ?"); args.append(department) }
+        if let status { conditions.append("status = ?"); args.append(status.rawValue) }
+        var sql = "SELECT \(Schema.taskColumns) FROM tasks"
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += " ORDER BY created_at, id"
+        if let limit { sql += " LIMIT \(max(0, limit))" }
+        let arguments = StatementArguments(args)
+        let query = sql
+        return try await reading { db in try Row.fetchAll(db, sql: query, arguments: arguments).map(Self.taskRecord) }
+    }
+
+    /// `open → assigned`, compare-and-set.
+    public func assign(task id: String, to assignee: String, at: Date) async throws -> TaskMove {
+        let now = StoreTime.text(at)
+        return try await writing { db in
+            try Self.expireOne(db, id, now)
+            try db.execute(sql: "UPDATE tasks SET status = 'assigned', assignee = ?, status_at = ?, assigned_at = ? WHERE id = ? AND status = 'open'",
+                           arguments: [assignee, now, now, id])
+            let changed = db.changesCount == 1
+            guard let t = try Self.fetchTask(db, id) else { throw TaskMoveError.unknownTask(id) }
+            if changed { return TaskMove(task: t, changed: true) }
+            if t.status == .assigned && t.assignee == assignee { return TaskMove(task: t, changed: false) }
+            throw TaskMoveError.invalid(move: "assign", task: t)
+        }
+    }
+
+    /// `open`/`assigned` → `done`, with its outcome recorded.
+    public func done(task id: String, outcome: String, note: String?, at: Date) async throws -> TaskMove {
+        let now = StoreTime.text(at)
+        return try await writing { db in
+            try Self.expireOne(db, id, now)
+            try db.execute(sql: """
+                UPDATE tasks SET status = 'done', outcome = ?, note = ?, status_at = ?, done_at = ?
+                WHERE id = ? AND status IN ('open', 'assigned')
+                """, arguments: [outcome, note, now, now, id])
+            let changed = db.changesCount == 1
+            guard let t = try Self.fetchTask(db, id) else { throw TaskMoveError.unknownTask(id) }
+            guard changed else { throw TaskMoveError.invalid(move: "mark done", task: t) }
+            try db.execute(sql: """
+                INSERT INTO outcomes (id, task, customer, action, channel, outcome, at, value) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)
+                ON CONFLICT DO NOTHING
+                """, arguments: ["task:" + id, id, t.customer, t.action, t.channel, outcome, now])
+            return TaskMove(task: t, changed: true)
+        }
+    }
+
+    /// `open`/`assigned` → `cancelled`.
+    public func cancel(task id: String, at: Date) async throws -> TaskMove {
+        let now = StoreTime.text(at)
+        return try await writing { db in
+            try Self.expireOne(db, id, now)
+            try db.execute(sql: "UPDATE tasks SET status = 'cancelled', status_at = ? WHERE id = ? AND status IN ('open', 'assigned')",
+                           arguments: [now, id])
+            let changed = db.changesCount == 1
+            guard let t = try Self.fetchTask(db, id) else { throw TaskMoveError.unknownTask(id) }
+            guard changed else { throw TaskMoveError.invalid(move: "cancel", task: t) }
+            return TaskMove(task: t, changed: true)
+        }
+    }
+
+    /// Expires open tasks past their due time.
+    public func expire(now: Date) async throws -> Int {
+        let t = StoreTime.text(now)
+        return try await writing { db in
+            try db.execute(sql: "UPDATE tasks SET status = 'expired', status_at = due_at WHERE status = 'open' AND due_at < ?",
+                           arguments: [t])
+            return db.changesCount
+        }
+    }
+
+    /// The schema version.
+    public func schemaVersion() async throws -> Int {
+        try await reading { db in
+            Int(try String.fetchOne(db, sql: "SELECT value FROM nextbest_store WHERE key = 'schema_version'") ?? "") ?? 0
+        }
+    }
+
+    /// Row counts.
+    public func counts() async throws -> StoreCounts {
+        try await reading { db in
+            let r = try Row.fetchOne(db, sql: Schema.countsSQL)!
+            return StoreCounts(decisions: r[0], tasks: r[1], outcomes: r[2])
+        }
+    }
+
+    /// Closes the file.
+    public func close() async {
+        try? pool.close()
+    }
+
+    private static func expireOne(_ db: Database, _ id: String, _ now: String) throws {
+        try db.execute(sql: "UPDATE tasks SET status = 'expired', status_at = due_at WHERE id = ? AND status = 'open' AND due_at < ?",
+                       arguments: [id, now])
+    }
+
+    private static func fetchTask(_ db: Database, _ id: String) throws -> TaskRecord? {
+        try Row.fetchOne(db, sql: "SELECT \(Schema.taskColumns) FROM tasks WHERE id = ?", arguments: [id]).map(taskRecord)
+    }
+
+    private static func taskRecord(_ r: Row) -> TaskRecord {
+        func date(_ i: Int) -> Date? { (r[i] as String?).map(StoreTime.stored) }
+        return TaskRecord(
+            id: r[0], decision: r[1], customer: r[2], action: r[3], department: r[4], channel: r[5], priority: r[6],
+            createdAt: StoreTime.stored(r[7]), status: TaskStatus(rawValue: r[8]) ?? .open, assignee: r[9],
+            statusAt: StoreTime.stored(r[10]), dueAt: date(11), outcome: r[12], note: r[13], assignedAt: date(14),
+            doneAt: date(15), policy: r[16], segments: Schema.segments(from: r[17]), fields: r[18])
+    }
+}

@@ -1,0 +1,95 @@
+// The store: one protocol, two backends (SQLite through GRDB, PostgreSQL through postgres-nio).
+import Foundation
+
+/// Recorded decisions, the departments' tasks, and customers' outcomes, in SQLite or PostgreSQL.
+///
+/// Every write is one transaction and idempotent: recording the same decision (same id, or same
+/// run and customer) or importing the same outcome (same key) again adds nothing. Open one with
+/// `openStore(_:)`, which checks the store and brings its tables up to date first.
+public protocol Store: Sendable {
+    /// Where the store lives.
+    var url: StoreURL { get }
+
+    /// Records plans and their tasks (status `open`) in one transaction. A decision whose id, or
+    /// whose run and customer, is already stored is skipped together with its tasks.
+    func record(_ decisions: [RecordedDecision]) async throws -> RecordResult
+
+    /// Imports checked outcome rows in one transaction. A row whose key is already stored is a
+    /// duplicate; a row naming a task that does not exist (or belongs to another customer or
+    /// action) is rejected. A row with a task and no channel takes the task's channel.
+    func importOutcomes(_ rows: [OutcomeRow]) async throws -> OutcomeImportResult
+
+    /// The contact histories of many customers in one query per call, newest first; only entries
+    /// at or after `since` when given. Customers with no history are absent from the result.
+    func history(customers: [String], since: Date?) async throws -> [String: [HistoryEntry]]
+
+    /// A task by id, or `nil`.
+    func task(_ id: String) async throws -> TaskRecord?
+
+    /// A department's queue (or every department's), oldest first.
+    func tasks(department: String?, status: TaskStatus?, limit: Int?) async throws -> [TaskRecord]
+
+    /// `open → assigned` (compare-and-set). Assigning again to the same person changes nothing;
+    /// anything else throws `TaskMoveError` saying who holds the task.
+    func assign(task id: String, to assignee: String, at: Date) async throws -> TaskMove
+
+    /// `open` or `assigned` → `done`, and records the outcome (key `task:<id>`) in the same transaction.
+    func done(task id: String, outcome: String, note: String?, at: Date) async throws -> TaskMove
+
+    /// `open` or `assigned` → `cancelled`; a cancelled task no longer counts as a contact.
+    func cancel(task id: String, at: Date) async throws -> TaskMove
+
+    /// Moves every `open` task whose due time is before `now` to `expired`; returns how many.
+    func expire(now: Date) async throws -> Int
+
+    /// The schema version the store is at.
+    func schemaVersion() async throws -> Int
+
+    /// How many decisions, tasks and outcomes the store holds.
+    func counts() async throws -> StoreCounts
+
+    /// Closes connections; the store is not used after this.
+    func close() async
+}
+
+extension Store {
+    /// One customer's contacts and outcomes, newest first.
+    public func history(customer: String) async throws -> [HistoryEntry] {
+        try await history(customers: [customer], since: nil)[customer] ?? []
+    }
+}
+
+/// How many rows a store's tables hold.
+public struct StoreCounts: Sendable, Hashable {
+    /// Recorded decisions.
+    public var decisions: Int
+    /// Tasks.
+    public var tasks: Int
+    /// Outcomes.
+    public var outcomes: Int
+}
+
+/// What `openStore` did to the store's tables.
+public struct MigrationReport: Sendable, Hashable {
+    /// The version before (0 for a new store).
+    public var from: Int
+    /// The version now.
+    public var to: Int
+}
+
+/// Opens a store: checks that it is a NextBest store (or new), not damaged and not newer than
+/// this binary — throwing `StoreError` and changing nothing otherwise — then applies any
+/// migrations it lacks.
+public func openStore(_ url: StoreURL) async throws -> (store: any Store, migration: MigrationReport) {
+    switch url {
+    case .sqlite(let path):
+        let (s, m) = try SQLiteStore.open(path: path)
+        return (s, m)
+    case .postgres(let location):
+        let (s, m) = try await PostgresStore.open(location)
+        return (s, m)
+    }
+}
+
+/// The tables' version this binary writes; a store with a higher one is refused.
+public let storeSchemaVersion = Schema.migrations.count
