@@ -26,6 +26,7 @@ public final class SQLiteStore: Store {
         if let type = attrs?[.type] as? FileAttributeType, type == .typeDirectory {
             throw .unreachable(name, "it is a folder, not a file")
         }
+        var current = false
         if let size = attrs?[.size] as? Int, size > 0 {
             // A read-only look first: a file that is not ours, damaged or newer is never written.
             do {
@@ -35,7 +36,7 @@ public final class SQLiteStore: Store {
                 let queue = try DatabaseQueue(path: path, configuration: probe)
                 let version = try queue.read { db in try Self.inspect(db, name: name) }
                 try queue.close()
-                _ = version
+                current = version == Schema.migrations.count
             } catch let e as StoreError {
                 throw e
             } catch {
@@ -50,6 +51,11 @@ public final class SQLiteStore: Store {
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
             }
             let pool = try DatabasePool(path: path, configuration: config)
+            // Up to date: no write lock is taken, so opening never waits behind another writer.
+            if current {
+                let n = Schema.migrations.count
+                return (SQLiteStore(path: path, pool: pool), MigrationReport(from: n, to: n))
+            }
             let report = try pool.writeWithoutTransaction { db -> MigrationReport in
                 var report = MigrationReport(from: 0, to: 0)
                 try db.inTransaction(.immediate) {
