@@ -250,7 +250,7 @@ local function declarer(set, sb, kind)
         problem(set, file, line, sformat("%s is declared twice: here and at %s:%d", label, prev.file, prev.line))
         return
       end
-      local rec = { name = name, file = file, line = line, where = file .. ":" .. line }
+      local rec = { name = name, file = file, line = line, where = file .. ":" .. line, spec_functions = spec }
       by_name[name] = rec
       check_fields(set, kind, label, spec, file, line)
       VALIDATE[kind](set, rec, spec, label)
@@ -466,6 +466,7 @@ function language.describe(set)
     end
   end
   out.channels, out.departments = channels, departments
+  out.profile = M.schema and M.schema.describe(set)
   for _, p in ipairs(set.policies) do
     out.policies[#out.policies + 1] = { name = p.name, at = p.where, segments = p.segments,
                                         action = text(p.action), form = p.propose and "full" or "short", description = text(p.description) }

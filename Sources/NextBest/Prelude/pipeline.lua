@@ -11,6 +11,9 @@ local list, memo, EMPTY, type_name, suggest = V.list, V.memo, V.EMPTY, V.type_na
 local failure, bad_proposal = errors.failure, errors.bad_proposal
 local unview, has_metatable = sandbox.unview, sandbox.has_metatable
 local parse_time = M.time.parse
+local next, getinfo, ssub, sfind = next, natives.debug.getinfo, string.sub, string.find
+local sgmatch = M.bounds.original.gmatch
+local sources = nil  -- policy file texts by path (set by pipeline.new), to place proposal errors
 
 local pipeline = {}
 
@@ -60,6 +63,44 @@ local function candidate(set, p, name, pr, reason, params, dept, channel)
            department = dept, channel = channel, spec = spec }
 end
 
+-- The keys a proposal may have (§2); a list of proposals has whole-number keys.
+local PROPOSAL_KEYS = { action = true, priority = true, reason = true, params = true, department = true, channel = true }
+local PROPOSAL_KEY_LIST = "action, priority, reason, params, department, channel"
+
+--- A key of proposal (or list of proposals) `r` that a proposal may not have, or nil.
+local function unknown_key(r)
+  for k in next, r do
+    if not PROPOSAL_KEYS[k] and math_type(k) ~= "integer" then return k end
+  end
+  return nil
+end
+
+--- The line of policy p's `propose` that holds `key =` (the return that made the proposal), or p's line.
+local function line_of_key(p, key)
+  local lines = p.key_lines
+  if not lines then lines = {}; p.key_lines = lines end
+  if lines[key] then return lines[key] end
+  local info = getinfo(p.propose, "S")
+  local src, found = sources[ssub(info.source, 2)], p.line
+  if src and type(key) == "string" then
+    local n = 0
+    for l in sgmatch(src .. "\n", "([^\n]*)\n") do
+      n = n + 1
+      if n >= info.linedefined and n <= info.lastlinedefined and sfind(l, key .. "%s*=") then found = n; break end
+    end
+  end
+  lines[key] = found
+  return found
+end
+
+--- The error for a proposal key it may not have (`reasn`), at the line that writes it.
+local function key_error(p, key)
+  local e = bad_proposal(p, sformat("has a key '%s' it may not have%s (a proposal may have %s)", tostring(key),
+                                    type(key) == "string" and suggest(key, PROPOSAL_KEYS) or "", PROPOSAL_KEY_LIST))
+  e.line = line_of_key(p, key)
+  return e
+end
+
 --- Runs policy p for customer c; returns one candidate or a list of them, or nil and an error.
 local function run_policy(set, p, c, ctx, call)
   if p.propose then
@@ -69,6 +110,8 @@ local function run_policy(set, p, c, ctx, call)
     if type(r) ~= "table" then return nil, bad_proposal(p, sformat("is %s (return a table, a list of tables, or nil)", type_name(r))) end
     r = unview(r)  -- read raw: a metatable on the result must not run outside the policy's budget
     if has_metatable(r) then return nil, bad_proposal(p, "is a table with a metatable (return plain tables)") end
+    local bad = unknown_key(r)
+    if bad then return nil, key_error(p, bad) end
     if rawget(r, "action") ~= nil then  -- one proposal
       return candidate(set, p, rawget(r, "action"), rawget(r, "priority"), rawget(r, "reason"), rawget(r, "params"),
                        rawget(r, "department"), rawget(r, "channel"))
@@ -79,6 +122,8 @@ local function run_policy(set, p, c, ctx, call)
       if type(q) ~= "table" then return nil, bad_proposal(p, sformat("is %s, not a table", type_name(q))) end
       q = unview(q)
       if has_metatable(q) then return nil, bad_proposal(p, "is a table with a metatable (return plain tables)") end
+      bad = unknown_key(q)
+      if bad then return nil, key_error(p, bad) end
       local cand, err = candidate(set, p, rawget(q, "action"), rawget(q, "priority"), rawget(q, "reason"), rawget(q, "params"),
                                   rawget(q, "department"), rawget(q, "channel"))
       if not cand then return nil, err end
@@ -196,10 +241,18 @@ end
 --- with `reporter`'s protected calls, at the time of `clock`. Returns { decide, careful, traced, ctxdata }.
 function pipeline.new(set, sb, reporter, clock)
   local SEGMENTS, POLICIES, CONTACT = set.segments, set.policies, set.contact
+  local SCHEMA = M.schema.new_checker(set, reporter)  -- nil without a profile schema
+  local HELD = SCHEMA and SCHEMA.held
+  sources = set.sources
   local careful_call = reporter.call
 
   -- ctx and ctx.segments: one read-only view per state; what they show is set per customer.
   local SEGSET, CTXDATA = {}, {}
+  -- Declared segments read false when the customer is not in them; any other name is an error (§6.1).
+  for i = 1, #SEGMENTS do SEGSET[SEGMENTS[i].name] = false end
+  natives.debug.setmetatable(SEGSET, { __index = function(_, k)
+    error(sformat("ctx.segments.%s: there is no segment '%s'%s", tostring(k), tostring(k), type(k) == "string" and suggest(k, set.decl.segment) or ""), 2)
+  end })
   CTXDATA.segments = sb.readonly_view(SEGSET, "ctx.segments")
   CTXDATA.now, CTXDATA.today = clock.iso, clock.today
   local CTX = sb.readonly_view(CTXDATA, "ctx")
@@ -263,7 +316,7 @@ function pipeline.new(set, sb, reporter, clock)
 
   --- Clears what the last customer set in ctx.segments; starts this customer's list.
   local function start_segments(seglist)
-    for i = 1, #LAST_SEGLIST do SEGSET[LAST_SEGLIST[i]] = nil end
+    for i = 1, #LAST_SEGLIST do SEGSET[LAST_SEGLIST[i]] = false end
     LAST_SEGLIST = seglist
     if #SEG_WHENS ~= #SEGMENTS then for i = 1, #SEGMENTS do SEG_WHENS[i] = SEGMENTS[i].when end end
   end
@@ -375,6 +428,7 @@ function pipeline.new(set, sb, reporter, clock)
       local key = check_consent and CONSENT_KEY[p.channel]
       local given = key and consent and consent[key]
       if key and given ~= true then
+        if given == nil and HELD then given = HELD["consent." .. key] end  -- a wrong type the schema took out
         if given == false then why = NO_CONSENT[p.channel]
         elseif given == nil then
           if not OPT_OUT then why = NO_CONSENT_RECORDED[p.channel] end
@@ -438,8 +492,10 @@ function pipeline.new(set, sb, reporter, clock)
     local id, why, known = record_id(c)
     if not id then return nil, why, known end
     local view = sb.profile_view(c)
+    local errs = SCHEMA and SCHEMA.check(c, nil)               -- the profile schema (§3.1)
     local seglist = segments_fast(view)                        -- 1. segments
-    local cands, errs = proposals_fast(view, seglist, nil)     -- 2. proposals
+    local cands
+    cands, errs = proposals_fast(view, seglist, errs)          -- 2. proposals
     local actions, suppressed                                  -- 3. eligibility, 4. arbitration
     actions, suppressed, errs = choose(c, view, cands, errs, direct)
     return { customer = id, segments = seglist, actions = actions, suppressed = suppressed, errors = errs or EMPTY }, errs ~= nil  -- 5. plan
@@ -451,7 +507,9 @@ function pipeline.new(set, sb, reporter, clock)
     local id, why, known = record_id(c)
     if not id then return nil, why, known end
     local view = sb.profile_view(c)
-    local seglist, errs = segments_careful(view, nil, trace)          -- 1. segments
+    local errs = SCHEMA and SCHEMA.check(c, nil)                      -- the profile schema (§3.1)
+    local seglist
+    seglist, errs = segments_careful(view, errs, trace)               -- 1. segments
     local cands                                                       -- 2. proposals
     cands, errs = proposals_careful(view, seglist, errs, trace)
     local actions, suppressed                                         -- 3. eligibility, 4. arbitration
