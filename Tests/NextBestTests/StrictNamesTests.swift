@@ -77,7 +77,7 @@ struct StrictNamesTests {
             policy "p" { when = function(c) return is_milan(c) end, action = "reply", priority = 1 }
             """]).engine()
         let plan = try e.decide(["id": "1"])
-        #expect(plan.errors.first?.message.contains("'is_milan' is not defined (did you mean 'is_milano'?)") == true)
+        #expect(plan.errors.first?.message.contains("global 'is_milan' is not defined (did you mean 'is_milano'?)") == true)
         #expect(plan.errors.first?.at?.hasSuffix("a.lua:11") == true)
     }
 

@@ -418,7 +418,7 @@ function pipeline.new(set, sb, reporter, clock)
     elseif history then
       errs = undated(history, CONTACT.history, errs)
     end
-    local groups, per_channel = nil, nil
+    local groups, per_channel, reported = nil, nil, nil
     local max_actions, max_per_channel = CONTACT.max_actions, CONTACT.max_per_channel
     for i = 1, #cands do
       local p = cands[i]
@@ -428,14 +428,19 @@ function pipeline.new(set, sb, reporter, clock)
       local key = check_consent and CONSENT_KEY[p.channel]
       local given = key and consent and consent[key]
       if key and given ~= true then
-        if given == nil and HELD then given = HELD["consent." .. key] end  -- a wrong type the schema took out
+        local held = false
+        if given == nil and HELD then given = HELD["consent." .. key]; held = given ~= nil end  -- the schema took it out (and named it)
         if given == false then why = NO_CONSENT[p.channel]
         elseif given == nil then
           if not OPT_OUT then why = NO_CONSENT_RECORDED[p.channel] end
         else
           why = sformat("consent for %s is %s, not true or false", p.channel, type_name(given))
-          errs = add_error(errs, { field = "consent." .. key, message = sformat(
-            "consent for %s is %s, not true or false: the action was not taken (write true or false)", p.channel, type_name(given)) })
+          if not held and not (reported and reported[key]) then  -- one error per consent entry
+            reported = reported or {}
+            reported[key] = true
+            errs = add_error(errs, { field = "consent." .. key, message = sformat(
+              "consent for %s is %s, not true or false: no action used it (write true or false)", p.channel, type_name(given)) })
+          end
         end
       end
       if why then  -- no consent

@@ -60,15 +60,19 @@ end
 local function tail(path) return smatch(path, "([^/]+)$") or path end
 
 --- Makes reading an undefined global an error, while the set loads and while it decides:
---- `'x' is not defined (did you mean 'y'?)`.
+--- `global 'x' is not defined (did you mean 'y'?)`.
+local LEFT_OUT = { io = true, os = true, debug = true, package = true, require = true, load = true, loadstring = true,
+                   loadfile = true, dofile = true, collectgarbage = true }
+
 function strict.install(sb)
   local SAFE, USER = sb.SAFE, sb.USER
   setmetatable(SAFE, { __index = function(_, k)
+    if LEFT_OUT[k] then error(sformat("global '%s' is not available to policies (the sandbox leaves it out)", k), 2) end
     local known = {}
     for name in next, SAFE do known[name] = true end
     for name in next, USER do known[name] = true end
     local what = type(k) == "string" and sformat("'%s'", k) or tostring(k)
-    error(sformat("%s is not defined%s", what, type(k) == "string" and suggest(k, known) or ""), 2)
+    error(sformat("global %s is not defined%s", what, type(k) == "string" and suggest(k, known) or ""), 2)
   end })
 end
 
@@ -76,7 +80,7 @@ end
 --- defines says so (`'is_milano' is not defined yet: helpers.lua defines it but loads after catalog.lua`).
 function strict.explain_order(set, sb)
   for _, p in pairs(set.problems) do
-    local name = smatch(p.message, "^'([%a_][%w_]*)' is not defined")
+    local name = smatch(p.message, "^global '([%a_][%w_]*)' is not defined")
     if name and rawget(sb.USER, name) ~= nil then
       local by = definer(set.sources, name)
       p.message = sformat("'%s' is not defined yet: %s defines it but loads after %s (files load in sorted order: rename one, or move the definition)",
