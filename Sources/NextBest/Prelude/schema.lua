@@ -1,7 +1,7 @@
 -- The profile schema (policy-language.md §3.1): its declaration, and per customer the check that makes wrong-typed values absent and errors.
 local natives, M = ...
 local type, pairs, ipairs, next, error, tostring, rawget, rawset = type, pairs, ipairs, next, error, tostring, rawget, rawset
-local math_type, floor, huge = math.type, math.floor, math.huge
+local math_type, floor = math.type, math.floor
 local sort = table.sort
 local sformat = string.format
 local force_metatable = natives.debug.setmetatable
@@ -13,17 +13,12 @@ local unview, raw_metatable = M.sandbox.unview, M.sandbox.raw_metatable
 
 local schema = {}
 
-local function finite(x) return x == x and x ~= huge and x ~= -huge end
-
--- Each type: whether a value has it, and how a message names it.
+-- Each type: the Lua type its values have (walk checks numbers, integers and dates further),
+-- and how a message names it.
 local TYPES = {
-  string = { function(v) return type(v) == "string" end, "text" },
-  number = { function(v) return type(v) == "number" and finite(v) end, "a number" },
-  integer = { function(v) return math_type(v) == "integer" or (type(v) == "number" and finite(v) and v == floor(v)) end, "a whole number" },
-  boolean = { function(v) return type(v) == "boolean" end, "true or false" },
-  date = { function(v) return type(v) == "string" and parse_time(v) ~= nil end, "an ISO-8601 date (2026-11-01)" },
-  list = { function(v) return type(v) == "table" end, "a list" },
-  table = { function(v) return type(v) == "table" end, "a table" },
+  string = { "string", "text" }, number = { "number", "a number" }, integer = { "number", "a whole number" },
+  boolean = { "boolean", "true or false" }, date = { "string", "an ISO-8601 date (2026-11-01)" },
+  list = { "table", "a list" }, table = { "table", "a table" },
 }
 local TYPE_LIST = "string, number, integer, boolean, date, list, table, or a nested { field = \"type\" }"
 
@@ -38,10 +33,12 @@ local function read_fields(set, file, line, spec, prefix, out_paths)
       if type(v) ~= "boolean" then problem(set, file, line, "profile: strict must be true or false") end
     elseif type(v) == "table" then
       out_paths[#out_paths + 1] = { path = path, type = "nested" }
-      fields[#fields + 1] = { key = k, path = path, check = TYPES.table[1], expect = "a table", nested = read_fields(set, file, line, v, path .. ".", out_paths) }
+      fields[#fields + 1] = { key = k, path = path, lua = "table", expect = "a table", nested = read_fields(set, file, line, v, path .. ".", out_paths) }
     elseif type(v) == "string" and TYPES[v] then
+      local t = TYPES[v]
       out_paths[#out_paths + 1] = { path = path, type = v }
-      fields[#fields + 1] = { key = k, path = path, check = TYPES[v][1], expect = TYPES[v][2] }
+      -- integers: Lua integers pass on the Lua type alone; floats get the further check
+      fields[#fields + 1] = { key = k, path = path, lua = t[1], kind = v, expect = t[2] }
     else
       problem(set, file, line, sformat("profile: field '%s' has the type %s%s; a type is one of %s", path, type_name(v),
                                        type(v) == "string" and suggest(v, TYPES) or "", TYPE_LIST))
@@ -105,7 +102,14 @@ function schema.new_checker(set, reporter)
       local f = fields[i]
       local v = rawget(t, f.key)
       if v ~= nil then
-        if not f.check(v) then
+        local ok = type(v) == f.lua
+        if ok then  -- inline: this runs for every declared field of every customer
+          local kind = f.kind
+          if kind == "number" then ok = v - v == 0                                    -- finite
+          elseif kind == "integer" then ok = math_type(v) == "integer" or (v - v == 0 and v == floor(v))
+          elseif kind == "date" then ok = parse_time(v) ~= nil end
+        end
+        if not ok then
           errs = errs or list()
           errs[#errs + 1] = { field = f.path, message = sformat("expected %s, got %s", f.expect, type_name(v)) }
           rawset(t, f.key, nil)
