@@ -100,7 +100,7 @@ function schema.new_checker(set, reporter)
   local function walk(t, fields, errs)
     for i = 1, #fields do
       local f = fields[i]
-      local v = rawget(t, f.key)
+      local v = t[f.key]  -- plain indexing (no call): `t` still has the sandbox's harmless __index
       if v ~= nil then
         local ok = type(v) == f.lua
         if ok then  -- inline: this runs for every declared field of every customer
@@ -129,12 +129,12 @@ function schema.new_checker(set, reporter)
       local base = raw_metatable(c)
       mt = { __index = index, __newindex = base.__newindex, __metatable = base.__metatable }
     end
-    force_metatable(c, mt)
     if c ~= last_c then
       for i = #held_list, 1, -1 do held[held_list[i]] = nil; held_list[i] = nil end
       last_c = c
-      last_errs = walk(c, FIELDS, nil)
+      last_errs = walk(c, FIELDS, nil)  -- before the schema's __index is set: misses stay quiet
     end  -- else decided again carefully: the values already left, their errors are kept
+    force_metatable(c, mt)
     if not last_errs then return errs end
     errs = errs or list()
     for i = 1, #last_errs do errs[#errs + 1] = last_errs[i] end
