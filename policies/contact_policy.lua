@@ -4,7 +4,8 @@
 --   * at most 3 actions per customer per run, the highest priorities first;
 --   * at most 1 action per channel (one email, one call, one text ... per run), so that a
 --     customer is never called twice on the same day by two departments;
---   * a channel the customer opted out of (consent.email = false, ...) is never used;
+--   * consent is opt-in: a channel is used only when the customer's entry for it is true
+--     (consent.email = true, ...); a missing entry or anything else ("FALSE", 0) is no;
 --   * the contact history used for cooldowns is the profile's `contacts` list, e.g.
 --     { action = "retention_call", channel = "phone", at = "2026-10-20" } or
 --     { action = "winback_email", channel = "email", days_ago = 12 }.
@@ -12,6 +13,6 @@
 contact_policy {
   max_actions = 3,
   max_per_channel = 1,
-  respect_consent = true,
+  consent = "opt_in",
   history = "contacts",
 }

@@ -12,10 +12,13 @@ public struct BenchmarkOptions: Sendable {
     public var latencySamples: Int
     /// Untimed decisions before the timed ones, to warm caches and the Lua heap.
     public var warmup: Int
+    /// How CSV cells are typed when the set declares a profile schema.
+    public var csv: CSVReading
 
     /// Options with the given values.
     public init(jobs: Int = ProcessInfo.processInfo.activeProcessorCount, format: ProfileFormat = .jsonl,
-                latencySamples: Int = 10_000, warmup: Int = 200) {
+                latencySamples: Int = 10_000, warmup: Int = 200, csv: CSVReading = CSVReading()) {
+        self.csv = csv
         self.jobs = max(1, jobs)
         self.format = format
         self.latencySamples = max(0, latencySamples)
@@ -89,12 +92,13 @@ extension Engine {
     /// print(report.decisionsPerSecond, report.latency.p99)
     /// ```
     public func benchmark(profiles path: String, options: BenchmarkOptions = BenchmarkOptions()) throws -> BenchmarkReport {
-        let batch = try run(profiles: path, options: BatchOptions(jobs: options.jobs, format: options.format),
-                            output: { _ in })
+        var batchOptions = BatchOptions(jobs: options.jobs, format: options.format)
+        batchOptions.csv = options.csv
+        let batch = try run(profiles: path, options: batchOptions, output: { _ in })
         let latency = try decisionLatency(profiles: path, format: options.format,
-                                          samples: options.latencySamples, warmup: options.warmup)
+                                          samples: options.latencySamples, warmup: options.warmup, csv: options.csv)
         let valueLatency = try decisionLatency(profiles: path, format: options.format,
-                                               samples: options.latencySamples, warmup: options.warmup, asValues: true)
+                                               samples: options.latencySamples, warmup: options.warmup, asValues: true, csv: options.csv)
         return BenchmarkReport(batch: batch, jobs: min(options.jobs, options.jobs > 1 ? self.options.concurrency : 1),
                                latency: latency, valueLatency: valueLatency, peakResidentBytes: peakResidentMemory(),
                                luaPeakBytes: luaPeakBytes)
@@ -104,9 +108,10 @@ extension Engine {
     /// `warmup` untimed calls on the same records); records without a plan are timed too.
     /// With `asValues`, the records are read into ``Profile`` values first and ``decide(_:)`` is timed.
     public func decisionLatency(profiles path: String, format: ProfileFormat = .jsonl,
-                                samples: Int, warmup: Int = 200, asValues: Bool = false) throws -> LatencyPercentiles {
+                                samples: Int, warmup: Int = 200, asValues: Bool = false,
+                                csv: CSVReading = CSVReading()) throws -> LatencyPercentiles {
         guard samples > 0 else { return LatencyPercentiles(durations: []) }
-        var source = try RecordIterator(path: path, format: format)
+        var source = try RecordIterator(path: path, format: format, schema: profileSchema, csv: csv)
         var records: [[UInt8]] = []
         while records.count < samples, let record = try source.next() {
             if let bytes = record.bytes { records.append(bytes) }

@@ -21,6 +21,8 @@ struct Bench: ParsableCommand {
 
     @OptionGroup var policy: PolicyOptions
 
+    @OptionGroup var csv: CSVOptions
+
     @Option(name: .long, help: ArgumentHelp("Profiles: .jsonl/.ndjson, .json or .csv.", valueName: "file"))
     var profiles: String
 
@@ -49,7 +51,7 @@ struct Bench: ParsableCommand {
         let report: BenchmarkReport
         do {
             report = try engine.benchmark(profiles: profiles,
-                                          options: BenchmarkOptions(jobs: jobs, format: fmt, latencySamples: samples))
+                                          options: BenchmarkOptions(jobs: jobs, format: fmt, latencySamples: samples, csv: csv.reading))
         } catch {
             throw cannotRun("\(error)")
         }

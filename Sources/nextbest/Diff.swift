@@ -21,6 +21,8 @@ struct Diff: ParsableCommand {
 
     @OptionGroup var policy: PolicyOptions
 
+    @OptionGroup var csv: CSVOptions
+
     @Option(name: .long, help: ArgumentHelp("The policy set before the change.", valueName: "dir"))
     var baseline: String
 
@@ -47,9 +49,11 @@ struct Diff: ParsableCommand {
         let new = try policy.engine(concurrency: jobs)
         let old = try policy.engine(concurrency: jobs, directory: baseline)
         let diff: PolicyDiff
+        var options = BatchOptions(jobs: jobs, format: ProfileFormat.guess(path: profiles))
+        options.csv = csv.reading
         do {
             diff = try new.diff(baseline: old, profiles: profiles,
-                                options: BatchOptions(jobs: jobs, format: ProfileFormat.guess(path: profiles)),
+                                options: options,
                                 examples: examples)
         } catch { throw cannotRun("\(error)") }
         switch format {

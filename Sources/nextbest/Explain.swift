@@ -20,6 +20,8 @@ struct Explain: ParsableCommand {
 
     @OptionGroup var policy: PolicyOptions
 
+    @OptionGroup var csv: CSVOptions
+
     @Option(name: .long, help: ArgumentHelp("A file holding one profile (.json, .jsonl or .csv).", valueName: "file"))
     var profile: String?
 
@@ -46,12 +48,12 @@ struct Explain: ParsableCommand {
         let json: [UInt8]
         do {
             if let id {
-                guard let found = try engine.findProfile(id: id, in: path, format: fmt) else {
+                guard let found = try engine.findProfile(id: id, in: path, format: fmt, csv: csv.reading) else {
                     throw cannotRun("no customer with id \(id) in \(path)")
                 }
                 json = found
             } else {
-                json = try engine.onlyProfile(in: path, format: fmt)
+                json = try engine.onlyProfile(in: path, format: fmt, csv: csv.reading)
             }
         } catch let e as ExitCode { throw e } catch { throw cannotRun("\(error)") }
         let explanation: Explanation

@@ -54,6 +54,22 @@ func cannotRun(_ message: String) -> ExitCode {
     return ExitCode(2)
 }
 
+/// How CSV profiles are read when the set declares a profile schema (policy-language.md §3.1).
+struct CSVOptions: ParsableArguments {
+    @Flag(name: .long, help: "CSV numbers use a decimal comma (1.234,56 is 1234.56), as Italian or German Excel writes them.")
+    var decimalComma = false
+
+    @Option(name: .long, help: ArgumentHelp("CSV dates are written this way: dd/mm/yyyy, mm/dd/yyyy or yyyy-mm-dd (the default).", valueName: "format"))
+    var dateFormat: String?
+
+    /// The reading options, for the engine.
+    var reading: CSVReading { CSVReading(decimalComma: decimalComma, dateFormat: dateFormat) }
+
+    func validate() throws {
+        if let problem = reading.dateFormatProblem { throw ValidationError(problem) }
+    }
+}
+
 /// Options shared by commands that load a policy set.
 struct PolicyOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The policy set: a folder of .lua files.", valueName: "dir"))

@@ -24,6 +24,8 @@ struct Run: ParsableCommand {
 
     @OptionGroup var policy: PolicyOptions
 
+    @OptionGroup var csv: CSVOptions
+
     @Option(name: .long, help: ArgumentHelp("Profiles: .jsonl/.ndjson, .json or .csv; '-' reads standard input.", valueName: "file"))
     var profiles: String
 
@@ -78,6 +80,7 @@ struct Run: ParsableCommand {
         var options = BatchOptions(jobs: jobs, format: fmt)
         options.shard = try selectedShard()
         options.inputNumbers = withInputNumber
+        options.csv = csv.reading
         let summary: BatchSummary
         do {
             summary = try engine.run(profiles: profiles, options: options,

@@ -9,7 +9,7 @@ struct BudgetTests {
         let f = try Fixture([
             "a.lua": catalog + """
 
-                policy "loops" { when = function(c) while true do end end, action = "webinar", priority = 9 }
+                policy "loops" { when = function(c) while true do end return false end, action = "webinar", priority = 9 }
                 policy "fine" { when = function(c) return c.x > 1 end, action = "care", priority = 5 }
                 """,
         ])
@@ -24,7 +24,7 @@ struct BudgetTests {
         let f = try Fixture([
             "a.lua": catalog + """
 
-                segment "stuck" { when = function(c) while true do end end }
+                segment "stuck" { when = function(c) while true do end return false end }
                 segment "big" { when = function(c) return c.x > 1 end }
                 policy "p" { segments = { "big" }, action = "care", priority = 5 }
                 """,

@@ -152,7 +152,7 @@ struct PipelineTests {
         let f = try Fixture(["a.lua": catalog + """
 
             policy "p" { action = "retention", priority = 1 }
-            contact_policy { history = "past" }
+            contact_policy { history = "past", consent = "opt_out" }
             """])
         let e = try f.engine()
         #expect(try e.decide(["id": "1", "past": [["action": "retention", "days_ago": 1]]]).actions.isEmpty)
@@ -177,7 +177,7 @@ struct PipelineTests {
 
             policy "p" { propose = function(c) return {
               { action = "care", priority = 5 }, { action = "webinar", priority = 7 }, { action = "cross_sell", priority = 7 } } end }
-            contact_policy { max_actions = 5, max_per_channel = 5 }
+            contact_policy { max_actions = 5, max_per_channel = 5, consent = "opt_out" }
             """])
         #expect(try f.engine().decide(["id": "1"]).actionNames == ["cross_sell", "webinar", "care"])
     }
@@ -206,7 +206,7 @@ struct PipelineTests {
         let f = try Fixture(["a.lua": catalog + """
 
             policy "p" { propose = function(c) return { { action = "webinar", priority = 5 }, { action = "cross_sell", priority = 6 } } end }
-            contact_policy { max_per_channel = 2 }
+            contact_policy { max_per_channel = 2, consent = "opt_out" }
             """])
         #expect(try f.engine().decide(["id": "1"]).actionNames == ["cross_sell", "webinar"])
     }
@@ -216,7 +216,7 @@ struct PipelineTests {
 
             policy "p" { propose = function(c) return {
               { action = "webinar", priority = 5 }, { action = "retention", priority = 6 }, { action = "care", priority = 4 } } end }
-            contact_policy { max_actions = 2 }
+            contact_policy { max_actions = 2, consent = "opt_out" }
             """])
         let plan = try f.engine().decide(["id": "1"])
         #expect(plan.actionNames == ["retention", "webinar"])

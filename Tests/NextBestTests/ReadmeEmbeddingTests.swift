@@ -22,7 +22,7 @@ func nextBestActions(policies folder: String) throws -> [PlannedAction] {
     for s in plan.suppressed { print("not now:", s.action, "-", s.reason) }
 
     // ...or JSON bytes, straight from a request body or a queue message.
-    let json = #"{"id": "C01043", "annual_revenue": 1200, "tenure_months": 1, "churn_risk": 0.1}"#
+    let json = #"{"id": "C01043", "annual_revenue": 1200, "tenure_months": 1, "churn_risk": 0.1, "consent": {"phone": true}}"#
     let other = try engine.decide(json: Array(json.utf8))
     return plan.actions + other.actions
 }

@@ -88,10 +88,10 @@ private let hostile: [Hostile] = [
              "xpcall(function() while true do end end, function() while true do end end) while true do end",
              .policyError("instruction budget exceeded")),
     .file("an endless loop in a segment is stopped", """
-        segment "evil-seg" { when = function(c) while true do end end }
+        segment "evil-seg" { when = function(c) while true do end return false end }
         """, .segmentError("instruction budget exceeded")),
     .file("an endless loop in an eligible check is stopped", """
-        action "evil_check" { department = "sales", channel = "social", eligible = function(c) while true do end end }
+        action "evil_check" { department = "sales", channel = "social", eligible = function(c) while true do end return false end }
         policy "mmm-evil" { action = "evil_check", priority = 5 }
         """, .actionError("instruction budget exceeded")),
     .file("an endless loop while the file loads is a load error", "while true do end", .loadError("instruction budget exceeded")),

@@ -12,6 +12,12 @@ files. Writes, next to this script:
   customers.csv    200 other customers as a flat CRM export: a column "consent.email"
                    becomes consent.email, empty cells are missing fields, and there are no
                    lists (no tickets, mentions, products or contact history).
+  customers_excel.csv
+                   the customers of customers.jsonl as Italian Excel saves them: a UTF-8
+                   byte-order mark, ";" between cells, CRLF line ends, decimal commas
+                   (150.500 and 0,46), VERO/FALSO, dates as dd/mm/yyyy and the lists as JSON
+                   text. Read with --decimal-comma --date-format dd/mm/yyyy, it gives the same
+                   plans as customers.jsonl. The last customers have ids with leading zeros.
 
 The population is mixed on purpose so that every policy fires for some customers, and
 some actions are suppressed for missing consent, cooldowns, the eligible checks, groups,
@@ -192,6 +198,13 @@ def showcase(rng, cid):
     return p
 
 
+def contact_fields(p, i):
+    """Email and phone, made from the name and number (no random draw: the rest stays as it was)."""
+    slug = "".join(ch for ch in p["name"].lower() if ch.isalnum())
+    p["email"] = f"info{i}@{slug}.example"
+    p["phone"] = f"+1 555 01{i % 10000:04d}"
+
+
 def jsonl_profiles(rng, n):
     out = []
     for i in range(1, n + 1):
@@ -202,7 +215,57 @@ def jsonl_profiles(rng, n):
             p = core_profile(rng, cid)
             add_lists(rng, p)
             out.append(p)
+        contact_fields(out[-1], i)
+    # A few customers whose CRM code has leading zeros (drawn apart, so the others stay as they were).
+    extra = random.Random(SEED + 1)
+    for i in range(1, 6):
+        p = core_profile(extra, f"{i:06d}")
+        add_lists(extra, p)
+        contact_fields(p, n + i)
+        out.append(p)
     return out
+
+
+EXCEL_LISTS = ["tickets", "social_mentions", "products", "contacts"]
+
+
+def excel_cell(v):
+    """A value as Italian Excel writes it: decimal commas, thousands with dots, VERO/FALSO, dd/mm/yyyy."""
+    if v is None:
+        return ""
+    if v is True:
+        return "VERO"
+    if v is False:
+        return "FALSO"
+    if isinstance(v, int):
+        return f"{v:,}".replace(",", ".")
+    if isinstance(v, float):
+        return repr(v).replace(".", ",")
+    if isinstance(v, (list, dict)):
+        return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+    if len(v) == 10 and v[4] == "-" and v[7] == "-":
+        return f"{v[8:10]}/{v[5:7]}/{v[0:4]}"
+    return v
+
+
+def write_excel(path, profiles):
+    columns = []
+    for p in profiles:
+        for k in p:
+            if k != "consent" and k not in columns:
+                columns.append(k)
+    columns += [f"consent.{ch}" for ch in CONSENT_CHANNELS]
+    with open(path, "w", encoding="utf-8-sig", newline="") as f:
+        w = csv.writer(f, delimiter=";", lineterminator="\r\n")
+        w.writerow(columns)
+        for p in profiles:
+            row = []
+            for col in columns:
+                if col.startswith("consent."):
+                    row.append(excel_cell(p.get("consent", {}).get(col.split(".", 1)[1])))
+                else:
+                    row.append(excel_cell(p.get(col)))
+            w.writerow(row)
 
 
 CSV_COLUMNS = ["id", "name", "city", "region", "annual_revenue", "growth_potential", "share_of_wallet",
@@ -233,12 +296,13 @@ def main():
     with open(os.path.join(HERE, "customers.jsonl"), "w", encoding="utf-8", newline="\n") as f:
         for p in profiles:
             f.write(json.dumps(p, ensure_ascii=False, separators=(",", ":")) + "\n")
+    write_excel(os.path.join(HERE, "customers_excel.csv"), profiles)
     rows = csv_rows(rng, 200)
     with open(os.path.join(HERE, "customers.csv"), "w", encoding="utf-8", newline="") as f:
         w = csv.DictWriter(f, fieldnames=CSV_COLUMNS, lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
-    print(f"wrote {len(profiles)} profiles to customers.jsonl and {len(rows)} to customers.csv")
+    print(f"wrote {len(profiles)} profiles to customers.jsonl and customers_excel.csv, and {len(rows)} to customers.csv")
 
 
 if __name__ == "__main__":

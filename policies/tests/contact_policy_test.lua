@@ -58,15 +58,30 @@ test "opted out of phone calls: no call at all" {
   end,
 }
 
-test "a channel without a consent entry counts as consented" {
+test "a channel without a consent entry is not used (consent is opt-in)" {
   customer = customer({ id = "T-CP-4", annual_revenue = 90000, churn_risk = 0.8, consent = { email = true } }),
   now = "2026-11-01",
-  expect = { includes = { "retention_call" } },
+  expect = {
+    excludes = { "retention_call" },
+    suppressed = { retention_call = "no consent recorded for phone" },
+  },
 }
 
-test "a profile without consent or contact history is fully contactable" {
+test "a profile without consent gets nothing that needs consent, and no error" {
   customer = customer({ id = "T-CP-5", annual_revenue = 90000, churn_risk = 0.8 }, { "consent", "contacts" }),
   now = "2026-11-01",
-  expect = { includes = { "retention_call" } },
+  expect = { actions = {}, suppressed = { retention_call = "no consent recorded for phone" } },
   check = function(plan) assert(#plan.errors == 0) end,
+}
+
+test "consent written as text is never read as consent, and is an error" {
+  customer = customer({ id = "T-CP-6", annual_revenue = 90000, churn_risk = 0.8,
+                        consent = { email = true, phone = "FALSE", sms = true, social = true, mail = true } }),
+  now = "2026-11-01",
+  expect = { excludes = { "retention_call" }, errors = { 'consent.phone\': expected true or false, got the text "FALSE"' } },
+  check = function(plan)
+    for _, s in ipairs(plan.suppressed) do
+      if s.action == "retention_call" then assert(s.reason:find('"FALSE"', 1, true), s.reason) end
+    end
+  end,
 }

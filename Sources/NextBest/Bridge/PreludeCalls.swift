@@ -28,6 +28,12 @@ struct SetDescription: Sendable, Decodable {
     var policies: [PolicyInfo]
     /// How many tests the set holds.
     var tests: Int
+    /// Channels: declared ones, then (when none is declared) those the actions name.
+    var channels: [ChannelInfo]
+    /// Departments: declared ones, then (when none is declared) those the actions name.
+    var departments: [DepartmentInfo]
+    /// The profile schema, if the set declares one.
+    var profile: ProfileSchema?
 }
 
 /// What `counters` reports: the state's run statistics since the last reset.

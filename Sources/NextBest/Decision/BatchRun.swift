@@ -70,6 +70,8 @@ public struct BatchOptions: Sendable {
     public var shard: Shard?
     /// Give every plan its 1-based input record number (`"input":N`), as error records have.
     public var inputNumbers = false
+    /// How CSV cells are typed when the set declares a profile schema (decimal commas, dates).
+    public var csv = CSVReading()
 
     /// Options with the given values.
     public init(jobs: Int = ProcessInfo.processInfo.activeProcessorCount, format: ProfileFormat = .jsonl,
@@ -97,7 +99,8 @@ extension Engine {
     public func run(profiles path: String, options: BatchOptions, output: @escaping (UnsafeRawBufferPointer) throws -> Void,
                     routes: RouteWriter? = nil,
                     progress: ((_ bytesRead: Int, _ records: Int) -> Void)? = nil) throws -> BatchSummary {
-        var source = try makeRecordSource(path: path, format: options.format, chunkBytes: options.chunkBytes)
+        var source = try makeRecordSource(path: path, format: options.format, chunkBytes: options.chunkBytes,
+                                          typing: CSVTyping(schema: profileSchema, reading: options.csv))
         let skipped = SkippedRecords()
         if options.shard != nil || options.inputNumbers {
             source = ShardFilterSource(base: source, shard: options.shard, inputNumbers: options.inputNumbers, skipped: skipped)

@@ -129,8 +129,9 @@ extension Engine {
 
     /// The JSON text of the first record in `path` whose `id` is `id` (compared as text),
     /// or `nil` when no record has it.
-    public func findProfile(id: String, in path: String, format: ProfileFormat) throws -> [UInt8]? {
-        var records = try RecordIterator(path: path, format: format)
+    /// CSV cells are typed by the set's profile schema, read as `csv` says.
+    public func findProfile(id: String, in path: String, format: ProfileFormat, csv: CSVReading = CSVReading()) throws -> [UInt8]? {
+        var records = try RecordIterator(path: path, format: format, schema: profileSchema, csv: csv)
         while let record = try records.next() {
             guard let bytes = record.bytes, let v = try? JSONValue(parsing: bytes) else { continue }
             switch v["id"] {
@@ -143,8 +144,8 @@ extension Engine {
     }
 
     /// The JSON text of the one profile in `path`; an error when it holds none, or more than one.
-    public func onlyProfile(in path: String, format: ProfileFormat) throws -> [UInt8] {
-        var records = try RecordIterator(path: path, format: format)
+    public func onlyProfile(in path: String, format: ProfileFormat, csv: CSVReading = CSVReading()) throws -> [UInt8] {
+        var records = try RecordIterator(path: path, format: format, schema: profileSchema, csv: csv)
         guard let first = try records.next() else { throw ProfileReadError(message: "\(path) holds no profile") }
         if try records.next() != nil {
             throw ProfileReadError(message: "\(path) holds more than one profile: pick one with --profiles \(path) --id ID")

@@ -35,11 +35,14 @@ extension Engine {
     /// A test without its own `now` runs at the engine's `now`.
     public func runTests(filter: String? = nil) throws(DecisionError) -> [PolicyTestResult] {
         let replies: [TestReply]
+        // The engine's states hold the policy files only; the tests load into a state of their own.
+        let state: LuaState
+        do { (state, _) = try policySet.openState(limits: options.limits, withTests: true) } catch {
+            throw .failed(message: "cannot load the tests: \(error)", customer: nil)
+        }
         do {
-            replies = try pool.withState { state in
-                try refreshClock(state)
-                return try state.runTests(filter: filter ?? "")
-            }
+            if let now = options.now { _ = try state.setNow(now) } else { try refreshClock(state) }
+            replies = try state.runTests(filter: filter ?? "")
         } catch {
             throw .failed(message: "cannot run the tests: \(error)", customer: nil)
         }

@@ -39,6 +39,13 @@ public final class Engine: Sendable {
     let pool: StatePool
     let description: SetDescription
 
+    /// The set's channels (policy-language.md §2.1): declared ones, or in a v1 set those its actions name.
+    public var channels: [ChannelInfo] { description.channels }
+    /// The set's departments (§2.1) with the profile `fields` each copies into its work queue and its capacity.
+    public var departmentInfo: [DepartmentInfo] { description.departments }
+    /// The set's profile schema (§3.1), if it declares one.
+    public var profileSchema: ProfileSchema? { description.profile }
+
     /// Loads the policy set in `directory`; throws ``PolicySetError`` when it does not load.
     public convenience init(policies directory: String, options: EngineOptions = EngineOptions()) throws(PolicySetError) {
         try self.init(policySet: PolicySet(directory: directory), options: options)

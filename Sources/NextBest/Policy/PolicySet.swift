@@ -78,17 +78,18 @@ public struct PolicySet: Sendable {
     }
 
     /// Opens a Lua state with this set loaded and sealed; throws its problems if it does not load.
-    func openState(limits: Limits) throws(PolicySetError) -> (LuaState, LoadReport) {
-        let (state, report) = try loadState(limits: limits)
+    /// Test files are loaded only `withTests` (policy-language.md §6.1: a broken test never stops decisions).
+    func openState(limits: Limits, withTests: Bool = false) throws(PolicySetError) -> (LuaState, LoadReport) {
+        let (state, report) = try loadState(limits: limits, withTests: withTests)
         if !report.problems.isEmpty { throw .invalid(report.problems) }
         return (state, report)
     }
 
     /// Loads every file into a fresh state and reports what it found, problems included.
-    func loadState(limits: Limits) throws(PolicySetError) -> (LuaState, LoadReport) {
+    func loadState(limits: Limits, withTests: Bool = true) throws(PolicySetError) -> (LuaState, LoadReport) {
         do {
             let state = try LuaState(limits: limits)
-            for file in files { try state.load(file) }
+            for file in files where withTests || !file.isTest { try state.load(file) }
             return (state, try state.finish())
         } catch {
             throw .unreadable("cannot load the policy set \(directory): \(error)")

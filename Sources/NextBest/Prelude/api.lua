@@ -11,6 +11,8 @@ local reporter = M.errors.new(set.policy_sources)
 M.bounds.install()  -- after every module took the unbounded originals it uses
 local sb = M.sandbox.new(M.helpers.new(clock), reporter)
 language.install(set, sb)
+M.strict.install(sb)
+M.schema.install(set, sb)
 testing.install(sb)
 local counters = stats.new()
 local decider = nil  -- the pipeline, once the set is finished
@@ -25,6 +27,8 @@ end
 
 --- Resolves references, lints, seals the environment and reports { problems, warnings }.
 function api.finish()
+  M.strict.explain_order(set, sb)
+  M.strict.check_returns(set, language.problem)
   language.resolve(set)
   lint.run(set)
   language.index(set)

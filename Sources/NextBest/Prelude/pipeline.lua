@@ -11,6 +11,9 @@ local list, memo, EMPTY, type_name, suggest = V.list, V.memo, V.EMPTY, V.type_na
 local failure, bad_proposal = errors.failure, errors.bad_proposal
 local unview, has_metatable = sandbox.unview, sandbox.has_metatable
 local parse_time = M.time.parse
+local next, getinfo, ssub, sfind = next, natives.debug.getinfo, string.sub, string.find
+local sgmatch = M.bounds.original.gmatch
+local sources = nil  -- policy file texts by path (set by pipeline.new), to place proposal errors
 
 local pipeline = {}
 
@@ -23,6 +26,7 @@ local function record_id(c)
     return nil, sformat('"id" must be a string or a whole number, not %s', type_name(id))
   end
   if id == "" then return nil, '"id" is empty', id end
+  if type(id) ~= "string" then id = tostring(id) end  -- ids are text (§3); JSON ids arrive as written
   return id
 end
 
@@ -47,11 +51,54 @@ local function candidate(set, p, name, pr, reason, params, dept, channel)
   if dept == nil then dept = spec.department
   elseif type(dept) ~= "string" or not smatch(dept, "^[%w_%-]+$") then
     return nil, bad_proposal(p, sformat("for '%s' has an unusable department %s (letters, digits, '_' and '-')", name, type_name(dept)))
+  elseif set.declares_department and not set.decl.department[dept] then
+    return nil, bad_proposal(p, sformat("for '%s' names an unknown department '%s'%s", name, dept, suggest(dept, set.decl.department)))
   end
   if channel == nil then channel = spec.channel
-  elseif type(channel) ~= "string" then return nil, bad_proposal(p, sformat("for '%s' has a channel that is %s, not text", name, type_name(channel))) end
+  elseif type(channel) ~= "string" then return nil, bad_proposal(p, sformat("for '%s' has a channel that is %s, not text", name, type_name(channel)))
+  elseif set.declares_channel and not set.decl.channel[channel] then
+    return nil, bad_proposal(p, sformat("for '%s' names an unknown channel '%s'%s", name, channel, suggest(channel, set.decl.channel)))
+  end
   return { action = name, priority = pr, reason = reason, params = params, policy = p.name,
            department = dept, channel = channel, spec = spec }
+end
+
+-- The keys a proposal may have (§2); a list of proposals has whole-number keys.
+local PROPOSAL_KEYS = { action = true, priority = true, reason = true, params = true, department = true, channel = true }
+local PROPOSAL_KEY_LIST = "action, priority, reason, params, department, channel"
+
+--- A key of proposal (or list of proposals) `r` that a proposal may not have, or nil.
+local function unknown_key(r)
+  for k in next, r do
+    if not PROPOSAL_KEYS[k] and math_type(k) ~= "integer" then return k end
+  end
+  return nil
+end
+
+--- The line of policy p's `propose` that holds `key =` (the return that made the proposal), or p's line.
+local function line_of_key(p, key)
+  local lines = p.key_lines
+  if not lines then lines = {}; p.key_lines = lines end
+  if lines[key] then return lines[key] end
+  local info = getinfo(p.propose, "S")
+  local src, found = sources[ssub(info.source, 2)], p.line
+  if src and type(key) == "string" then
+    local n = 0
+    for l in sgmatch(src .. "\n", "([^\n]*)\n") do
+      n = n + 1
+      if n >= info.linedefined and n <= info.lastlinedefined and sfind(l, key .. "%s*=") then found = n; break end
+    end
+  end
+  lines[key] = found
+  return found
+end
+
+--- The error for a proposal key it may not have (`reasn`), at the line that writes it.
+local function key_error(p, key)
+  local e = bad_proposal(p, sformat("has a key '%s' it may not have%s (a proposal may have %s)", tostring(key),
+                                    type(key) == "string" and suggest(key, PROPOSAL_KEYS) or "", PROPOSAL_KEY_LIST))
+  e.line = line_of_key(p, key)
+  return e
 end
 
 --- Runs policy p for customer c; returns one candidate or a list of them, or nil and an error.
@@ -63,6 +110,8 @@ local function run_policy(set, p, c, ctx, call)
     if type(r) ~= "table" then return nil, bad_proposal(p, sformat("is %s (return a table, a list of tables, or nil)", type_name(r))) end
     r = unview(r)  -- read raw: a metatable on the result must not run outside the policy's budget
     if has_metatable(r) then return nil, bad_proposal(p, "is a table with a metatable (return plain tables)") end
+    local bad = unknown_key(r)
+    if bad then return nil, key_error(p, bad) end
     if rawget(r, "action") ~= nil then  -- one proposal
       return candidate(set, p, rawget(r, "action"), rawget(r, "priority"), rawget(r, "reason"), rawget(r, "params"),
                        rawget(r, "department"), rawget(r, "channel"))
@@ -73,6 +122,8 @@ local function run_policy(set, p, c, ctx, call)
       if type(q) ~= "table" then return nil, bad_proposal(p, sformat("is %s, not a table", type_name(q))) end
       q = unview(q)
       if has_metatable(q) then return nil, bad_proposal(p, "is a table with a metatable (return plain tables)") end
+      bad = unknown_key(q)
+      if bad then return nil, key_error(p, bad) end
       local cand, err = candidate(set, p, rawget(q, "action"), rawget(q, "priority"), rawget(q, "reason"), rawget(q, "params"),
                                   rawget(q, "department"), rawget(q, "channel"))
       if not cand then return nil, err end
@@ -162,24 +213,46 @@ local function days_since_contact(history, field, now, action, errs)
         local t = parse_time(h.at)
         if t then d = (now - t) / 86400 end
       end
-      if type(d) == "number" then
-        if last == nil or d < last then last = d end
-      else
-        errs = add_error(errs, { field = field, message = sformat("contact %d (%s) has neither a readable 'at' date nor 'days_ago': it is ignored", i, action) })
-      end
+      if type(d) ~= "number" then d = 0 end  -- undated: made today (the cautious reading; undated() reports it)
+      if last == nil or d < last then last = d end
     end
   end
   return last, errs
+end
+
+--- The plan errors for contacts in the history with neither a readable `at` nor `days_ago`
+--- (§3): each counts as a contact made today.
+local function undated(history, field, errs)
+  for i = 1, #history do
+    local h = history[i]
+    if type(h) == "table" then
+      local at, ago = h.at, h.days_ago
+      if not (type(ago) == "number" or (at ~= nil and parse_time(at))) then
+        errs = add_error(errs, { field = field, message = sformat(
+          "contact %d (%s) has no readable date ('at' or 'days_ago'): it counts as made today; add its date", i,
+          type(h.action) == "string" and h.action or "no action") })
+      end
+    end
+  end
+  return errs
 end
 
 --- The decision driver of one state over the finished `set`, running policies in sandbox `sb`
 --- with `reporter`'s protected calls, at the time of `clock`. Returns { decide, careful, traced, ctxdata }.
 function pipeline.new(set, sb, reporter, clock)
   local SEGMENTS, POLICIES, CONTACT = set.segments, set.policies, set.contact
+  local SCHEMA = M.schema.new_checker(set, reporter)  -- nil without a profile schema
+  local HELD = SCHEMA and SCHEMA.held
+  sources = set.sources
   local careful_call = reporter.call
 
   -- ctx and ctx.segments: one read-only view per state; what they show is set per customer.
   local SEGSET, CTXDATA = {}, {}
+  -- Declared segments read false when the customer is not in them; any other name is an error (§6.1).
+  for i = 1, #SEGMENTS do SEGSET[SEGMENTS[i].name] = false end
+  natives.debug.setmetatable(SEGSET, { __index = function(_, k)
+    error(sformat("ctx.segments.%s: there is no segment '%s'%s", tostring(k), tostring(k), type(k) == "string" and suggest(k, set.decl.segment) or ""), 2)
+  end })
   CTXDATA.segments = sb.readonly_view(SEGSET, "ctx.segments")
   CTXDATA.now, CTXDATA.today = clock.iso, clock.today
   local CTX = sb.readonly_view(CTXDATA, "ctx")
@@ -191,6 +264,14 @@ function pipeline.new(set, sb, reporter, clock)
 
   -- Suppression reasons, made once per channel or limit rather than once per customer.
   local NO_CONSENT = memo(function(channel) return "no consent for " .. channel end)
+  local NO_CONSENT_RECORDED = memo(function(channel) return "no consent recorded for " .. channel end)
+  -- Per channel: the consent key, or false when it needs no consent (§2.1, §3.2).
+  local CONSENT_KEY = memo(function(channel)
+    local decl = set.decl.channel[channel]
+    if decl then return decl.requires_consent and decl.consent end
+    return channel
+  end)
+  local OPT_OUT = CONTACT.consent == "opt_out"
   local CHANNEL_FULL = memo(function(channel)
     return sformat("channel %s is full (at most %d per plan)", channel, CONTACT.max_per_channel)
   end)
@@ -235,7 +316,7 @@ function pipeline.new(set, sb, reporter, clock)
 
   --- Clears what the last customer set in ctx.segments; starts this customer's list.
   local function start_segments(seglist)
-    for i = 1, #LAST_SEGLIST do SEGSET[LAST_SEGLIST[i]] = nil end
+    for i = 1, #LAST_SEGLIST do SEGSET[LAST_SEGLIST[i]] = false end
     LAST_SEGLIST = seglist
     if #SEG_WHENS ~= #SEGMENTS then for i = 1, #SEGMENTS do SEG_WHENS[i] = SEGMENTS[i].when end end
   end
@@ -324,22 +405,45 @@ function pipeline.new(set, sb, reporter, clock)
   local function choose(data, c, cands, errs, call)
     order_candidates(cands)
     local actions, suppressed = EMPTY, EMPTY  -- made on first use: most customers need neither
-    local consent = #cands > 0 and CONTACT.respect_consent and rawget(data, "consent")
-    if consent and type(consent) ~= "table" then consent = nil end
+    local check_consent = #cands > 0 and CONTACT.respect_consent
+    local consent = check_consent and rawget(data, "consent")
+    if consent ~= nil and consent ~= false and type(consent) ~= "table" then
+      errs = add_error(errs, { field = "consent", message = sformat("'consent' should be a table of channel = true/false, not %s: no consent is read from it", type_name(consent)) })
+      consent = nil
+    end
     local history = rawget(data, CONTACT.history)
     if history ~= nil and type(history) ~= "table" then
       errs = add_error(errs, { field = CONTACT.history, message = sformat("the contact history '%s' should be a list, not %s", CONTACT.history, type_name(history)) })
       history = nil
+    elseif history then
+      errs = undated(history, CONTACT.history, errs)
     end
-    local groups, per_channel = nil, nil
+    local groups, per_channel, reported = nil, nil, nil
     local max_actions, max_per_channel = CONTACT.max_actions, CONTACT.max_per_channel
     for i = 1, #cands do
       local p = cands[i]
       local a = p.spec
       local why
       -- 3. Eligibility
-      if consent and consent[p.channel] == false then
-        why = NO_CONSENT[p.channel]
+      local key = check_consent and CONSENT_KEY[p.channel]
+      local given = key and consent and consent[key]
+      if key and given ~= true then
+        local held = false
+        if given == nil and HELD then given = HELD["consent." .. key]; held = given ~= nil end  -- the schema took it out (and named it)
+        if given == false then why = NO_CONSENT[p.channel]
+        elseif given == nil then
+          if not OPT_OUT then why = NO_CONSENT_RECORDED[p.channel] end
+        else
+          why = sformat("consent for %s is %s, not true or false", p.channel, type_name(given))
+          if not held and not (reported and reported[key]) then  -- one error per consent entry
+            reported = reported or {}
+            reported[key] = true
+            errs = add_error(errs, { field = "consent." .. key, message = sformat(
+              "consent for %s is %s, not true or false: no action used it (write true or false)", p.channel, type_name(given)) })
+          end
+        end
+      end
+      if why then  -- no consent
       elseif a.cooldown_days and history then
         local d
         d, errs = days_since_contact(history, CONTACT.history, clock.epoch, p.action, errs)
@@ -349,12 +453,14 @@ function pipeline.new(set, sb, reporter, clock)
         end
       end
       if not why and a.eligible then
-        local ok, r = call(a.eligible, c, CTX)
+        local ok, r = call(a.eligible_call, c, CTX)
         if not ok then
           errs = add_error(errs, failure("action", a, r))
           why = "its eligible check failed (see errors)"
-        elseif not r then
-          why = "not eligible (the action's eligible check said no)"
+        elseif r ~= true then
+          local because = r and r[1]
+          if type(because) == "number" then because = tostring(because) end
+          why = type(because) == "string" and "not eligible: " .. because or "not eligible (the action's eligible check said no)"
         end
       end
       -- 4. Arbitration
@@ -391,8 +497,10 @@ function pipeline.new(set, sb, reporter, clock)
     local id, why, known = record_id(c)
     if not id then return nil, why, known end
     local view = sb.profile_view(c)
+    local errs = SCHEMA and SCHEMA.check(c, nil)               -- the profile schema (§3.1)
     local seglist = segments_fast(view)                        -- 1. segments
-    local cands, errs = proposals_fast(view, seglist, nil)     -- 2. proposals
+    local cands
+    cands, errs = proposals_fast(view, seglist, errs)          -- 2. proposals
     local actions, suppressed                                  -- 3. eligibility, 4. arbitration
     actions, suppressed, errs = choose(c, view, cands, errs, direct)
     return { customer = id, segments = seglist, actions = actions, suppressed = suppressed, errors = errs or EMPTY }, errs ~= nil  -- 5. plan
@@ -404,7 +512,9 @@ function pipeline.new(set, sb, reporter, clock)
     local id, why, known = record_id(c)
     if not id then return nil, why, known end
     local view = sb.profile_view(c)
-    local seglist, errs = segments_careful(view, nil, trace)          -- 1. segments
+    local errs = SCHEMA and SCHEMA.check(c, nil)                      -- the profile schema (§3.1)
+    local seglist
+    seglist, errs = segments_careful(view, errs, trace)               -- 1. segments
     local cands                                                       -- 2. proposals
     cands, errs = proposals_careful(view, seglist, errs, trace)
     local actions, suppressed                                         -- 3. eligibility, 4. arbitration

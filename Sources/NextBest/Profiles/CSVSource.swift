@@ -13,7 +13,11 @@ struct CSVSource: RecordSource {
     let chunkBytes: Int
     let bytesRead: Int
 
-    init(reader: ByteReader, chunkBytes: Int, delimiter: UInt8? = nil) throws(ProfileReadError) {
+    private var typing: CSVTyping?
+    private var columnTypes: [String?] = []
+
+    init(reader: ByteReader, chunkBytes: Int, delimiter: UInt8? = nil, typing: CSVTyping? = nil) throws(ProfileReadError) {
+        self.typing = typing
         var reader = reader
         var all = try reader.readAll()
         if all.starts(with: [0xEF, 0xBB, 0xBF]) { all.removeFirst(3) }  // Excel's UTF-8 byte-order mark
@@ -36,6 +40,7 @@ struct CSVSource: RecordSource {
             header.append(name.split(separator: ".", omittingEmptySubsequences: false).map(String.init))
         }
         idColumn = header.firstIndex(of: ["id"])
+        if let typing { columnTypes = header.map { typing.types[$0.joined(separator: ".")] } }
         rows = parsed.filter { !($0.cells.count == 1 && $0.cells[0].isEmpty) }  // blank lines
     }
 
@@ -120,7 +125,11 @@ struct CSVSource: RecordSource {
                 var object: [String: JSONValue] = [:]
                 for (column, (path, cell)) in zip(header, row.cells).enumerated() where !cell.isEmpty {
                     // Ids are text: `0042` stays `0042`, a 20-digit code keeps its digits.
-                    CSVSource.set(&object, path[...], column == idColumn ? .string(cell) : CSVSource.value(cell))
+                    let value: JSONValue
+                    if column == idColumn { value = .string(cell) }
+                    else if let typing { value = typing.value(cell, type: columnTypes[column]) }
+                    else { value = CSVSource.value(cell) }
+                    CSVSource.set(&object, path[...], value)
                 }
                 chunk.bytes.append(contentsOf: JSONValue.object(object).jsonText.utf8)
                 slice.end = chunk.bytes.count

@@ -17,8 +17,8 @@ package struct RecordIterator {
     private var chunk = RecordChunk()
     private var index = 0
 
-    package init(path: String, format: ProfileFormat) throws(ProfileReadError) {
-        source = try makeRecordSource(path: path, format: format)
+    package init(path: String, format: ProfileFormat, schema: ProfileSchema? = nil, csv: CSVReading = CSVReading()) throws(ProfileReadError) {
+        source = try makeRecordSource(path: path, format: format, typing: CSVTyping(schema: schema, reading: csv))
     }
 
     /// The next record, or `nil` at the end.

@@ -112,12 +112,14 @@ struct ByteReader {
 }
 
 /// Opens the reader for `format`.
-func makeRecordSource(path: String, format: ProfileFormat, chunkBytes: Int = 256 << 10) throws(ProfileReadError) -> any RecordSource {
+/// With `typing` (the set's profile schema), CSV cells are typed by it.
+func makeRecordSource(path: String, format: ProfileFormat, chunkBytes: Int = 256 << 10,
+                      typing: CSVTyping? = nil) throws(ProfileReadError) -> any RecordSource {
     let reader = try ByteReader(path: path)
     switch format {
     case .jsonl: return JSONLinesSource(reader: reader, chunkBytes: chunkBytes)
     case .json: return try JSONArraySource(reader: reader, chunkBytes: chunkBytes)
-    case .csv: return try CSVSource(reader: reader, chunkBytes: chunkBytes)
+    case .csv: return try CSVSource(reader: reader, chunkBytes: chunkBytes, typing: typing)
     }
 }
 

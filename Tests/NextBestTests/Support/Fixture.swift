@@ -6,8 +6,16 @@ import Foundation
 struct Fixture {
     let directory: String
 
+    /// A set written in v1's style (no `channel` and no `contact_policy` declared) is given
+    /// `contact_policy { consent = "opt_out" }`, v1's reading of consent that its tests were
+    /// written for (a missing entry counts as consent); v2 sets keep the opt-in default.
     init(_ files: [String: String]) throws {
         directory = NSTemporaryDirectory() + "nextbest-test-" + UUID().uuidString
+        var files = files
+        let all = files.values.joined(separator: "\n")
+        if !all.contains("contact_policy") && !all.contains("channel \"") {
+            files["zz_v1_consent.lua"] = "contact_policy { consent = \"opt_out\" }\n"
+        }
         for (name, text) in files {
             let path = directory + "/" + name
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
@@ -21,11 +29,14 @@ struct Fixture {
         try Engine(policies: directory, options: EngineOptions(limits: limits, now: now, concurrency: 2))
     }
 
-    /// The load problems, as `file:line: message` with the folder removed.
+    /// The load problems, as `file:line: message` with the folder removed: those of the
+    /// engine's load, or when it loads, those `check` finds (test files included).
     func problems() -> [String] {
         do {
             _ = try engine()
-            return []
+            return try PolicySet(directory: directory).check().problems.map {
+                $0.description.replacingOccurrences(of: directory + "/", with: "")
+            }
         } catch let error as PolicySetError {
             guard case .invalid(let ps) = error else { return ["unreadable: \(error)"] }
             return ps.map { $0.description.replacingOccurrences(of: directory + "/", with: "") }
