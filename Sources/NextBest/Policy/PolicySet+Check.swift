@@ -62,6 +62,8 @@ public struct PolicyCheck: Sendable {
     public var problems: [PolicyProblem]
     /// Warnings, each at `file:line`; they do not stop the set from loading.
     public var warnings: [PolicyProblem]
+    /// The profile schema the set declares, if any (`check --profiles` checks data against it).
+    public var profileSchema: ProfileSchema?
 }
 
 extension PolicySet {
@@ -71,6 +73,6 @@ extension PolicySet {
         let d: SetDescription
         do { d = try state.describe() } catch { throw .unreadable("cannot describe the policy set \(directory): \(error)") }
         return PolicyCheck(segments: d.segments, actions: d.actions, policies: d.policies, tests: d.tests,
-                           problems: report.problems, warnings: report.warnings)
+                           problems: report.problems, warnings: report.warnings, profileSchema: d.profileSchema)
     }
 }
