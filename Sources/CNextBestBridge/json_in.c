@@ -228,6 +228,25 @@ static int parse_key(lua_State *L, jparser *J) {
     return 1;
 }
 
+/// Whether the key on top of the stack is "id".
+static int is_id_key(lua_State *L) {
+    size_t n;
+    const char *k = lua_tolstring(L, -1, &n);
+    return n == 2 && k[0] == 'i' && k[1] == 'd';
+}
+
+/// A record's numeric id (policy-language.md §3: ids are text): a whole number becomes its
+/// text exactly as written (20 digits keep their 20 digits); a fraction stays a number, so
+/// that the record is refused with a message saying what the id must be.
+static int parse_id_number(lua_State *L, jparser *J) {
+    const unsigned char *s = J->p;
+    if (!parse_number(L, J)) return 0;
+    for (const unsigned char *q = s; q < J->p; q++) if (*q == '.' || *q == 'e' || *q == 'E') return 1;
+    lua_pop(L, 1);
+    lua_pushlstring(L, (const char *)s, (size_t)(J->p - s));
+    return 1;
+}
+
 static int parse_object(lua_State *L, jparser *J) {
     int d = J->depth;
     lua_createtable(L, 0, J->hint[d]);
@@ -244,7 +263,9 @@ static int parse_object(lua_State *L, jparser *J) {
         if (J->p >= J->end || *J->p != ':') return fail(J, "expected ':' after a field name");
         J->p++;
         skip_ws(J);
-        if (!parse_value(L, J)) return 0;
+        if (d == 1 && is_id_key(L) && J->p < J->end && (*J->p == '-' || (*J->p >= '0' && *J->p <= '9'))) {
+            if (!parse_id_number(L, J)) return 0;
+        } else if (!parse_value(L, J)) return 0;
         if (lua_isnil(L, -1)) lua_pop(L, 2);  // null: the field is absent
         else { lua_rawset(L, -3); n++; }
         skip_ws(J);

@@ -43,7 +43,7 @@ struct Check: ParsableCommand {
         if let profiles {
             if profiles != "-" && !FileManager.default.fileExists(atPath: profiles) { throw cannotRun("profiles not found: \(profiles)") }
             print("")
-            if let schema = report.profileSchema {
+            if let schema = report.profile {
                 let data: ProfileDataReport
                 do { data = try schema.check(profiles: profiles, format: ProfileFormat.guess(path: profiles)) }
                 catch { throw cannotRun("\(error)") }

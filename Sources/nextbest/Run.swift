@@ -9,11 +9,15 @@ struct Run: ParsableCommand {
         discussion: """
             Plans go to standard output (or --out) as JSON Lines, one per input record; a record \
             that cannot be read gives {"input":N,"error":"..."} in its place. A summary goes to \
-            standard error. With --routes DIR, each department gets its work queue DIR/<department>.jsonl.
+            standard error (what needs attention first, then the counts; --summary FILE writes it as JSON \
+            too). With --routes DIR, each department gets its work queue DIR/<department>.jsonl, or \
+            DIR/<department>.csv with --routes-format csv (opens in a spreadsheet).
 
             Example:
               nextbest run --policies policies --profiles policies/samples/customers.jsonl \\
                 --now 2026-11-01 --routes out/routes > out/plans.jsonl
+              nextbest run --policies policies --profiles customers.csv --now 2026-11-01 \\
+                --routes out/queues --routes-format csv --summary out/summary.json --out out/plans.jsonl
 
             Sharded (shard 0 of 4; --shard auto/4 reads the index from JOB_COMPLETION_INDEX). \
             Records without a readable id go to shard (input number - 1) mod 4:

@@ -15,8 +15,12 @@ struct ProfileSchemaTests {
 
             """.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let schema = ProfileSchema(fields: ["annual_revenue": .number, "signup": .date,
-                                            "consent": .nested(["email": .boolean])])
+        // As the language describes `profile { annual_revenue = "number", signup = "date", consent = { email = "boolean" } }`.
+        let schema = try JSONDecoder().decode(ProfileSchema.self, from: Data("""
+            {"at": "policies/profile.lua:1", "strict": false, "fields": [
+              {"path": "annual_revenue", "type": "number"}, {"path": "consent", "type": "nested"},
+              {"path": "consent.email", "type": "boolean"}, {"path": "signup", "type": "date"}]}
+            """.utf8))
         let r = try schema.check(profiles: path, format: .jsonl)
         #expect(r.records == 4 && r.unreadable == 1)
         let byName = Dictionary(uniqueKeysWithValues: r.fields.map { ($0.field, $0) })

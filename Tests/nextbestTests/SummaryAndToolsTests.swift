@@ -82,18 +82,18 @@ struct ExplainFieldValueTests {
             segment "rich" { when = function(c) return c.annual_revenue >= 50000 end }
             action "visit" { department = "sales", channel = "in_person",
                              eligible = function(c) return c.tier ~= "basic" end }
-            policy "visit" { when = function(c) return c.consent.in_person ~= false end, action = "visit", priority = 1 }
+            policy "visit" { when = function(c) return c.consent.phone ~= false end, action = "visit", priority = 1 }
             """, to: dir + "/set/a.lua")
-        try write(#"{"id": "C7", "annual_revenue": 18200, "tier": "basic", "consent": {"email": true}}"#, to: dir + "/c.json")
+        try write(#"{"id": "C7", "annual_revenue": 18200, "tier": "basic", "consent": {"email": true, "in_person": true}}"#, to: dir + "/c.json")
         let t = try nextbest("explain", "--policies", dir + "/set", "--profile", dir + "/c.json", "--now", "2026-11-01")
         #expect(t.status == 0, "\(t.stderr)")
         #expect(t.stdout.contains("read: annual_revenue = 18200"), "\(t.stdout)")
-        #expect(t.stdout.contains("read: consent.in_person = (missing)"))
+        #expect(t.stdout.contains("read: consent.phone = (missing)"))
         #expect(t.stdout.contains("the actions' eligible checks read: tier = \"basic\""))
         let j = try nextbest("explain", "--policies", dir + "/set", "--profile", dir + "/c.json", "--now", "2026-11-01", "--format", "json")
         let v = try JSONValue(parsing: j.stdout)
         #expect(v["segments"]?.arrayValue?.first?["read"] == [["field": "annual_revenue", "value": "18200"]])
-        #expect(v["policies"]?.arrayValue?.first?["read"] == [["field": "consent.in_person", "value": "(missing)"]])
+        #expect(v["policies"]?.arrayValue?.first?["read"] == [["field": "consent.phone", "value": "(missing)"]])
     }
 }
 
@@ -135,6 +135,40 @@ struct CSVRoutesTests {
         #expect(rows.contains(#""A","mail","email","40.00","policy rich-mail","{}","rich-mail""#))
         #expect(rows.count == 1 + 3 + 1, "header, three actions, and the empty string after the last CRLF")
         #expect(!FileManager.default.fileExists(atPath: dir + "/routes/sales.jsonl"))
+    }
+
+    @Test func routesCarryTheFieldsTheDepartmentDeclares() throws {
+        let dir = try temporaryDirectory()
+        try write("""
+            department "sales" { fields = { "name", "email", "consent.email" } }
+            action "mail" { department = "sales", channel = "email" }
+            policy "p" { action = "mail", priority = 12.345 }
+            """, to: dir + "/set/a.lua")
+        try write("""
+            {"id":"0042","name":"Zoë Rossi","email":"z@example.it","consent":{"email":true}}
+            {"id":"7","name":"Luca","consent":{"email":true}}
+
+            """, to: dir + "/p.jsonl")
+        let j = try nextbest("run", "--policies", dir + "/set", "--profiles", dir + "/p.jsonl", "--now", "2026-11-01",
+                             "--out", dir + "/plans.jsonl", "--routes", dir + "/json")
+        #expect(j.status == 0, "\(j.stderr)")
+        let lines = try String(contentsOfFile: dir + "/json/sales.jsonl", encoding: .utf8).split(separator: "\n")
+        try #require(lines.count == 2)
+        let first = try JSONValue(parsing: String(lines[0]))
+        #expect(first["name"] == "Zoë Rossi" && first["email"] == "z@example.it" && first["consent.email"] == true)
+        #expect(first["action"] == "mail" && first["policy"] == "p")
+        #expect(try JSONValue(parsing: String(lines[1]))["email"] == .null, "an absent field is null")
+
+        let c = try nextbest("run", "--policies", dir + "/set", "--profiles", dir + "/p.jsonl", "--now", "2026-11-01",
+                             "--out", dir + "/plans.jsonl", "--routes", dir + "/csv", "--routes-format", "csv")
+        #expect(c.status == 0, "\(c.stderr)")
+        let text = String(decoding: try #require(FileManager.default.contents(atPath: dir + "/csv/sales.csv")).dropFirst(3), as: UTF8.self)
+        #expect(text.components(separatedBy: "\r\n") == [
+            #""customer","action","channel","priority","reason","params","policy","name","email","consent.email""#,
+            #""0042","mail","email","12.35","policy p","{}","p","Zoë Rossi","z@example.it","true""#,
+            #""7","mail","email","12.35","policy p","{}","p","Luca","","true""#,
+            "",
+        ])
     }
 }
 

@@ -28,10 +28,12 @@ struct SetDescription: Sendable, Decodable {
     var policies: [PolicyInfo]
     /// How many tests the set holds.
     var tests: Int
-    /// Declared departments (with the profile fields their queues carry), as the language describes them.
-    var departments: JSONValue?
-    /// The profile schema, as the language describes it (`nil` when the set declares none).
-    var profile: JSONValue?
+    /// Channels: declared ones, then (when none is declared) those the actions name.
+    var channels: [ChannelInfo]
+    /// Departments: declared ones, then (when none is declared) those the actions name.
+    var departments: [DepartmentInfo]
+    /// The profile schema, if the set declares one.
+    var profile: ProfileSchema?
 }
 
 /// What `counters` reports: the state's run statistics since the last reset.

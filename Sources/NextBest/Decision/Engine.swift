@@ -45,6 +45,12 @@ public final class Engine: Sendable {
     public var segmentNames: [String] { description.segments.map(\.name) }
     /// The declared actions' names, in declaration order.
     public var actionNames: [String] { description.actions.map(\.name) }
+    /// The set's channels (policy-language.md §2.1): declared ones, or in a v1 set those its actions name.
+    public var channels: [ChannelInfo] { description.channels }
+    /// The set's departments (§2.1) with the profile `fields` each copies into its work queue and its capacity.
+    public var departmentInfo: [DepartmentInfo] { description.departments }
+    /// The set's profile schema (§3.1), if it declares one.
+    public var profileSchema: ProfileSchema? { description.profile }
 
     /// Loads the policy set in `directory`; throws ``PolicySetError`` when it does not load.
     public convenience init(policies directory: String, options: EngineOptions = EngineOptions()) throws(PolicySetError) {

@@ -58,12 +58,16 @@ public struct PolicyCheck: Sendable {
     public var policies: [PolicyInfo]
     /// How many tests the set holds.
     public var tests: Int
+    /// Channels (policy-language.md §2.1); `declared` is false for those a v1 set only names.
+    public var channels: [ChannelInfo] = []
+    /// Departments (§2.1), with the profile fields each copies into its queue.
+    public var departments: [DepartmentInfo] = []
+    /// The profile schema (§3.1), if the set declares one.
+    public var profile: ProfileSchema?
     /// Problems, each at `file:line`; the set loads only when there are none.
     public var problems: [PolicyProblem]
     /// Warnings, each at `file:line`; they do not stop the set from loading.
     public var warnings: [PolicyProblem]
-    /// The profile schema the set declares, if any (`check --profiles` checks data against it).
-    public var profileSchema: ProfileSchema?
 }
 
 extension PolicySet {
@@ -73,6 +77,7 @@ extension PolicySet {
         let d: SetDescription
         do { d = try state.describe() } catch { throw .unreadable("cannot describe the policy set \(directory): \(error)") }
         return PolicyCheck(segments: d.segments, actions: d.actions, policies: d.policies, tests: d.tests,
-                           problems: report.problems, warnings: report.warnings, profileSchema: d.profileSchema)
+                           channels: d.channels, departments: d.departments, profile: d.profile,
+                           problems: report.problems, warnings: report.warnings)
     }
 }

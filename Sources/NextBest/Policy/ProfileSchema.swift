@@ -1,73 +1,19 @@
-// ProfileSchema: the set's `profile` declaration as data, and a file of profiles checked against it (`nextbest check --profiles`).
+// ProfileSchema checks: a file of profiles against the set's `profile` declaration (`nextbest check --profiles`).
 
-/// The profile schema a policy set declares (`policy-language.md` §3.1): each field's type.
-public struct ProfileSchema: Sendable, Hashable {
-    /// A declared field type.
-    public indirect enum FieldType: Sendable, Hashable, CustomStringConvertible {
-        /// `"string"`, `"number"`, `"integer"`, `"boolean"`, `"date"`, `"list"`, `"table"`.
-        case string, number, integer, boolean, date, list, table
-        /// A nested table with its own fields (as `consent = { email = "boolean" }`).
-        case nested([String: FieldType])
-        /// A type name the engine does not know (the set's check reports it).
-        case other(String)
-
-        /// The type as a policy author writes it.
-        public var description: String {
-            switch self {
-            case .string: "string"
-            case .number: "number"
-            case .integer: "integer"
-            case .boolean: "boolean"
-            case .date: "date"
-            case .list: "list"
-            case .table, .nested: "table"
-            case .other(let s): s
-            }
-        }
-
-        /// Whether `v` has this type (a date is ISO-8601 text: `2026-10-30`, optionally a time after it).
-        public func accepts(_ v: JSONValue) -> Bool {
-            switch (self, v) {
-            case (.string, .string), (.boolean, .bool), (.list, .array), (.number, .int), (.number, .double), (.integer, .int):
-                return true
-            case (.integer, .double(let d)): return d == d.rounded() && abs(d) < 9.0e15
-            case (.table, .object), (.nested, .object): return true
-            case (.date, .string(let s)): return ProfileSchema.isDate(s)
-            case (.other, _): return true
-            default: return false
-            }
-        }
-    }
-
-    /// The declared fields, by name.
-    public var fields: [String: FieldType]
-    /// Whether reading an undeclared field is an error.
-    public var strict: Bool
-
-    /// A schema with the given fields.
-    public init(fields: [String: FieldType], strict: Bool = false) {
-        self.fields = fields
-        self.strict = strict
-    }
-
-    /// Field types from their description (`"number"`, or an object for a nested table).
-    static func types(_ d: [String: JSONValue]) -> [String: FieldType] {
-        d.compactMapValues { v -> FieldType? in
-            switch v {
-            case .string(let s):
-                switch s {
-                case "string": return .string
-                case "number": return .number
-                case "integer": return .integer
-                case "boolean": return .boolean
-                case "date": return .date
-                case "list": return .list
-                case "table": return .table
-                default: return .other(s)
-                }
-            case .object(let o): return .nested(types(o))
-            default: return nil
-            }
+extension ProfileSchema {
+    /// Whether `v` has the declared type `type` (`string`, `number`, `integer`, `boolean`,
+    /// `date` — ISO-8601 text, `2026-10-30` optionally with a time —, `list`, `table`,
+    /// `nested`); an unknown type name accepts anything.
+    public static func accepts(_ type: String, _ v: JSONValue) -> Bool {
+        switch (type, v) {
+        case ("string", .string), ("boolean", .bool), ("list", .array), ("number", .int), ("number", .double), ("integer", .int):
+            return true
+        case ("integer", .double(let d)): return d == d.rounded() && abs(d) < 9.0e15
+        case ("table", .object), ("nested", .object): return true
+        case ("date", .string(let s)): return isDate(s)
+        case ("string", _), ("boolean", _), ("list", _), ("number", _), ("integer", _), ("table", _), ("nested", _), ("date", _):
+            return false
+        default: return true
         }
     }
 
@@ -119,13 +65,11 @@ extension ProfileSchema {
     public func check(profiles path: String, format: ProfileFormat, examples: Int = 3) throws -> ProfileDataReport {
         var report = ProfileDataReport()
         var counts: [String: ProfileDataReport.FieldCounts] = [:]
-        func declare(_ fields: [String: FieldType], _ prefix: String) {
-            for (name, t) in fields {
-                if case .nested(let inner) = t { declare(inner, prefix + name + ".") }
-                counts[prefix + name] = .init(field: prefix + name, type: t.description)
-            }
+        var types: [String: String] = [:]
+        for f in fields {
+            types[f.path] = f.type
+            counts[f.path] = .init(field: f.path, type: f.type)
         }
-        declare(fields, "")
         var records = try RecordIterator(path: path, format: format)
         while let r = try records.next() {
             report.records += 1
@@ -137,26 +81,26 @@ extension ProfileSchema {
                 continue
             }
             let who = o["id"].map { "input \(r.number) (\($0.stringValue ?? $0.jsonText))" } ?? "input \(r.number)"
-            func walk(_ o: [String: JSONValue], _ fields: [String: FieldType], _ prefix: String) {
+            func walk(_ o: [String: JSONValue], _ prefix: String) {
                 for (key, value) in o {
                     let name = prefix + key
-                    guard let t = fields[key] else {
-                        if !(prefix.isEmpty && key == "id") { report.undeclared[name, default: 0] += 1 }
+                    guard let t = types[name] else {
+                        if name != "id" { report.undeclared[name, default: 0] += 1 }
                         continue
                     }
                     if value == .null { continue }
                     counts[name]?.present += 1
-                    if !t.accepts(value) {
+                    if !Self.accepts(t, value) {
                         counts[name]?.wrongType += 1
                         if (counts[name]?.examples.count ?? examples) < examples {
                             counts[name]?.examples.append("\(who): \(Self.shown(value))")
                         }
-                    } else if case .nested(let inner) = t, let sub = value.objectValue {
-                        walk(sub, inner, name + ".")
+                    } else if t == "nested", let sub = value.objectValue {
+                        walk(sub, name + ".")
                     }
                 }
             }
-            walk(o, fields, "")
+            walk(o, "")
         }
         report.fields = counts.values.sorted { $0.field < $1.field }
         return report

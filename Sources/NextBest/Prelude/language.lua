@@ -16,9 +16,10 @@ local language = {}
 --- pipeline reads once it is finished (the policies by gate).
 function language.new_set()
   return {
-    decl = { segment = {}, action = {}, policy = {}, test = {} },  -- by name
+    decl = { segment = {}, action = {}, policy = {}, test = {}, channel = {}, department = {} },  -- by name
     segments = {}, actions = {}, policies = {}, tests = {},        -- in load order (policies: by name once finished)
-    contact = { max_actions = 3, max_per_channel = 1, respect_consent = true, history = "contacts" },
+    channels = {}, departments = {},                               -- declared (§2.1), in load order
+    contact = { max_actions = 3, max_per_channel = 1, respect_consent = true, consent = "opt_in", history = "contacts" },
     contact_decl = nil,
     problems = list(), warnings = list(),
     policy_sources = {},  -- chunk names of policy and test files ("@path" = true), for placing errors
@@ -39,8 +40,11 @@ local FIELDS = {
   policy = { description = "string", segments = "table", when = "function", propose = "function",
              action = "string", priority = "number|function", reason = "string|function",
              params = "table|function" },
-  contact_policy = { max_actions = "number", max_per_channel = "number",
+  contact_policy = { max_actions = "number", max_per_channel = "number", consent = "string",
                      respect_consent = "boolean", history = "string" },
+  channel = { consent = "string", requires_consent = "boolean", max = "number", per_days = "number",
+              suppress = "table", description = "string" },
+  department = { fields = "table", capacity = "number", description = "string" },
   test = { customer = "table", now = "string", expect = "table", check = "function",
            description = "string" },
 }
@@ -80,7 +84,86 @@ function VALIDATE.action(set, rec, spec, label)
   end
   rec.department, rec.channel, rec.description = spec.department, spec.channel, spec.description
   rec.cooldown_days, rec.group, rec.eligible = spec.cooldown_days, spec.group, spec.eligible
+  local eligible = spec.eligible
+  if type(eligible) == "function" then
+    -- `eligible` may answer false, "why" (§5 step 3): true, or false, or { why }.
+    rec.eligible_call = function(c, ctx)
+      local r, why = eligible(c, ctx)
+      if r then return true end
+      if why == nil then return false end
+      return { why }
+    end
+  end
   set.actions[#set.actions + 1] = rec
+end
+
+local function whole(x, least) return finite(x) and x == floor(x) and x >= least end
+
+--- Checks a frequency cap (`max = N, per_days = D`, §8.2) on a declaration; both or neither.
+function language.check_cap(set, rec, spec, label)
+  if spec.max == nil and spec.per_days == nil then return end
+  if spec.max == nil or spec.per_days == nil then
+    problem(set, rec.file, rec.line, label .. ": a frequency cap needs both 'max' (contacts) and 'per_days' (the window), e.g. max = 2, per_days = 7")
+    return
+  end
+  if not whole(spec.max, 0) then problem(set, rec.file, rec.line, label .. ": max must be a whole number of contacts, 0 or more") end
+  if not finite(spec.per_days) or spec.per_days <= 0 then problem(set, rec.file, rec.line, label .. ": per_days must be a number of days above 0") end
+  rec.max, rec.per_days = spec.max, spec.per_days
+end
+
+local SUPPRESS_FIELDS = { after = "number", outcome = "string", within_days = "number", for_days = "number" }
+
+--- Checks an outcome rule (`suppress = { after, outcome, within_days, for_days }`, §8.3).
+function language.check_suppress(set, rec, spec, label)
+  local r = spec.suppress
+  if type(r) ~= "table" then return end
+  local ok = true
+  for k, v in pairs(r) do
+    local want = type(k) == "string" and SUPPRESS_FIELDS[k]
+    if not want then
+      problem(set, rec.file, rec.line, sformat("%s: suppress has an unknown field '%s'%s (it may have after, outcome, within_days, for_days)", label, tostring(k), type(k) == "string" and suggest(k, SUPPRESS_FIELDS) or ""))
+      ok = false
+    elseif type(v) ~= want then
+      problem(set, rec.file, rec.line, sformat("%s: suppress.%s must be a %s, not %s", label, k, want, type_name(v))); ok = false
+    end
+  end
+  if not ok then return end
+  if r.outcome == nil then problem(set, rec.file, rec.line, label .. ': suppress needs an outcome, e.g. outcome = "declined"'); ok = false end
+  if not whole(r.after or 1, 1) then problem(set, rec.file, rec.line, label .. ": suppress.after must be a whole number, 1 or more"); ok = false end
+  if r.within_days == nil or not finite(r.within_days) or r.within_days <= 0 then
+    problem(set, rec.file, rec.line, label .. ": suppress needs within_days, a number of days above 0"); ok = false
+  end
+  if r.for_days == nil or not finite(r.for_days) or r.for_days <= 0 then
+    problem(set, rec.file, rec.line, label .. ": suppress needs for_days, a number of days above 0 (0 or less would mean forever)"); ok = false
+  end
+  if ok then rec.suppress = { after = r.after or 1, outcome = r.outcome, within_days = r.within_days, for_days = r.for_days } end
+end
+
+function VALIDATE.channel(set, rec, spec, label)
+  if not smatch(rec.name, "^[%w_%-]+$") then problem(set, rec.file, rec.line, label .. ": a channel name may use only letters, digits, '_' and '-'") end
+  rec.consent = type(spec.consent) == "string" and spec.consent or rec.name
+  rec.requires_consent = spec.requires_consent ~= false
+  rec.description = spec.description
+  language.check_cap(set, rec, spec, label)
+  language.check_suppress(set, rec, spec, label)
+  set.channels[#set.channels + 1] = rec
+end
+
+function VALIDATE.department(set, rec, spec, label)
+  if not smatch(rec.name, "^[%w_%-]+$") then problem(set, rec.file, rec.line, label .. ": a department name may use only letters, digits, '_' and '-'") end
+  local fields = list()
+  if type(spec.fields) == "table" then
+    for i, f in ipairs(spec.fields) do
+      if type(f) ~= "string" or not smatch(f, "^[%a_][%w_]*[%.%w_]*$") then
+        problem(set, rec.file, rec.line, sformat("%s: fields[%d] must be a profile field name in quotes (like \"email\" or \"consent.email\")", label, i))
+      else fields[#fields + 1] = f end
+    end
+  end
+  if spec.capacity ~= nil and not whole(spec.capacity, 0) then
+    problem(set, rec.file, rec.line, label .. ": capacity must be a whole number of actions, 0 or more")
+  end
+  rec.fields, rec.capacity, rec.description = fields, spec.capacity, spec.description
+  set.departments[#set.departments + 1] = rec
 end
 
 function VALIDATE.policy(set, rec, spec, label)
@@ -197,6 +280,14 @@ local function contact_policy(set, sb)
       end
     end
     if type(spec.respect_consent) == "boolean" then contact.respect_consent = spec.respect_consent end
+    if spec.respect_consent == false then
+      set.warnings[#set.warnings + 1] = { file = file, line = line, message =
+        "contact_policy: respect_consent = false turns consent checks off: actions are taken whatever the customer agreed to (remove it to check consent)" }
+    end
+    if spec.consent ~= nil then
+      if spec.consent == "opt_in" or spec.consent == "opt_out" then contact.consent = spec.consent
+      else problem(set, file, line, sformat('contact_policy: consent must be "opt_in" (the default: only true counts as consent) or "opt_out" (a missing entry counts as consent), not %s', type_name(spec.consent))) end
+    end
     if type(spec.history) == "string" then contact.history = spec.history end
   end
 end
@@ -207,6 +298,7 @@ function language.install(set, sb)
   local SAFE = sb.SAFE
   SAFE.segment, SAFE.action, SAFE.policy = declarer(set, sb, "segment"), declarer(set, sb, "action"), declarer(set, sb, "policy")
   SAFE.test, SAFE.contact_policy = declarer(set, sb, "test"), contact_policy(set, sb)
+  SAFE.channel, SAFE.department = declarer(set, sb, "channel"), declarer(set, sb, "department")
 end
 
 --- Runs one file's source in the sandbox under the chunk name "@path"; what it cannot load
@@ -248,8 +340,42 @@ local function check_names(set, t, label, names, file, line, known)
   end
 end
 
+--- Checks the actions' channels and departments against the declared ones (§2.1); a set that
+--- declares none of a kind takes those its actions name as declared, with a warning.
+local function resolve_routes(set)
+  for _, kind in ipairs({ "channel", "department" }) do
+    local declared = set.decl[kind]
+    if next(declared) then
+      set["declares_" .. kind] = true
+      for _, a in ipairs(set.actions) do
+        local v = a[kind]
+        if type(v) == "string" and not declared[v] then
+          problem(set, a.file, a.line, sformat("action '%s': unknown %s '%s'%s (declare it: %s \"%s\" { ... })", a.name, kind, v, suggest(v, declared), kind, v))
+        end
+      end
+    else
+      local names, first = {}, nil
+      for _, a in ipairs(set.actions) do
+        local v = a[kind]
+        if type(v) == "string" and not names[v] then
+          names[v] = true
+          names[#names + 1] = v
+          first = first or a
+        end
+      end
+      if first then
+        sort(names)
+        set.warnings[#set.warnings + 1] = { file = first.file, line = first.line, message = sformat(
+          "no %s is declared, so every %s an action names is taken as declared (%s) and a typo in one would go unnoticed: declare them (%s \"%s\" { ... })",
+          kind, kind, table.concat(names, ", "), kind, names[1]) }
+      end
+    end
+  end
+end
+
 --- Resolves references between declarations (policies → segments and actions, tests' expect).
 function language.resolve(set)
+  resolve_routes(set)
   local action_names, segment_names = set.decl.action, set.decl.segment
   for _, p in ipairs(set.policies) do
     for _, s in ipairs(p.segments) do
@@ -317,6 +443,29 @@ function language.describe(set)
     out.actions[#out.actions + 1] = { name = a.name, at = a.where, department = text(a.department) or "", channel = text(a.channel) or "",
                                       cooldown_days = number(a.cooldown_days), group = text(a.group), description = text(a.description) }
   end
+  local channels, departments, seen = list(), list(), { channel = {}, department = {} }
+  for _, c in ipairs(set.channels) do
+    seen.channel[c.name] = true
+    channels[#channels + 1] = { name = c.name, at = c.where, declared = true, consent = c.consent, requires_consent = c.requires_consent,
+                                max = c.max, per_days = c.per_days, suppress = c.suppress, description = text(c.description) }
+  end
+  for _, d in ipairs(set.departments) do
+    seen.department[d.name] = true
+    departments[#departments + 1] = { name = d.name, at = d.where, declared = true, fields = d.fields, capacity = d.capacity,
+                                      description = text(d.description) }
+  end
+  for _, a in ipairs(set.actions) do  -- a v1 set: what its actions name, taken as declared
+    local c, d = text(a.channel), text(a.department)
+    if c and not set.declares_channel and not seen.channel[c] then
+      seen.channel[c] = true
+      channels[#channels + 1] = { name = c, at = a.where, declared = false, consent = c, requires_consent = true }
+    end
+    if d and not set.declares_department and not seen.department[d] then
+      seen.department[d] = true
+      departments[#departments + 1] = { name = d, at = a.where, declared = false, fields = list() }
+    end
+  end
+  out.channels, out.departments = channels, departments
   for _, p in ipairs(set.policies) do
     out.policies[#out.policies + 1] = { name = p.name, at = p.where, segments = p.segments,
                                         action = text(p.action), form = p.propose and "full" or "short", description = text(p.description) }

@@ -23,6 +23,7 @@ local function record_id(c)
     return nil, sformat('"id" must be a string or a whole number, not %s', type_name(id))
   end
   if id == "" then return nil, '"id" is empty', id end
+  if type(id) ~= "string" then id = tostring(id) end  -- ids are text (§3); JSON ids arrive as written
   return id
 end
 
@@ -47,9 +48,14 @@ local function candidate(set, p, name, pr, reason, params, dept, channel)
   if dept == nil then dept = spec.department
   elseif type(dept) ~= "string" or not smatch(dept, "^[%w_%-]+$") then
     return nil, bad_proposal(p, sformat("for '%s' has an unusable department %s (letters, digits, '_' and '-')", name, type_name(dept)))
+  elseif set.declares_department and not set.decl.department[dept] then
+    return nil, bad_proposal(p, sformat("for '%s' names an unknown department '%s'%s", name, dept, suggest(dept, set.decl.department)))
   end
   if channel == nil then channel = spec.channel
-  elseif type(channel) ~= "string" then return nil, bad_proposal(p, sformat("for '%s' has a channel that is %s, not text", name, type_name(channel))) end
+  elseif type(channel) ~= "string" then return nil, bad_proposal(p, sformat("for '%s' has a channel that is %s, not text", name, type_name(channel)))
+  elseif set.declares_channel and not set.decl.channel[channel] then
+    return nil, bad_proposal(p, sformat("for '%s' names an unknown channel '%s'%s", name, channel, suggest(channel, set.decl.channel)))
+  end
   return { action = name, priority = pr, reason = reason, params = params, policy = p.name,
            department = dept, channel = channel, spec = spec }
 end
@@ -162,14 +168,28 @@ local function days_since_contact(history, field, now, action, errs)
         local t = parse_time(h.at)
         if t then d = (now - t) / 86400 end
       end
-      if type(d) == "number" then
-        if last == nil or d < last then last = d end
-      else
-        errs = add_error(errs, { field = field, message = sformat("contact %d (%s) has neither a readable 'at' date nor 'days_ago': it is ignored", i, action) })
-      end
+      if type(d) ~= "number" then d = 0 end  -- undated: made today (the cautious reading; undated() reports it)
+      if last == nil or d < last then last = d end
     end
   end
   return last, errs
+end
+
+--- The plan errors for contacts in the history with neither a readable `at` nor `days_ago`
+--- (§3): each counts as a contact made today.
+local function undated(history, field, errs)
+  for i = 1, #history do
+    local h = history[i]
+    if type(h) == "table" then
+      local at, ago = h.at, h.days_ago
+      if not (type(ago) == "number" or (at ~= nil and parse_time(at))) then
+        errs = add_error(errs, { field = field, message = sformat(
+          "contact %d (%s) has no readable date ('at' or 'days_ago'): it counts as made today; add its date", i,
+          type(h.action) == "string" and h.action or "no action") })
+      end
+    end
+  end
+  return errs
 end
 
 --- The decision driver of one state over the finished `set`, running policies in sandbox `sb`
@@ -197,6 +217,14 @@ function pipeline.new(set, sb, reporter, clock)
 
   -- Suppression reasons, made once per channel or limit rather than once per customer.
   local NO_CONSENT = memo(function(channel) return "no consent for " .. channel end)
+  local NO_CONSENT_RECORDED = memo(function(channel) return "no consent recorded for " .. channel end)
+  -- Per channel: the consent key, or false when it needs no consent (§2.1, §3.2).
+  local CONSENT_KEY = memo(function(channel)
+    local decl = set.decl.channel[channel]
+    if decl then return decl.requires_consent and decl.consent end
+    return channel
+  end)
+  local OPT_OUT = CONTACT.consent == "opt_out"
   local CHANNEL_FULL = memo(function(channel)
     return sformat("channel %s is full (at most %d per plan)", channel, CONTACT.max_per_channel)
   end)
@@ -332,12 +360,18 @@ function pipeline.new(set, sb, reporter, clock)
   local function choose(data, c, cands, errs, call)
     order_candidates(cands)
     local actions, suppressed = EMPTY, EMPTY  -- made on first use: most customers need neither
-    local consent = #cands > 0 and CONTACT.respect_consent and rawget(data, "consent")
-    if consent and type(consent) ~= "table" then consent = nil end
+    local check_consent = #cands > 0 and CONTACT.respect_consent
+    local consent = check_consent and rawget(data, "consent")
+    if consent ~= nil and consent ~= false and type(consent) ~= "table" then
+      errs = add_error(errs, { field = "consent", message = sformat("'consent' should be a table of channel = true/false, not %s: no consent is read from it", type_name(consent)) })
+      consent = nil
+    end
     local history = rawget(data, CONTACT.history)
     if history ~= nil and type(history) ~= "table" then
       errs = add_error(errs, { field = CONTACT.history, message = sformat("the contact history '%s' should be a list, not %s", CONTACT.history, type_name(history)) })
       history = nil
+    elseif history then
+      errs = undated(history, CONTACT.history, errs)
     end
     local groups, per_channel = nil, nil
     local max_actions, max_per_channel = CONTACT.max_actions, CONTACT.max_per_channel
@@ -346,8 +380,19 @@ function pipeline.new(set, sb, reporter, clock)
       local a = p.spec
       local why
       -- 3. Eligibility
-      if consent and consent[p.channel] == false then
-        why = NO_CONSENT[p.channel]
+      local key = check_consent and CONSENT_KEY[p.channel]
+      local given = key and consent and consent[key]
+      if key and given ~= true then
+        if given == false then why = NO_CONSENT[p.channel]
+        elseif given == nil then
+          if not OPT_OUT then why = NO_CONSENT_RECORDED[p.channel] end
+        else
+          why = sformat("consent for %s is %s, not true or false", p.channel, type_name(given))
+          errs = add_error(errs, { field = "consent." .. key, message = sformat(
+            "consent for %s is %s, not true or false: the action was not taken (write true or false)", p.channel, type_name(given)) })
+        end
+      end
+      if why then  -- no consent
       elseif a.cooldown_days and history then
         local d
         d, errs = days_since_contact(history, CONTACT.history, clock.epoch, p.action, errs)
@@ -357,12 +402,14 @@ function pipeline.new(set, sb, reporter, clock)
         end
       end
       if not why and a.eligible then
-        local ok, r = call(a.eligible, c, CTX)
+        local ok, r = call(a.eligible_call, c, CTX)
         if not ok then
           errs = add_error(errs, failure("action", a, r))
           why = "its eligible check failed (see errors)"
-        elseif not r then
-          why = "not eligible (the action's eligible check said no)"
+        elseif r ~= true then
+          local because = r and r[1]
+          if type(because) == "number" then because = tostring(because) end
+          why = type(because) == "string" and "not eligible: " .. because or "not eligible (the action's eligible check said no)"
         end
       end
       -- 4. Arbitration
