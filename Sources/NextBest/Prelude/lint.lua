@@ -159,7 +159,8 @@ function lint.place(problems, texts)
     local own = smatch(p.message, "^[%a_][%w_]* '([^']*)'")
     local rest = smatch(p.message, "^[%a_][%w_]* '[^']*': (.*)$") or p.message
     local subject = smatch(rest, "'([^']+)'")
-    if src and subject and subject ~= own and type(p.line) == "number" then
+    -- only problems about a declaration ("kind 'name': ..."): a syntax error stays where Lua put it
+    if src and own and subject and subject ~= own and type(p.line) == "number" then
       p.line = line_naming(src, p.line, subject) or p.line
     end
   end

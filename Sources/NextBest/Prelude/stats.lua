@@ -13,9 +13,10 @@ function stats.new()
            field_errors = {}, field_examples = {}, policies = {}, distinct_reasons = 0 }
 end
 
---- How many distinct error texts (and suppression reasons) are counted one by one; the rest
---- count as "(other errors)" / "(other reasons)".
+--- How many distinct error texts are counted one by one; the rest count as "(other errors)".
 local DISTINCT_ERRORS = 200
+--- How many (action or policy, reason) pairs are counted one by one; the rest as "(other reasons)".
+local DISTINCT_REASONS = 20000
 
 --- Suppression reasons as counted: a cooldown's reason names its days, so all count as one.
 local REASON_KEYS, REASON_KEYS_SIZE = {}, 0
@@ -33,7 +34,7 @@ end
 local function bump(s, counts, key, other)
   local n = counts[key]
   if n == nil then
-    if s.distinct_reasons >= DISTINCT_ERRORS then key = other; n = counts[key] or 0
+    if s.distinct_reasons >= DISTINCT_REASONS then key = other; n = counts[key] or 0
     else s.distinct_reasons = s.distinct_reasons + 1; n = 0 end
   end
   counts[key] = n + 1
