@@ -323,7 +323,8 @@ function pipeline.new(set, sb, reporter, clock)
       local props, err = run_policy(set, p, c, CTX, direct)
       if err then errs = add_error(errs, failure("policy", p, err))
       elseif props then keep_all(best, cands, props) end
-      ran(p, props)
+      NRAN = NRAN + 1  -- ran(p, props), inlined on the fast path
+      RAN[NRAN], RAN_PROPOSALS[NRAN] = p, props == nil and 0 or props.action and 1 or #props
     end
     return cands, errs
   end

@@ -85,7 +85,7 @@ function stats.count(s, plan, has_errors, ran)
     local dc = by_dc[dept]
     if dc == nil then dc = {}; by_dc[dept] = dc end
     dc[ch] = (dc[ch] or 0) + 1
-    local f = funnel(s, a.policy)
+    local f = s.policies[a.policy] or funnel(s, a.policy)
     f.taken = f.taken + 1
   end
   local sizes, seglist = s.segments, plan.segments
@@ -93,16 +93,21 @@ function stats.count(s, plan, has_errors, ran)
   local sup, suppressed = s.suppressed, plan.suppressed
   for i = 1, #suppressed do
     local x = suppressed[i]
-    local key = reason_key(s, x.reason)
+    local key = REASON_KEYS[x.reason] or reason_key(s, x.reason)
     local by_reason = sup[x.action]
     if by_reason == nil then by_reason = {}; sup[x.action] = by_reason end
-    bump(s, by_reason, key, "(other reasons)")
-    bump(s, funnel(s, x.policy).suppressed, key, "(other reasons)")
+    local n = by_reason[key]
+    if n then by_reason[key] = n + 1 else bump(s, by_reason, key, "(other reasons)") end
+    local fs = (s.policies[x.policy] or funnel(s, x.policy)).suppressed
+    n = fs[key]
+    if n then fs[key] = n + 1 else bump(s, fs, key, "(other reasons)") end
   end
   if ran then
     local policies, counts, n = ran()
+    local by_policy = s.policies
     for i = 1, n do
-      local f = funnel(s, policies[i].name)
+      local name = policies[i].name
+      local f = by_policy[name] or funnel(s, name)
       f.ran = f.ran + 1
       f.proposals = f.proposals + counts[i]
     end
