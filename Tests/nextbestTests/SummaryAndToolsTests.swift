@@ -64,6 +64,24 @@ struct RunSummaryTests {
         #expect(json["suppressed"]?["gift"]?.objectValue?.keys.contains { $0.hasPrefix("not eligible") } == true)
     }
 
+    @Test func consentValuesThatAreNotBooleansAreCountedByField() throws {
+        let dir = try temporaryDirectory()
+        let set = try summarySet(dir)
+        try write("""
+            {"id":"X1","annual_revenue":80000,"score":0,"consent":{"phone":true,"email":"FALSE"}}
+            {"id":"X2","annual_revenue":80000,"score":0,"consent":{"phone":true,"email":0}}
+
+            """, to: dir + "/bad.jsonl")
+        let r = try nextbest("run", "--policies", set, "--profiles", dir + "/bad.jsonl", "--now", "2026-11-01",
+                             "--out", dir + "/plans.jsonl", "--summary", dir + "/s.json")
+        #expect(r.status == 1)
+        let lines = r.stderr.split(separator: "\n").map(String.init)
+        let heading = try #require(lines.firstIndex { $0.hasPrefix("    consent values that are not booleans") }, "\(r.stderr)")
+        #expect(lines[heading + 1].hasPrefix("      consent.email  2  e.g. "), "\(lines[heading + 1])")
+        let json = try JSONValue(parsing: try String(contentsOfFile: dir + "/s.json", encoding: .utf8))
+        #expect(json["attention"]?["consent_not_boolean"]?["consent.email"]?["count"] == .int(2))
+    }
+
     @Test func withoutNowTheSummarySaysTheCurrentTimeWasUsed() throws {
         let dir = try temporaryDirectory()
         let set = try summarySet(dir)
