@@ -226,6 +226,67 @@ static void put_list(lua_State *L, int plan, const char *name, const char *const
     lua_pop(L, 1);
 }
 
+/// Pushes the plain table behind the value at `idx` when it is a read-only view (the
+/// profile's nested tables are), else the value itself.
+static void push_unviewed(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    if (lua_istable(L, idx) && lua_getmetatable(L, idx)) {
+        lua_pushliteral(L, "__nbview");
+        int view = lua_rawget(L, -2) == LUA_TBOOLEAN && lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        if (view) {
+            lua_pushliteral(L, "__index");
+            if (lua_rawget(L, -2) == LUA_TTABLE) { lua_remove(L, -2); return; }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pushvalue(L, idx);
+}
+
+/// Pushes the profile's value at the dotted path `name` (`email`, `consent.email`), read raw; nil when absent.
+static void push_path(lua_State *L, int profile, const char *name, size_t len) {
+    push_unviewed(L, profile);
+    size_t start = 0;
+    while (start <= len) {
+        size_t end = start;
+        while (end < len && name[end] != '.') end++;
+        if (!lua_istable(L, -1)) { lua_pop(L, 1); lua_pushnil(L); return; }
+        lua_pushlstring(L, name + start, end - start);
+        lua_rawget(L, -2);
+        lua_remove(L, -2);
+        if (end < len) { push_unviewed(L, -1); lua_remove(L, -2); }
+        start = end + 1;
+    }
+}
+
+/// Writes the profile fields action `a`'s department declares (`plan.route_fields[dept]`, a
+/// list of names) as `,"name":value` (null when absent), read raw from `plan.profile`.
+static void put_department_fields(lua_State *L, int plan, int a, nb_buf *b) {
+    luaL_checkstack(L, 8, "route fields");
+    field(L, plan, "route_fields");
+    if (!lua_istable(L, -1)) { lua_pop(L, 1); return; }
+    field(L, a, "department");
+    lua_rawget(L, -2);
+    if (!lua_istable(L, -1)) { lua_pop(L, 2); return; }
+    int names = lua_gettop(L);
+    field(L, plan, "profile");
+    int profile = lua_gettop(L);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, names);
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, names, i) != LUA_TSTRING) { lua_pop(L, 1); continue; }
+        size_t len;
+        const char *name = lua_tolstring(L, -1, &len);
+        PUT(L, b, ",");
+        nb_check(L, nb_buf_append_json_string(b, name, len));
+        PUT(L, b, ":");
+        push_path(L, profile, name, len);
+        nb_json_encode(L, -1, b, 1);
+        lua_pop(L, 2);
+    }
+    lua_pop(L, 3);
+}
+
 static const char *const ACTION_FIELDS[] = {"action", "department", "channel", "priority", "policy", "reason", "params", NULL};
 static const char *const SUPPRESSED_FIELDS[] = {"action", "policy", "reason", NULL};
 
@@ -268,6 +329,7 @@ void nb_encode_plan(lua_State *L, int plan, nb_buf *out, nb_buf *routes, nb_mark
         FIELD(L, plan, "customer", routes, 1);
         static const char *const ROUTE_FIELDS[] = {"action", "channel", "priority", "reason", "params", "policy", NULL};
         for (int f = 0; ROUTE_FIELDS[f]; f++) put_field(L, a, ROUTE_FIELDS[f], strlen(ROUTE_FIELDS[f]), routes, 0);
+        put_department_fields(L, plan, a, routes);
         PUT(L, routes, "}\n");
         entry.item_end = routes->len;
         nb_check(L, nb_buf_append(route_index, &entry, sizeof entry));

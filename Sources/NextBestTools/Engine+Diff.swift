@@ -34,6 +34,25 @@ public struct PolicyDiff: Sendable {
     public var plansWithErrorsBefore = 0, plansWithErrorsAfter = 0
     /// The first few customers whose plan changed.
     public var examples: [Example] = []
+    /// Actions chosen per department and then per channel, before and after (the channel mix).
+    public var channelsBefore: [String: [String: Int]] = [:], channelsAfter: [String: [String: Int]] = [:]
+    /// Actions and segments the new set declares and the baseline does not, in declaration order.
+    public var newActions: [String] = [], newSegments: [String] = []
+    /// Actions and segments the baseline declares and the new set does not.
+    public var removedActions: [String] = [], removedSegments: [String] = []
+    /// Policy errors per error (`policy 'x': message`, without its place), before and after.
+    public var policyErrorsBefore: [String: Int] = [:], policyErrorsAfter: [String: Int] = [:]
+
+    /// Policy errors the new set has and the baseline did not (by policy and message), with their counts.
+    public var newPolicyErrors: [String: Int] { policyErrorsAfter.filter { policyErrorsBefore[$0.key] == nil } }
+
+    /// An error as the summary counts it, without its place: `policy 'x' (file:line): m` -> `policy 'x': m`
+    /// (the two sets live in different folders and lines move).
+    public static func withoutPlace(_ error: String) -> String {
+        guard let open = error.range(of: " ("), let close = error.range(of: "): ", range: open.upperBound..<error.endIndex)
+        else { return error }
+        return String(error[..<open.lowerBound]) + ": " + String(error[close.upperBound...])
+    }
 
     /// The share of customers whose plan changed, from 0 to 1.
     public var changedShare: Double { records == 0 ? 0 : Double(changed) / Double(records) }
@@ -56,6 +75,14 @@ public struct PolicyDiff: Sendable {
             "error_records": ["before": .int(errorRecordsBefore), "after": .int(errorRecordsAfter)],
             "plans_with_errors": ["before": .int(plansWithErrorsBefore), "after": .int(plansWithErrorsAfter)],
             "examples": .array(examples.map { ["customer": $0.customer, "before": $0.before, "after": $0.after] }),
+            "new_policy_errors": .object(newPolicyErrors.mapValues { .int($0) }),
+            "policy_errors": counts(policyErrorsBefore, policyErrorsAfter),
+            "channels_per_department": .object(Set(channelsBefore.keys).union(channelsAfter.keys).reduce(into: [:]) {
+                $0[$1] = counts(channelsBefore[$1] ?? [:], channelsAfter[$1] ?? [:])
+            }),
+            "new_actions": .array(newActions.map { .string($0) }), "new_segments": .array(newSegments.map { .string($0) }),
+            "removed_actions": .array(removedActions.map { .string($0) }),
+            "removed_segments": .array(removedSegments.map { .string($0) }),
         ]
     }
 
@@ -70,11 +97,15 @@ public struct PolicyDiff: Sendable {
 
     /// Counts one side's plan.
     static func count(_ plan: JSONValue, actions: inout [String: Int], departments: inout [String: Int],
+                      channels: inout [String: [String: Int]],
                       segments: inout [String: Int], errorRecords: inout Int, plansWithErrors: inout Int) {
         if plan["error"] != nil { errorRecords += 1; return }
         for a in plan["actions"]?.arrayValue ?? [] {
             if let name = a["action"]?.stringValue { actions[name, default: 0] += 1 }
-            if let d = a["department"]?.stringValue { departments[d, default: 0] += 1 }
+            if let d = a["department"]?.stringValue {
+                departments[d, default: 0] += 1
+                channels[d, default: [:]][a["channel"]?.stringValue ?? "?", default: 0] += 1
+            }
         }
         for s in plan["segments"]?.arrayValue ?? [] { if let s = s.stringValue { segments[s, default: 0] += 1 } }
         if !(plan["errors"]?.arrayValue ?? []).isEmpty { plansWithErrors += 1 }
@@ -83,9 +114,11 @@ public struct PolicyDiff: Sendable {
     /// Adds one record's plans under both sets.
     mutating func add(before: JSONValue, after: JSONValue, number: Int, examples limit: Int) {
         records += 1
-        PolicyDiff.count(before, actions: &actionsBefore, departments: &departmentsBefore, segments: &segmentsBefore,
+        PolicyDiff.count(before, actions: &actionsBefore, departments: &departmentsBefore, channels: &channelsBefore,
+                         segments: &segmentsBefore,
                          errorRecords: &errorRecordsBefore, plansWithErrors: &plansWithErrorsBefore)
-        PolicyDiff.count(after, actions: &actionsAfter, departments: &departmentsAfter, segments: &segmentsAfter,
+        PolicyDiff.count(after, actions: &actionsAfter, departments: &departmentsAfter, channels: &channelsAfter,
+                         segments: &segmentsAfter,
                          errorRecords: &errorRecordsAfter, plansWithErrors: &plansWithErrorsAfter)
         guard PolicyDiff.key(before) != PolicyDiff.key(after) else { return }
         changed += 1
@@ -107,11 +140,12 @@ extension Engine {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let beforePath = dir + "/before.jsonl", afterPath = dir + "/after.jsonl"
+        var summaries: [BatchSummary] = []
         for (engine, out) in [(baseline, beforePath), (self, afterPath)] {
             _ = FileManager.default.createFile(atPath: out, contents: nil)
             guard let handle = FileHandle(forWritingAtPath: out) else { throw ProfileReadError(message: "cannot write \(out)") }
             defer { try? handle.close() }
-            _ = try engine.run(profiles: path, options: options, output: { try handle.write(contentsOf: Data($0)) })
+            summaries.append(try engine.run(profiles: path, options: options, output: { try handle.write(contentsOf: Data($0)) }))
         }
         var before = try RecordIterator(path: beforePath, format: .jsonl)
         var after = try RecordIterator(path: afterPath, format: .jsonl)
@@ -122,6 +156,17 @@ extension Engine {
             }
             diff.add(before: try JSONValue(parsing: bb), after: try JSONValue(parsing: ab), number: b.number, examples: examples)
         }
+        for (side, summary) in summaries.enumerated() {
+            var errors: [String: Int] = [:]
+            for (k, n) in summary.policyErrors { errors[PolicyDiff.withoutPlace(k), default: 0] += n }
+            if side == 0 { diff.policyErrorsBefore = errors } else { diff.policyErrorsAfter = errors }
+        }
+        let oldActions = Set(baseline.actionNames), newActions = Set(actionNames)
+        let oldSegments = Set(baseline.segmentNames), newSegments = Set(segmentNames)
+        diff.newActions = actionNames.filter { !oldActions.contains($0) }
+        diff.newSegments = segmentNames.filter { !oldSegments.contains($0) }
+        diff.removedActions = baseline.actionNames.filter { !newActions.contains($0) }
+        diff.removedSegments = baseline.segmentNames.filter { !newSegments.contains($0) }
         return diff
     }
 }

@@ -11,8 +11,14 @@ struct Check: ParsableCommand {
             Warnings (a segment or action nothing uses, a policy whose segments can never all match) \
             do not fail the check; problems do (exit 1).
 
-            Example:
+            With --profiles FILE, the data is checked against the set's profile schema: per \
+            declared field, how many records have it and how many hold a value of the wrong type \
+            (with the first examples), and the fields in the data the schema does not declare. \
+            A value of the wrong type is a problem (exit 1); an undeclared field is a warning.
+
+            Examples:
               nextbest check --policies policies
+              nextbest check --policies policies --profiles policies/samples/customers.csv
             """
     )
 
@@ -22,6 +28,9 @@ struct Check: ParsableCommand {
     @Flag(name: .long, help: "Print only problems and warnings, not the list of declarations.")
     var quiet = false
 
+    @Option(name: .long, help: ArgumentHelp("Also check this file of profiles against the set's profile schema.", valueName: "file"))
+    var profiles: String?
+
     func run() throws {
         let report: PolicyCheck
         do { report = try PolicySet(directory: policies).check() } catch { throw cannotRun(error.description) }
@@ -30,7 +39,46 @@ struct Check: ParsableCommand {
         for p in report.problems { print(p.description) }
         let summary = "check: \(count(report.problems.count, "problem")), \(count(report.warnings.count, "warning"))"
         print(report.problems.isEmpty ? summary + " — the set loads" : summary + " — the set does not load")
-        if !report.problems.isEmpty { throw ExitCode(1) }
+        var dataProblems = false
+        if let profiles {
+            if profiles != "-" && !FileManager.default.fileExists(atPath: profiles) { throw cannotRun("profiles not found: \(profiles)") }
+            print("")
+            if let schema = report.profile {
+                let data: ProfileDataReport
+                do { data = try schema.check(profiles: profiles, format: ProfileFormat.guess(path: profiles)) }
+                catch { throw cannotRun("\(error)") }
+                print(data.text(path: profiles))
+                dataProblems = data.hasProblems
+            } else {
+                print("\(profiles): warning: the set declares no profile schema (profile { ... }), so there is nothing to check the data against")
+            }
+        }
+        if !report.problems.isEmpty || dataProblems { throw ExitCode(1) }
+    }
+}
+
+extension ProfileDataReport {
+    /// The data report as text: one row per declared field, then the undeclared fields.
+    func text(path: String) -> String {
+        var lines = ["profiles \(path) against the profile schema: \(count(records, "record"))"]
+        var rows = [["field", "type", "present", "wrong type", "first examples"]]
+        for f in fields {
+            rows.append([f.field, f.type, grouped(f.present), f.wrongType == 0 ? "0" : grouped(f.wrongType), f.examples.joined(separator: "; ")])
+        }
+        lines += table(rows).map { "  " + $0 }
+        for f in fields where f.wrongType > 0 {
+            lines.append("\(path): field '\(f.field)': \(count(f.wrongType, "record")) hold a value that is not a \(f.type), "
+                         + "e.g. \(f.examples.first ?? "")")
+        }
+        if unreadable > 0 {
+            lines.append("\(path): \(count(unreadable, "record")) cannot be read: " + unreadableExamples.joined(separator: "; "))
+        }
+        for (name, n) in undeclared.sorted(by: { $0.key < $1.key }) {
+            lines.append("\(path): warning: field '\(name)' is in \(count(n, "record")) but not in the profile schema")
+        }
+        let bad = fields.filter { $0.wrongType > 0 }.count
+        lines.append("data: \(count(bad, "field")) with values of the wrong type, \(count(undeclared.count, "undeclared field"))")
+        return lines.joined(separator: "\n")
     }
 }
 

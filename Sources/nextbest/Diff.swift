@@ -10,7 +10,10 @@ struct Diff: ParsableCommand {
         discussion: """
             Decides every profile with both sets and reports the customers whose plan changed (their \
             chosen actions: action, department, channel, in order), action and department volumes \
-            before -> after, segment sizes, and a few example customers. A diff is not an error: exit 0.
+            before -> after, each department's channel mix, segment sizes, new actions and segments \
+            (even those that reach nobody), and a few example customers. Policy errors the new set \
+            has and the baseline did not come first, and make the exit code 1; otherwise a diff is \
+            not an error: exit 0.
 
             Example:
               nextbest diff --policies policies-new --baseline policies --profiles policies/samples/customers.jsonl --now 2026-11-01
@@ -60,14 +63,32 @@ struct Diff: ParsableCommand {
         case .json: print(diff.json.jsonText)
         case .text: print(diff.text(baseline: baseline, policies: policy.policies))
         }
+        if !diff.newPolicyErrors.isEmpty { throw ExitCode(1) }
     }
 }
 
 extension PolicyDiff {
     /// The diff as readable text.
     func text(baseline: String, policies: String) -> String {
-        var lines = ["diff \(baseline) -> \(policies): \(grouped(changed)) of \(grouped(records)) customers get a different plan"
-                     + String(format: " (%.1f%%)", 100 * changedShare)]
+        var lines: [String] = []
+        let fresh = newPolicyErrors
+        if !fresh.isEmpty {
+            lines.append("NEW POLICY ERRORS in \(policies) (the baseline did not have them; fix them before going live):")
+            for (k, n) in fresh.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
+                lines.append("  \(grouped(n)) x \(k)")
+            }
+            lines.append("")
+        }
+        lines.append("diff \(baseline) -> \(policies): \(grouped(changed)) of \(grouped(records)) customers get a different plan"
+                     + String(format: " (%.1f%%)", 100 * changedShare))
+        func reach(_ n: Int?, _ what: String) -> String {
+            guard let n, n > 0 else { return "reaches no customer in these profiles" }
+            return "\(what) \(grouped(n))"
+        }
+        for a in newActions { lines.append("  new action '\(a)' " + reach(actionsAfter[a], "is taken for")) }
+        for s in newSegments { lines.append("  new segment '\(s)' " + reach(segmentsAfter[s], "holds")) }
+        for a in removedActions { lines.append("  action '\(a)' is no longer declared (it was taken \(grouped(actionsBefore[a] ?? 0)) times)") }
+        for s in removedSegments { lines.append("  segment '\(s)' is no longer declared (it held \(grouped(segmentsBefore[s] ?? 0)))") }
         func section(_ title: String, _ before: [String: Int], _ after: [String: Int], share: Bool = false) {
             let keys = Set(before.keys).union(after.keys).sorted()
             guard !keys.isEmpty else { return }
@@ -83,6 +104,23 @@ extension PolicyDiff {
             lines += table(rows).map { "  " + $0 }
         }
         section("actions per department", departmentsBefore, departmentsAfter)
+        let depts = Set(channelsBefore.keys).union(channelsAfter.keys).sorted()
+        if !depts.isEmpty {
+            lines.append("")
+            lines.append("channel mix per department (share of the department's actions, before -> after)")
+            var rows = [["", "channel", "before", "after", "change"]]
+            for d in depts {
+                let b = channelsBefore[d] ?? [:], a = channelsAfter[d] ?? [:]
+                let tb = b.values.reduce(0, +), ta = a.values.reduce(0, +)
+                for (i, ch) in Set(b.keys).union(a.keys).sorted().enumerated() {
+                    let nb = b[ch] ?? 0, na = a[ch] ?? 0
+                    func share(_ n: Int, _ t: Int) -> String { t == 0 ? "-" : String(format: "%.0f%%", 100 * Double(n) / Double(t)) }
+                    let change = nb == na ? "=" : (na > nb ? "+" : "") + grouped(na - nb)
+                    rows.append([i == 0 ? d : "", ch, "\(grouped(nb)) (\(share(nb, tb)))", "\(grouped(na)) (\(share(na, ta)))", change])
+                }
+            }
+            lines += table(rows).map { "  " + $0 }
+        }
         section("actions per action", actionsBefore, actionsAfter)
         section("customers per segment", segmentsBefore, segmentsAfter)
         if !changedBySegment.isEmpty {

@@ -74,9 +74,14 @@ extension Explanation {
     var text: String {
         let customer = plan.customer.stringValue ?? plan.customer.jsonText
         var lines = ["Customer \(customer), decided at \(now)", "", "1. Segments (each segment's `when` runs once)"]
-        lines += table(segments.map { s in
+        func readLine(_ r: [FieldRead]) -> String { "read: " + r.map(\.description).joined(separator: ", ") }
+        let segmentRows = table(segments.map { s in
             [s.matched ? "in" : "out", s.segment, s.error.map { "error: \($0)" } ?? ""]
-        }).map { "   " + $0 }
+        })
+        for (s, row) in zip(segments, segmentRows) {
+            lines.append("   " + row)
+            if !s.read.isEmpty { lines.append("        " + readLine(s.read)) }
+        }
         lines += ["", "2. Policies (in name order; a policy runs when the customer is in all its segments and its `when` holds)"]
         var rows: [[String]] = []
         for p in policies {
@@ -88,11 +93,15 @@ extension Explanation {
             else { what = "proposed " + p.proposed.map { "\($0.action) (\(number($0.priority)))" }.joined(separator: ", ") }
             rows.append([status, p.policy, what, p.at ?? ""])
         }
-        lines += table(rows).map { "   " + $0 }
+        for (p, row) in zip(policies, table(rows)) {
+            lines.append("   " + row)
+            if !p.read.isEmpty { lines.append("        " + readLine(p.read)) }
+        }
         for d in dropped {
             lines.append("   dropped: \(d.action) (\(number(d.priority))) from \(d.policy): \(d.keptFrom) proposed it with a priority at least as high")
         }
         lines += ["", "3. Eligibility and 4. arbitration (by priority, highest first)"]
+        if !eligibilityRead.isEmpty { lines.append("   the actions' eligible checks " + readLine(eligibilityRead)) }
         if plan.suppressed.isEmpty { lines.append("   nothing suppressed") }
         for s in plan.suppressed { lines.append("   suppressed \(s.action) (policy \(s.policy)): \(s.reason)") }
         lines += ["", "5. Plan"]

@@ -9,11 +9,15 @@ struct Run: ParsableCommand {
         discussion: """
             Plans go to standard output (or --out) as JSON Lines, one per input record; a record \
             that cannot be read gives {"input":N,"error":"..."} in its place. A summary goes to \
-            standard error. With --routes DIR, each department gets its work queue DIR/<department>.jsonl.
+            standard error (what needs attention first, then the counts; --summary FILE writes it as JSON \
+            too). With --routes DIR, each department gets its work queue DIR/<department>.jsonl, or \
+            DIR/<department>.csv with --routes-format csv (opens in a spreadsheet).
 
             Example:
               nextbest run --policies policies --profiles policies/samples/customers.jsonl \\
                 --now 2026-11-01 --routes out/routes > out/plans.jsonl
+              nextbest run --policies policies --profiles customers.csv --now 2026-11-01 \\
+                --routes out/queues --routes-format csv --summary out/summary.json --out out/plans.jsonl
 
             Sharded (shard 0 of 4; --shard auto/4 reads the index from JOB_COMPLETION_INDEX). \
             Records without a readable id go to shard (input number - 1) mod 4:
@@ -50,6 +54,12 @@ struct Run: ParsableCommand {
     @Flag(name: .long, help: "No summary on standard error.")
     var quiet = false
 
+    @Option(name: .long, help: ArgumentHelp("Also write the run summary to this file as JSON.", valueName: "file"))
+    var summary: String?
+
+    @Option(name: .long, help: ArgumentHelp("Route files: jsonl (default) or csv (for spreadsheets: header row, quoted cells, UTF-8 byte-order mark).", valueName: "format"))
+    var routesFormat: RouteFormat = .jsonl
+
     /// The shard to decide, read from --shard (and JOB_COMPLETION_INDEX for auto/N).
     func selectedShard() throws -> Shard? {
         guard let shard else { return nil }
@@ -73,7 +83,8 @@ struct Run: ParsableCommand {
         do { sink = try OutputFile(path: out) } catch { throw cannotRun("\(error)") }
         var routeWriter: RouteWriter?
         if let routes {
-            do { routeWriter = try RouteWriter(directory: routes, departments: engine.departments) }
+            do { routeWriter = try RouteWriter(directory: routes, departments: engine.departments, format: routesFormat,
+                                               fields: engine.departmentFields) }
             catch { sink.discard(); throw cannotRun("cannot write routes to \(routes): \(error)") }
         }
         let bar = ProgressBar(path: profiles, enabled: !quiet)
@@ -95,6 +106,15 @@ struct Run: ParsableCommand {
             throw cannotRun("\(error)")
         }
         if !quiet { note(summary.text(title: "nextbest run", routes: routeWriter?.departmentFiles)) }
+        if let path = self.summary {
+            do {
+                let file = try OutputFile(path: path)
+                do {
+                    try Array((summary.json.jsonText + "\n").utf8).withUnsafeBytes { try file.write($0) }
+                    try file.commit()
+                } catch { file.discard(); throw error }
+            } catch { throw cannotRun("cannot write the summary to \(path): \(error)") }
+        }
         if !summary.isClean { throw ExitCode(1) }
     }
 }
@@ -131,47 +151,82 @@ final class ProgressBar {
 }
 
 extension BatchSummary {
-    /// The run summary for standard error.
+    /// The run summary for standard error: what needs attention first, then the counts.
     func text(title: String, routes: [String]?) -> String {
         var lines: [String] = []
         let rate = seconds > 0 ? Int(Double(records) / seconds) : 0
         let shardNote = shard.map { ", shard \($0)" } ?? ""
         lines.append("\(title)\(shardNote): \(grouped(records)) records -> \(grouped(plans)) plans + \(grouped(errorRecords)) error records"
             + " in \(String(format: "%.2f", seconds)) s (\(grouped(rate)) profiles/s)")
+        lines.append("  now: \(now) (\(nowSource))")
         if let shard {
             lines.append("  skipped as other shards' records: \(grouped(skippedForOtherShards))"
                 + " (this is shard \(shard.index) of \(shard.count), counted from 0)")
         }
-        lines.append("  actions: \(grouped(actions))")
-        func table(_ label: String, _ d: [String: Int], share: Bool = false) {
-            guard !d.isEmpty else { return }
-            lines.append("  \(label):")
-            let width = d.keys.map(\.count).max() ?? 0
-            for (k, n) in d.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
-                var row = "    " + k.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + grouped(n)
-                if share && records > 0 { row += String(format: " (%.1f%%)", 100 * Double(n) / Double(records)) }
-                lines.append(row)
-            }
+        func byCount<V>(_ d: [String: V], _ n: (V) -> Int) -> [(key: String, value: V)] {
+            d.sorted { n($0.value) != n($1.value) ? n($0.value) > n($1.value) : $0.key < $1.key }
         }
-        table("per department", actionsByDepartment)
-        table("per action", actionsByAction)
-        table("segment sizes", segmentSizes, share: true)
-        if plansWithErrors > 0 {
-            lines.append("  policy errors in \(grouped(plansWithErrors)) plans:")
-            for (k, n) in policyErrors.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }).prefix(10) {
-                lines.append("    \(grouped(n)) x \(k)")
-            }
+        func reasons(_ d: [String: Int]) -> String {
+            byCount(d, { $0 }).map { "\($0.key) \(grouped($0.value))" }.joined(separator: "; ")
         }
+        // What needs attention.
+        var attention: [String] = []
         if errorRecords > 0 {
-            lines.append("  error records (\(grouped(errorRecords))), first ones:")
-            for e in errorExamples { lines.append("    " + e) }
+            attention.append("    error records: \(grouped(errorRecords)) (records that got no plan), first ones:")
+            for e in errorExamples { attention.append("      " + e) }
         }
+        if plansWithErrors > 0 {
+            attention.append("    policy errors in \(grouped(plansWithErrors)) plans, by policy and message:")
+            for (k, n) in byCount(policyErrors, { $0 }).prefix(20) { attention.append("      \(grouped(n)) x \(k)") }
+            if policyErrors.count > 20 { attention.append("      ... and \(policyErrors.count - 20) more kinds (--summary FILE lists them all)") }
+        }
+        func fieldRows(_ title: String, _ d: [String: Int]) {
+            guard !d.isEmpty else { return }
+            attention.append("    \(title):")
+            attention += table(byCount(d, { $0 }).map { [$0.key, grouped($0.value), fieldErrorExamples[$0.key].map { "e.g. \($0)" } ?? ""] })
+                .map { "      " + $0 }
+        }
+        fieldRows("consent values that are not booleans (never read as consent), per field", consentErrors)
+        fieldRows("values of the wrong type, per field (treated as missing)", typeErrors)
         if duplicateIds > 0 {
-            lines.append("  duplicate customer ids (\(grouped(duplicateIds)) records; each still has its plan), first ones:")
-            for d in duplicateExamples { lines.append("    " + d) }
+            attention.append("    duplicate customer ids (\(grouped(duplicateIds)) records; each still has its plan), first ones:")
+            for d in duplicateExamples { attention.append("      " + d) }
         }
         if let last = duplicatesCheckedUpTo {
-            lines.append("  repeated customer ids were looked for in the first \(grouped(last)) records only")
+            attention.append("    repeated customer ids were looked for in the first \(grouped(last)) records only")
+        }
+        lines.append(attention.isEmpty ? "  needs attention: nothing" : "  needs attention:")
+        lines += attention
+        // The counts.
+        lines.append("  customers with no action: \(grouped(plansWithoutAction)) of \(grouped(plans))"
+            + String(format: " (%.1f%%)", 100 * shareWithoutAction))
+        lines.append("  actions: \(grouped(actions))")
+        func section(_ label: String, _ d: [String: Int], share: Bool = false) {
+            guard !d.isEmpty else { return }
+            lines.append("  \(label):")
+            lines += table(byCount(d, { $0 }).map { e in
+                [e.key, grouped(e.value) + (share && plans > 0 ? String(format: " (%.1f%%)", 100 * Double(e.value) / Double(plans)) : "")]
+            }).map { "    " + $0 }
+        }
+        section("per department", actionsByDepartment)
+        if channelsByDepartment.count > 0 {
+            lines.append("  channels per department:")
+            lines += table(channelsByDepartment.sorted { $0.key < $1.key }.map { [$0.key, reasons($0.value)] }).map { "    " + $0 }
+        }
+        section("per channel", actionsByChannel)
+        section("per action", actionsByAction)
+        section("segment sizes", segmentSizes, share: true)
+        if !policyFunnels.isEmpty {
+            lines.append("  policies: customers it ran for -> proposals -> taken / dropped for a better proposal / suppressed")
+            lines += table(policyFunnels.sorted { $0.key < $1.key }.map { name, f in
+                let sup = f.suppressed.values.reduce(0, +)
+                return [name, "ran for \(grouped(f.ranFor))", "proposed \(grouped(f.proposals))", "taken \(grouped(f.taken))",
+                        "dropped \(grouped(f.dropped))", "suppressed \(grouped(sup))" + (sup > 0 ? ": " + reasons(f.suppressed) : "")]
+            }).map { "    " + $0 }
+        }
+        if !suppressedByReason.isEmpty {
+            lines.append("  suppressions per action, by reason:")
+            lines += table(suppressedByReason.sorted { $0.key < $1.key }.map { [$0.key, reasons($0.value)] }).map { "    " + $0 }
         }
         if let routes, !routes.isEmpty { lines.append("  routes: " + routes.joined(separator: ", ")) }
         lines.append(isClean ? "  ok: every record has a plan, no policy errors"
@@ -179,3 +234,5 @@ extension BatchSummary {
         return lines.joined(separator: "\n")
     }
 }
+
+extension RouteFormat: ExpressibleByArgument {}

@@ -8,6 +8,8 @@ let brokenSet = packageRoot + "/Tests/Fixtures/broken"
 
 @Suite("nextbest check")
 struct CheckCommandTests {
+    /// Each problem is at the line naming the field or value at fault (the unknown segment, the
+    /// priority, the test's expectation), not only at the declaration's first line.
     @Test func tenBrokenFilesGiveTenProblemsEachAtItsPlace() throws {
         let r = try nextbest("check", "--policies", "Tests/Fixtures/broken")
         #expect(r.status == 1)
@@ -15,14 +17,14 @@ struct CheckCommandTests {
         let expected = [
             b + "a_syntax_error.lua:4: '}' expected (to close '{' at line 2) near 'action'",
             b + "b_unknown_action.lua:3: policy 'webinar-again': unknown action 'invite_webinr' (did you mean 'invite_webinar'?)",
-            b + "c_unknown_segment.lua:2: policy 'vip-retention': unknown segment 'vip'",
+            b + "c_unknown_segment.lua:3: policy 'vip-retention': unknown segment 'vip'",
             b + "d_duplicate_name.lua:4: action 'cross_sell' is declared twice: here and at \(b)catalog.lua:7",
             b + "e_missing_department.lua:2: action 'loyalty_gift': missing 'department' (who carries it out)",
             b + "f_missing_channel.lua:3: action 'loyalty_call': missing 'channel' (how the customer is reached)",
             b + "g_neither_form.lua:2: policy 'forgotten': has neither 'propose = function(c, ctx) ... end' (full form) nor 'action' and 'priority' (short form)",
-            b + "h_priority_type.lua:2: policy 'eager-cross-sell': 'priority' must be a number or a function, not the text \"high\"",
+            b + "h_priority_type.lua:3: policy 'eager-cross-sell': 'priority' must be a number or a function, not the text \"high\"",
             b + "i_contact_policy_twice.lua:3: contact_policy appears twice: here and at \(b)catalog.lua:13 (a set has at most one)",
-            b + "tests/j_unknown_action_test.lua:2: test 'gold customer gets a webinar': unknown action 'invite_seminar' (did you mean 'invite_webinar'?)",
+            b + "tests/j_unknown_action_test.lua:4: test 'gold customer gets a webinar': unknown action 'invite_seminar' (did you mean 'invite_webinar'?)",
         ]
         let problems = r.lines.filter { $0.hasPrefix(b) && !$0.contains(": warning: ") }
         #expect(problems == expected)

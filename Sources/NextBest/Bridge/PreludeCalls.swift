@@ -40,14 +40,34 @@ struct SetDescription: Sendable, Decodable {
 struct RunCounters: Sendable, Decodable {
     /// Plans made, and of those the ones with policy errors.
     var plans: Int, withErrors: Int
-    /// Actions chosen per action and per department; customers per segment; suppressions per action.
-    var actions: [String: Int], departments: [String: Int], segments: [String: Int], suppressed: [String: Int]
+    /// Plans without any action.
+    var noAction: Int
+    /// Actions chosen per action, department and channel; customers per segment.
+    var actions: [String: Int], departments: [String: Int], channels: [String: Int], segments: [String: Int]
+    /// Actions chosen per department, then per channel.
+    var departmentChannels: [String: [String: Int]]
+    /// Suppressions per action, then per reason.
+    var suppressed: [String: [String: Int]]
     /// Policy errors per distinct error text.
     var errors: [String: Int]
+    /// Data problems (a value of the wrong type, a consent value that is not a boolean) per
+    /// field, and the first message for each field.
+    var fieldErrors: [String: Int], fieldExamples: [String: String]
+    /// Each policy's funnel.
+    var policies: [String: Funnel]
+    /// The evaluation time (ISO-8601) the state used last.
+    var now: String
+
+    /// One policy's counts: customers it ran for, proposals, taken, suppressed by reason.
+    struct Funnel: Sendable, Decodable {
+        var ran: Int, proposals: Int, taken: Int
+        var suppressed: [String: Int]
+    }
 
     enum CodingKeys: String, CodingKey {
-        case plans, actions, departments, segments, suppressed, errors
-        case withErrors = "with_errors"
+        case plans, actions, departments, channels, segments, suppressed, errors, policies, now
+        case withErrors = "with_errors", noAction = "no_action", departmentChannels = "department_channels"
+        case fieldErrors = "field_errors", fieldExamples = "field_examples"
     }
 }
 
@@ -61,14 +81,17 @@ struct ExplainReply: Sendable, Decodable {
 
 /// The trace part of an explain reply, typed.
 struct TraceReply: Sendable, Decodable {
+    /// A profile field a step read, and its value as text.
+    struct Read: Sendable, Decodable { var field: String; var value: String }
     /// One segment's `when`.
-    struct Segment: Sendable, Decodable { var segment: String; var matched: Bool; var error: String? }
+    struct Segment: Sendable, Decodable { var segment: String; var matched: Bool; var error: String?; var read: [Read]? }
     /// One proposal.
     struct Proposal: Sendable, Decodable { var action: String; var priority: Double; var reason: String }
     /// One policy considered or gated out.
     struct Policy: Sendable, Decodable {
         var policy: String, at: String, ran: Bool, why: String?, error: String?
         var proposed: [Proposal]?
+        var read: [Read]?
     }
     /// One proposal that lost to another of the same action.
     struct Dropped: Sendable, Decodable { var action: String; var policy: String; var priority: Double; var kept: String }
@@ -76,6 +99,13 @@ struct TraceReply: Sendable, Decodable {
     var now: String
     /// The steps.
     var segments: [Segment], policies: [Policy], dropped: [Dropped]
+    /// What the actions' `eligible` checks read.
+    var eligibilityRead: [Read]?
+
+    enum CodingKeys: String, CodingKey {
+        case now, segments, policies, dropped
+        case eligibilityRead = "eligibility_read"
+    }
 }
 
 /// What `run_tests` reports for one test.

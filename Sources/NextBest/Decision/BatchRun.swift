@@ -19,8 +19,27 @@ public struct BatchSummary: Sendable {
     public var segmentSizes: [String: Int] = [:]
     /// Suppressed proposals, per action.
     public var suppressedByAction: [String: Int] = [:]
+    /// Suppressed proposals, per action and then per reason (cooldowns count as one reason).
+    public var suppressedByReason: [String: [String: Int]] = [:]
     /// Policy errors, per distinct error (`policy 'x' (file:line): message`).
     public var policyErrors: [String: Int] = [:]
+    /// Plans with no action at all.
+    public var plansWithoutAction = 0
+    /// Actions chosen, per channel.
+    public var actionsByChannel: [String: Int] = [:]
+    /// Actions chosen, per department and then per channel (each department's channel mix).
+    public var channelsByDepartment: [String: [String: Int]] = [:]
+    /// Data problems in the profiles (a value of the wrong type for the schema, a consent
+    /// value that is not a boolean, an unreadable contact), per field.
+    public var fieldErrors: [String: Int] = [:]
+    /// The first message seen for each field in ``fieldErrors``.
+    public var fieldErrorExamples: [String: String] = [:]
+    /// Each policy's funnel, by policy name (every policy of the set, those that never ran too).
+    public var policyFunnels: [String: PolicyFunnel] = [:]
+    /// The evaluation time the run used (ISO-8601).
+    public var now = ""
+    /// Whether that time was given (`EngineOptions.now`, `--now`) rather than the current time.
+    public var nowGiven = false
     /// The first few error records, for the summary.
     public var errorExamples: [String] = []
     /// Records whose customer id an earlier record already had (each is still decided).
@@ -44,10 +63,51 @@ public struct BatchSummary: Sendable {
     mutating func add(_ c: RunCounters) {
         actionsByAction.merge(c.actions, uniquingKeysWith: +)
         actionsByDepartment.merge(c.departments, uniquingKeysWith: +)
+        actionsByChannel.merge(c.channels, uniquingKeysWith: +)
+        for (d, mix) in c.departmentChannels { channelsByDepartment[d, default: [:]].merge(mix, uniquingKeysWith: +) }
         segmentSizes.merge(c.segments, uniquingKeysWith: +)
-        suppressedByAction.merge(c.suppressed, uniquingKeysWith: +)
+        for (a, reasons) in c.suppressed {
+            suppressedByAction[a, default: 0] += reasons.values.reduce(0, +)
+            suppressedByReason[a, default: [:]].merge(reasons, uniquingKeysWith: +)
+        }
         policyErrors.merge(c.errors, uniquingKeysWith: +)
+        plansWithoutAction += c.noAction
+        fieldErrors.merge(c.fieldErrors, uniquingKeysWith: +)
+        fieldErrorExamples.merge(c.fieldExamples) { old, _ in old }
+        for (name, f) in c.policies {
+            var p = policyFunnels[name] ?? PolicyFunnel()
+            p.ranFor += f.ran
+            p.proposals += f.proposals
+            p.taken += f.taken
+            p.suppressed.merge(f.suppressed, uniquingKeysWith: +)
+            policyFunnels[name] = p
+        }
+        if now.isEmpty { now = c.now }
     }
+
+    /// Lists every declared segment and policy, with 0 for those that reached nobody.
+    mutating func includeDeclared(_ d: SetDescription) {
+        for s in d.segments where segmentSizes[s.name] == nil { segmentSizes[s.name] = 0 }
+        for p in d.policies where policyFunnels[p.name] == nil { policyFunnels[p.name] = PolicyFunnel() }
+    }
+}
+
+/// What one policy did over a run: the customers it ran for, what it proposed, and what
+/// became of the proposals (taken, dropped for a better proposal of the same action, suppressed).
+public struct PolicyFunnel: Sendable, Hashable {
+    /// Customers it ran for (its segments matched and its `when` held).
+    public var ranFor = 0
+    /// Proposals it made.
+    public var proposals = 0
+    /// Proposals taken into plans.
+    public var taken = 0
+    /// Proposals suppressed, per reason.
+    public var suppressed: [String: Int] = [:]
+    /// Proposals dropped because the same action had a better proposal (from this or another policy).
+    public var dropped: Int { max(0, proposals - taken - suppressed.values.reduce(0, +)) }
+
+    /// An empty funnel.
+    public init() {}
 }
 
 /// Where a batch run's output goes.
@@ -145,6 +205,8 @@ extension Engine {
                 }
             }
             for s in states { summary.add(try s.counters()) }
+            summary.includeDeclared(description)
+            summary.nowGiven = self.options.now != nil
             summary.duplicatesCheckedUpTo = seen.checkedUpTo
             return summary
         }

@@ -5,6 +5,17 @@ import Foundation
 /// and what it proposed, the proposals dropped for a better one of the same action, and the
 /// final plan with its suppressions.
 public struct Explanation: Sendable {
+    /// A profile field a step read, and the value it held, as text (`18200`, `"Milano"`,
+    /// `(missing)`, `(a list of 3)`); nested fields are dotted (`consent.email`).
+    public struct FieldRead: Sendable, Hashable, CustomStringConvertible {
+        /// The field (`annual_revenue`, `consent.in_person`).
+        public var field: String
+        /// Its value as text.
+        public var value: String
+        /// `annual_revenue = 18200`.
+        public var description: String { "\(field) = \(value)" }
+    }
+
     /// A segment's `when` for this customer.
     public struct SegmentStep: Sendable, Hashable {
         /// The segment.
@@ -13,6 +24,8 @@ public struct Explanation: Sendable {
         public var matched: Bool
         /// The error its `when` raised, if any.
         public var error: String?
+        /// The profile fields its `when` read, in the order first read.
+        public var read: [FieldRead] = []
     }
 
     /// A proposal a policy made.
@@ -39,6 +52,8 @@ public struct Explanation: Sendable {
         public var proposed: [Proposal]
         /// The error it raised, if any (its proposals are then dropped).
         public var error: String?
+        /// The profile fields its `when` and `propose` (or short form) read, in the order first read.
+        public var read: [FieldRead] = []
     }
 
     /// A proposal dropped because the same action had a better one (§5 step 2).
@@ -61,6 +76,8 @@ public struct Explanation: Sendable {
     public var policies: [PolicyStep]
     /// Proposals dropped for a better one of the same action.
     public var dropped: [Dropped]
+    /// The profile fields the actions' `eligible` checks read.
+    public var eligibilityRead: [FieldRead] = []
     /// The final plan.
     public var plan: Plan
     /// All of the above as one JSON object (what `nextbest explain --format json` prints).
@@ -99,12 +116,17 @@ extension Engine {
             throw .failed(message: "the engine gave an explanation it cannot read back (a bug in NextBest): \(error)", customer: nil)
         }
         let plan = try Plan(json: planJSON)
-        let segments = trace.segments.map { Explanation.SegmentStep(segment: $0.segment, matched: $0.matched, error: $0.error) }
+        func reads(_ r: [TraceReply.Read]?) -> [Explanation.FieldRead] {
+            (r ?? []).map { Explanation.FieldRead(field: $0.field, value: $0.value) }
+        }
+        let segments = trace.segments.map {
+            Explanation.SegmentStep(segment: $0.segment, matched: $0.matched, error: $0.error, read: reads($0.read))
+        }
         let policies = trace.policies.map { p in
             Explanation.PolicyStep(
                 policy: p.policy, at: p.at, ran: p.ran, skippedBecause: p.why,
                 proposed: (p.proposed ?? []).map { Explanation.Proposal(action: $0.action, priority: $0.priority, reason: $0.reason) },
-                error: p.error)
+                error: p.error, read: reads(p.read))
         }.sorted { $0.policy.utf8.lexicographicallyPrecedes($1.policy.utf8) }
         let dropped = trace.dropped.map {
             Explanation.Dropped(action: $0.action, policy: $0.policy, priority: $0.priority, keptFrom: $0.kept)
@@ -120,11 +142,12 @@ extension Engine {
             if let at = p.at { o["at"] = .string(at) }
             if let why = p.skippedBecause { o["skipped_because"] = .string(why) }
             if let e = p.error { o["error"] = .string(e) }
+            o["read"] = .array(p.read.map { ["field": .string($0.field), "value": .string($0.value)] })
             return .object(o)
         })
         traceObject["plan"] = planJSON
-        return Explanation(now: trace.now, segments: segments, policies: policies, dropped: dropped, plan: plan,
-                           json: .object(traceObject))
+        return Explanation(now: trace.now, segments: segments, policies: policies, dropped: dropped,
+                           eligibilityRead: reads(trace.eligibilityRead), plan: plan, json: .object(traceObject))
     }
 
     /// The JSON text of the first record in `path` whose `id` is `id` (compared as text),

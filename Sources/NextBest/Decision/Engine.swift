@@ -36,9 +36,15 @@ public final class Engine: Sendable {
     public let warnings: [PolicyProblem]
     /// Every department an action of the set is routed to, sorted.
     public let departments: [String]
+    /// The profile fields each department's work queue carries (its declared `fields`).
+    public let departmentFields: [String: [String]]
     let pool: StatePool
     let description: SetDescription
 
+    /// The declared segments' names, in declaration order.
+    public var segmentNames: [String] { description.segments.map(\.name) }
+    /// The declared actions' names, in declaration order.
+    public var actionNames: [String] { description.actions.map(\.name) }
     /// The set's channels (policy-language.md §2.1): declared ones, or in a v1 set those its actions name.
     public var channels: [ChannelInfo] { description.channels }
     /// The set's departments (§2.1) with the profile `fields` each copies into its work queue and its capacity.
@@ -65,6 +71,7 @@ public final class Engine: Sendable {
         warnings = report.warnings
         do { description = try first.describe() } catch { throw .unreadable("cannot describe the policy set \(policySet.directory): \(error)") }
         departments = Array(Set(description.actions.map(\.department))).sorted()
+        departmentFields = description.departmentFields
         let limits = options.limits
         pool = StatePool(capacity: options.concurrency, first: first) {
             let (state, _) = try policySet.openState(limits: limits)

@@ -16,11 +16,14 @@ M.schema.install(set, sb)
 testing.install(sb)
 local counters = stats.new()
 local decider = nil  -- the pipeline, once the set is finished
+local texts = {}      -- every file's source by path (policy and test files), to place problems
+local ROUTE_FIELDS = {}  -- department -> the profile fields its work queue carries
 
 local api = {}
 
 --- Loads one file's source ("policy" or "test") under the chunk name "@path".
 function api.load(path, source, kind)
+  texts[path] = source
   language.load(set, sb, reporter, path, source, kind == "test")
   return true
 end
@@ -31,6 +34,9 @@ function api.finish()
   M.strict.check_returns(set, language.problem)
   language.resolve(set)
   lint.run(set)
+  lint.place(set.problems, texts)
+  lint.place(set.warnings, texts)
+  ROUTE_FIELDS = lint.route_fields(language.describe(set))
   language.index(set)
   language.seal(set, sb)
   decider = pipeline.new(set, sb, reporter, clock)
@@ -56,15 +62,21 @@ end
 function api.decide(c, _, careful)
   local plan, has_errors, customer
   if careful then plan, has_errors, customer = decider.careful(c) else plan, has_errors, customer = decider.fast(c) end
-  if plan then stats.count(counters, plan, has_errors) end
+  if plan then
+    stats.count(counters, plan, has_errors, decider.ran)
+    plan.profile, plan.route_fields = c, ROUTE_FIELDS  -- for the route writer (json_out.c)
+  end
   return plan, has_errors, customer
 end
 
 --- One customer, step by step: { plan, trace } for explain.
 function api.explain(profile_json) return explain.run(decider, clock, profile_json) end
 
---- The counters kept since the state opened (or was last reset).
-function api.counters() return counters end
+--- The counters kept since the state opened (or was last reset), with the evaluation time.
+function api.counters()
+  counters.now = clock.iso
+  return counters
+end
 
 --- Clears the run counters.
 function api.reset_counters() counters = stats.new() end

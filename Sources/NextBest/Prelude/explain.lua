@@ -1,6 +1,8 @@
 -- Explain: the trace of one customer's decision step by step, and plans as the host and tests see them (plain copies).
 local natives, M = ...
-local type, pairs, ipairs, setmetatable = type, pairs, ipairs, setmetatable
+local type, pairs, ipairs, setmetatable, next, rawlen, tostring, error =
+      type, pairs, ipairs, setmetatable, next, rawlen, tostring, error
+local math_type, sformat = math.type, string.format
 local V, sandbox = M.values, M.sandbox
 local list, copy, LIST = V.list, V.copy, V.LIST
 local unview, raw_metatable = sandbox.unview, sandbox.raw_metatable
@@ -13,12 +15,65 @@ Trace.__index = Trace
 
 --- An empty trace: the pipeline's careful path tells it each step (segment, ungated, policy, lost).
 function explain.new_trace()
-  return setmetatable({ segments = list(), policies = list(), dropped = list() }, Trace)
+  return setmetatable({ segments = list(), policies = list(), dropped = list(), reading = list(), seen = {} }, Trace)
+end
+
+--- A profile value as explain shows it: `18200`, `"Milano"`, `true`, `(missing)`, `(a list of 3)`.
+local function shown(v)
+  if v == nil then return "(missing)" end
+  local t = type(v)
+  if t == "string" then return sformat("%q", #v > 60 and string.sub(v, 1, 60) .. "..." or v) end
+  if t == "number" then return math_type(v) == "float" and sformat("%.14g", v) or tostring(v) end
+  if t == "table" then
+    local raw = unview(v)
+    local n = rawlen(raw)
+    if n > 0 then return sformat("(a list of %d)", n) end
+    return next(raw) == nil and "(empty)" or "(a table)"
+  end
+  return tostring(v)
+end
+
+--- The fields read since the last step, in the order first read; starts the next step's list.
+function Trace:take()
+  local reads = self.reading
+  self.reading, self.seen = list(), {}
+  return reads
+end
+
+--- Notes that the field `name` was read and held `v` (once per step).
+function Trace:note(name, v)
+  if self.seen[name] then return end
+  self.seen[name] = true
+  local r = self.reading
+  r[#r + 1] = { field = name, value = shown(v) }
+end
+
+--- The profile as the careful path shows it to policies, noting every field a step reads
+--- (explain only: the batch path never pays for this). Objects inside it are watched too,
+--- as `consent.email`; a list is noted as a whole.
+function Trace:watch(view)
+  local trace = self
+  local function watched(t, prefix)
+    return setmetatable({}, {
+      __index = function(_, k)
+        local v = t[k]
+        local name = prefix .. tostring(k)
+        if type(v) == "table" and rawlen(unview(v)) == 0 then return watched(v, name .. ".") end
+        trace:note(name, v)
+        return v
+      end,
+      __newindex = function(_, k) error(sformat("the customer profile is read-only: cannot set '%s'", tostring(k)), 2) end,
+      __len = function() return #t end,
+      __pairs = function() return pairs(t) end,
+      __metatable = "the customer profile is read-only",
+    })
+  end
+  return watched(view, "")
 end
 
 --- A segment's `when` ran: it matched, or not, or failed with `error`.
 function Trace:segment(s, matched, error)
-  self.segments[#self.segments + 1] = { segment = s.name, matched = matched, error = error }
+  self.segments[#self.segments + 1] = { segment = s.name, matched = matched, error = error, read = self:take() }
 end
 
 --- The policies not considered because their first segment did not match (`order` lists those considered).
@@ -35,7 +90,8 @@ function Trace:policy(p, skip, props, error)
   if props and props.action then props = { props } end
   local proposed = list()
   for i = 1, props and #props or 0 do proposed[i] = { action = props[i].action, priority = props[i].priority, reason = props[i].reason } end
-  self.policies[#self.policies + 1] = { policy = p.name, ran = skip == nil, why = skip, proposed = proposed, error = error, at = p.where }
+  self.policies[#self.policies + 1] = { policy = p.name, ran = skip == nil, why = skip, proposed = proposed, error = error, at = p.where,
+                                        read = self:take() }
 end
 
 --- A proposal lost to another for the same action (`kept`).
@@ -76,6 +132,8 @@ function explain.run(decider, clock, profile_json)
   local plan, has_errors, customer = decider.careful(c, trace)
   if not plan then return { error = has_errors, customer = customer } end
   trace.now = clock.iso
+  trace.eligibility_read = trace:take()  -- what the actions' eligible checks read
+  trace.reading, trace.seen = nil, nil
   return { plan = explain.clean_plan(plan), trace = setmetatable(trace, nil) }
 end
 

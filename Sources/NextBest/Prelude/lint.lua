@@ -128,4 +128,66 @@ function lint.run(set)
   end
 end
 
+--- Where a line of `src` may start a new top-level statement (a declaration, a local): the
+--- end of the declaration above it.
+local function starts_statement(l) return sfind(l, "^[%a_]") ~= nil end
+
+--- The line, inside the declaration that starts at line `first` of `src`, naming `subject`
+--- (`subject = ...` or `"subject"`); the lines after the first are looked at before it.
+local function line_naming(src, first, subject)
+  local quoted = "[\"']" .. sgsub(subject, "%p", "%%%0") .. "[\"']"
+  local key = "%f[%w_]" .. sgsub(subject, "%p", "%%%0") .. "%s*="
+  local n, first_text = 0, nil
+  for l in sgmatch(src .. "\n", "([^\n]*)\n") do
+    n = n + 1
+    if n == first then first_text = l
+    elseif n > first then
+      if starts_statement(l) or n > first + 400 then break end
+      if sfind(l, quoted) or sfind(l, key) then return n end
+    end
+  end
+  if first_text and (sfind(first_text, quoted) or sfind(first_text, key)) then return first end
+  return nil
+end
+
+--- Moves each problem placed at a declaration's first line to the line in it that names the
+--- field or value at fault (`policy 'x': unknown action 'y'` goes to the line with "y").
+--- `texts` holds every file's source by path.
+function lint.place(problems, texts)
+  for _, p in ipairs(problems) do
+    local src = texts[p.file]
+    local own = smatch(p.message, "^[%a_][%w_]* '([^']*)'")
+    local rest = smatch(p.message, "^[%a_][%w_]* '[^']*': (.*)$") or p.message
+    local subject = smatch(rest, "'([^']+)'")
+    -- only problems about a declaration ("kind 'name': ..."): a syntax error stays where Lua put it
+    if src and own and subject and subject ~= own and type(p.line) == "number" then
+      p.line = line_naming(src, p.line, subject) or p.line
+    end
+  end
+end
+
+-- Keys every route line has; a department field of the same name would clash with them.
+local ROUTE_KEYS = { customer = true, action = true, channel = true, priority = true, reason = true,
+                     params = true, policy = true }
+
+--- Department -> the profile fields its work queue carries (a list of names), from the set's
+--- description (`departments`: a list of { name, fields } or a table by name).
+function lint.route_fields(description)
+  local out = {}
+  local depts = description.departments
+  if type(depts) ~= "table" then return out end
+  for k, d in pairs(depts) do
+    local name = type(d) == "table" and (d.name or (type(k) == "string" and k))
+    local fields = type(d) == "table" and d.fields
+    if type(name) == "string" and type(fields) == "table" then
+      local list_ = {}
+      for _, f in ipairs(fields) do
+        if type(f) == "string" and not ROUTE_KEYS[f] then list_[#list_ + 1] = f end
+      end
+      if #list_ > 0 then out[name] = list_ end
+    end
+  end
+  return out
+end
+
 return lint

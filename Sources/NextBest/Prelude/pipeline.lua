@@ -261,6 +261,12 @@ function pipeline.new(set, sb, reporter, clock)
   -- a batch were true, the best candidate per action and the candidates, the last segments.
   local SEG_WHENS, HITS, BEST, CANDS = {}, {}, {}, {}
   local LAST_SEGLIST = {}
+  -- The policies that ran for the last customer and how many proposals each made (run statistics).
+  local RAN, RAN_PROPOSALS, NRAN = {}, {}, 0
+  local function ran(p, props)
+    NRAN = NRAN + 1
+    RAN[NRAN], RAN_PROPOSALS[NRAN] = p, props == nil and 0 or props.action and 1 or #props
+  end
 
   -- Suppression reasons, made once per channel or limit rather than once per customer.
   local NO_CONSENT = memo(function(channel) return "no consent for " .. channel end)
@@ -370,6 +376,8 @@ function pipeline.new(set, sb, reporter, clock)
       local props, err = run_policy(set, p, c, CTX, direct)
       if err then errs = add_error(errs, failure("policy", p, err))
       elseif props then keep_all(best, cands, props) end
+      NRAN = NRAN + 1  -- ran(p, props), inlined on the fast path
+      RAN[NRAN], RAN_PROPOSALS[NRAN] = p, props == nil and 0 or props.action and 1 or #props
     end
     return cands, errs
   end
@@ -393,6 +401,7 @@ function pipeline.new(set, sb, reporter, clock)
       local props, err
       if not ok then err = r
       elseif not skip then props, err = run_policy(set, p, c, CTX, careful_call) end
+      if not skip then ran(p, props) end
       if err then errs = add_error(errs, failure("policy", p, err))
       elseif props then keep_all(best, cands, props, trace) end
       if trace then trace:policy(p, skip, props, err and errs[#errs].message or nil) end
@@ -490,6 +499,9 @@ function pipeline.new(set, sb, reporter, clock)
 
   local d = { ctxdata = CTXDATA }
 
+  --- The policies that ran for the last customer decided, the proposals each made, and their number.
+  function d.ran() return RAN, RAN_PROPOSALS, NRAN end
+
   --- Decides one customer, fast: policy functions run unprotected, so any error unwinds the
   --- whole call, and the host decides the customer again with d.careful, where each error
   --- stays in its policy. Returns plan, has_errors; or nil, message, customer for a bad record.
@@ -498,6 +510,7 @@ function pipeline.new(set, sb, reporter, clock)
     if not id then return nil, why, known end
     local view = sb.profile_view(c)
     local errs = SCHEMA and SCHEMA.check(c, nil)               -- the profile schema (§3.1)
+    NRAN = 0
     local seglist = segments_fast(view)                        -- 1. segments
     local cands
     cands, errs = proposals_fast(view, seglist, errs)          -- 2. proposals
@@ -512,6 +525,8 @@ function pipeline.new(set, sb, reporter, clock)
     local id, why, known = record_id(c)
     if not id then return nil, why, known end
     local view = sb.profile_view(c)
+    if trace then view = trace:watch(view) end  -- explain: note each field a step reads
+    NRAN = 0
     local errs = SCHEMA and SCHEMA.check(c, nil)                      -- the profile schema (§3.1)
     local seglist
     seglist, errs = segments_careful(view, errs, trace)               -- 1. segments
