@@ -4,7 +4,7 @@ import NextBest
 import Testing
 
 @Suite("profile data against the schema")
-struct ProfileSchemaTests {
+struct ProfileDataCheckTests {
     @Test func countsPresenceWrongTypesWithExamplesAndUndeclaredFields() throws {
         let path = NSTemporaryDirectory() + "nextbest-schema-\(UUID().uuidString).jsonl"
         try """
