@@ -7,32 +7,15 @@ extension Engine {
     /// own time (``EngineOptions/now``, or the current time). The time applies to this call only.
     public func decidePlanJSON(json: some Collection<UInt8>, now: String? = nil) throws(DecisionError) -> [UInt8] {
         let bytes = Array(json)
-        let result: Result<[UInt8], DecisionError>
-        do {
-            result = try pool.withState { state in
-                try self.setClock(state, now: now)
-                defer { self.restoreClock(state, after: now) }
-                let out = NativeBuffer()
-                let outcome = bytes.withUnsafeBytes { state.decide($0, line: 0, column: 0, out: out, routes: nil) }
-                switch outcome {
-                case .plan:
-                    return .success(out.withBytes { raw in
-                        var end = raw.count
-                        while end > 0, raw[end - 1] == 0x0A || raw[end - 1] == 0x0D || raw[end - 1] == 0x20 { end -= 1 }
-                        return Array(raw[0..<end])
-                    })
-                case .badRecord(let m, let c, _):
-                    return .failure(.badRecord(message: m, customer: c.flatMap { try? JSONValue(parsing: $0) }))
-                case .failed(let m, let c):
-                    return .failure(.failed(message: m, customer: c.flatMap { try? JSONValue(parsing: $0) }))
-                }
+        return try decide(now: now, { state, out in
+            bytes.withUnsafeBytes { state.decide($0, line: 0, column: 0, out: out, routes: nil) }
+        }, read: { out in
+            out.withBytes { raw in
+                var end = raw.count
+                while end > 0, raw[end - 1] == 0x0A || raw[end - 1] == 0x0D || raw[end - 1] == 0x20 { end -= 1 }
+                return Array(raw[0..<end])
             }
-        } catch let e as DecisionError {
-            throw e
-        } catch {
-            throw .failed(message: "\(error)", customer: nil)
-        }
-        return try result.get()
+        })
     }
 
     /// Decides one profile given as JSON bytes as of `now` (see ``decidePlanJSON(json:now:)``).
@@ -79,7 +62,7 @@ extension Engine {
     }
 
     /// Points the state's clock at `now` for one call, or at the engine's own time.
-    private func setClock(_ state: LuaState, now: String?) throws {
+    func setClock(_ state: LuaState, now: String?) throws {
         guard let now else { return try refreshClock(state) }
         if let message = try state.setNow(now) {
             restoreClock(state, after: now)
@@ -88,7 +71,7 @@ extension Engine {
     }
 
     /// Puts the engine's own time back after a call made with its own `now`.
-    private func restoreClock(_ state: LuaState, after now: String?) {
+    func restoreClock(_ state: LuaState, after now: String?) {
         guard now != nil else { return }
         if let fixed = options.now {
             _ = try? state.setNow(fixed)

@@ -96,14 +96,22 @@ public final class Engine: Sendable {
 
     /// Decides one profile with a state from the pool; `push` hands it to the bridge.
     private func decide(_ push: (LuaState, NativeBuffer) -> DecideOutcome) throws(DecisionError) -> Plan {
-        let result: Result<Plan, DecisionError>
+        try decide(now: nil, push) { out in try Plan(json: out.withBytes { try JSONValue(parsing: $0) }) }
+    }
+
+    /// Decides one profile with a state from the pool, as of `now` (`nil`: the engine's own
+    /// time), and reads the plan the bridge wrote with `read`.
+    func decide<T>(now: String?, _ push: (LuaState, NativeBuffer) -> DecideOutcome,
+                   read: (NativeBuffer) throws -> T) throws(DecisionError) -> T {
+        let result: Result<T, DecisionError>
         do {
             result = try pool.withState { state in
-                try self.refreshClock(state)
+                try self.setClock(state, now: now)
+                defer { self.restoreClock(state, after: now) }
                 let out = NativeBuffer()
                 switch push(state, out) {
                 case .plan:
-                    return .success(try Plan(json: out.withBytes { try JSONValue(parsing: $0) }))
+                    return .success(try read(out))
                 case .badRecord(let m, let c, _):
                     return .failure(.badRecord(message: m, customer: c.flatMap { try? JSONValue(parsing: $0) }))
                 case .failed(let m, let c):
