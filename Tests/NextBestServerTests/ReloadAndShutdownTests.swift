@@ -130,7 +130,7 @@ struct ReloadAndShutdownTests {
         let server = try ServerProcess(["--policies", dir, "--instruction-budget", "0"])
         let before = try revision(server)
         let slow = RequestInFlight(port: server.port, method: "POST", path: "/v1/decide",
-                                   body: #"{"profile":{"id":"S","spin":300000000}}"#)
+                                   body: #"{"profile":{"id":"S","spin":300000000,"consent":{"phone":true}}}"#)
         #expect(try eventually(seconds: 30) { try decisionInFlight(server) })
         try write(slowSet(reason: "version two"), to: dir + "/slow.lua")
         let reloaded = try server.request("POST", "/v1/policies/reload")
@@ -139,7 +139,7 @@ struct ReloadAndShutdownTests {
         let after = reloaded.json["revision"] as? String ?? ""
         #expect(after != before)
         // A new request runs on the new set at once, while the old one is still deciding.
-        let quick = try server.request("POST", "/v1/decide", body: #"{"profile":{"id":"Q"}}"#)
+        let quick = try server.request("POST", "/v1/decide", body: #"{"profile":{"id":"Q","consent":{"phone":true}}}"#)
         let quickPlan = quick.json["plan"] as? [String: Any] ?? [:]
         #expect(quickPlan["revision"] as? String == after)
         #expect(((quickPlan["actions"] as? [[String: Any]])?.first?["reason"] as? String) == "version two")
@@ -154,7 +154,7 @@ struct ReloadAndShutdownTests {
         try write(slowSet(reason: "slow"), to: dir + "/slow.lua")
         let server = try ServerProcess(["--policies", dir, "--instruction-budget", "0"])
         let slow = RequestInFlight(port: server.port, method: "POST", path: "/v1/decide",
-                                   body: #"{"profile":{"id":"S","spin":100000000}}"#)
+                                   body: #"{"profile":{"id":"S","spin":100000000,"consent":{"phone":true}}}"#)
         #expect(try eventually(seconds: 30) { try decisionInFlight(server) })
         server.signal(SIGTERM)
         let reply = try slow.reply()

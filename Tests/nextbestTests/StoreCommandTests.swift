@@ -134,14 +134,17 @@ struct StoreCommandTests {
         let rows = 200_000, batch = 1000
         try outcomeFile(dir + "/big.jsonl", rows: rows)
         #expect(try nextbest("store", "migrate", "--store", url).status == 0)
+        // One connection opened before the import and kept, so each look is a plain read.
+        let (watcher, _) = try await openStore(try StoreURL(url))
         let p = try start(["outcomes", "import", dir + "/big.jsonl", "--store", url, "--batch-size", "\(batch)"], dir: dir, tag: "first")
         var seen = 0
         while p.isRunning {
-            seen = try await storeCounts(url).outcomes
-            if seen >= 5 * batch { break }
-            try await Task.sleep(nanoseconds: 20_000_000)
+            seen = try await watcher.counts().outcomes
+            if seen >= 2 * batch { break }
+            try await Task.sleep(nanoseconds: 5_000_000)
         }
         kill(p.processIdentifier, SIGKILL)
+        await watcher.close()
         p.waitUntilExit()
         #expect(p.terminationReason == .uncaughtSignal, "the import finished before it could be killed")
         let left = try await storeCounts(url).outcomes
