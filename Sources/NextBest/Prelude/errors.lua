@@ -3,8 +3,7 @@ local natives, M = ...
 local type, tostring, rawget = type, tostring, rawget
 local sformat, ssub, smatch, sfind, sgsub = string.format, string.sub, string.match, string.find, string.gsub
 --- What an address in a message becomes, by the kind of value it was.
-local ADDRESSED = { ["function"] = "a function", table = "a table", userdata = "a userdata", thread = "a thread",
-                    builtin = "a function" }
+local ADDRESSED = { ["function"] = "a function", table = "a table", userdata = "a userdata", thread = "a thread" }
 local getinfo = natives.debug.getinfo
 local guarded = natives.guarded  -- guarded(handler, fn, c, ctx): xpcall with a fresh instruction budget
 local type_name = M.values.type_name
@@ -23,7 +22,7 @@ errors.MEMORY_MESSAGE = natives.memory_limit > 0
 local function bounded_text(e)
   if #e > 2000 then e = ssub(e, 1, 2000) .. sformat("... (%d more bytes)", #e - 2000) end
   if sfind(e, ": 0x", 1, true) then
-    e = sgsub(e, "(%a+): 0x%x+", ADDRESSED)
+    e = sgsub(sgsub(e, "(%a+): builtin: 0x%x+", "%1: 0x0"), "(%a+): 0x%x+", ADDRESSED)
   end
   return e
 end
