@@ -214,6 +214,14 @@ struct SandboxRound2Tests {
             error(getmetatable(t) == mt and t.x == nil and "kept, unchanged" or "changed")
             """))
         try expectPolicyError(same, "kept, unchanged")
+        // A class-like metatable made while the set loads still works at run time.
+        let classes = try runEverywhere(propose(#"error("length " .. setmetatable({ x = 3 }, Point):len())"#, prefix: """
+            local Point = {}
+            Point.__index = Point
+            function Point.len(p) return p.x end
+
+            """))
+        try expectPolicyError(classes, "length 3")
     }
 
     @Test func engineCodeNeverRunsEqOnParams() throws {

@@ -189,16 +189,22 @@ function bounds.setmetatable(t, mt)
   if type(t) ~= "table" or (mt ~= nil and type(mt) ~= "table") then return setmetatable(t, mt) end  -- Lua's own messages
   if mt ~= nil and rawget(mt, "__gc") ~= nil then
     error("__gc metamethods are not allowed in policies", 2)
-  end
+  end  -- (a frozen metatable's __gc is behind its view: the copy below leaves it out)
   local old = raw_metatable(t)
-  if old and not GIVEN[old] and rawget(old, "__metatable") ~= nil then
+  if old and GIVEN[old] ~= true and rawget(old, "__metatable") ~= nil then  -- protected by its owner
     error("cannot change a protected metatable", 2)
   end
   if mt == nil then force_metatable(t, nil); return t end
+  -- A metatable made while the set loaded is read-only now: its fields are behind its view.
+  local src, view_mt = mt, raw_metatable(mt)
+  if view_mt and rawget(view_mt, "__nbview") == true and type(rawget(view_mt, "__index")) == "table" then
+    src = rawget(view_mt, "__index")
+  end
   local given = {}
-  for k, v in next, mt do given[k] = v end
-  if rawget(mt, "__metatable") == nil then given.__metatable = mt end
-  local idx = rawget(mt, "__index")
+  for k, v in next, src do if k ~= "__gc" then given[k] = v end end
+  local unprotected = rawget(src, "__metatable") == nil
+  if unprotected then given.__metatable = mt end
+  local idx = rawget(given, "__index")
   if type(idx) == "table" then
     local above = (ABOVE[t] or 0) + 1
     if above + chain_below(idx) > bounds.MAX_INDEX_CHAIN then
@@ -212,7 +218,7 @@ function bounds.setmetatable(t, mt)
       x = m and rawget(m, "__index")
     end
   end
-  GIVEN[given] = true
+  GIVEN[given] = unprotected  -- true: the policy may set another metatable on t later
   force_metatable(t, given)
   return t
 end

@@ -270,46 +270,53 @@ end
 sandbox.PARAMS_MAX_VALUES = 1000000
 sandbox.PARAMS_MAX_BYTES = natives.memory_limit > 0 and natives.memory_limit or (256 << 20)
 
+local PATH = {}  -- the tables check_params is inside of (emptied when it starts: nothing stays marked)
+local TOO_BIG = "params are too big (at most %d values and %d MiB of text)"
+
+--- check_params' walk over `t` at `depth`, having seen `values` values and `bytes` bytes:
+--- why not (or nil), and the new counts.
+local function walk_params(t, depth, values, bytes)
+  local mt = raw_metatable(t)
+  if mt and rawget(mt, "__nbview") == true and type(rawget(mt, "__index")) == "table" then t = rawget(mt, "__index") end
+  if PATH[t] then return "params refer to themselves" end
+  if depth > 64 then return nil, values, bytes end  -- written as null
+  PATH[t] = true
+  local strings_only, count = true, 0
+  for k, v in next, t do
+    count = count + 1
+    values = values + 2
+    if type(k) ~= "string" then strings_only = false else bytes = bytes + #k end
+    local tv = type(v)
+    if tv == "string" then bytes = bytes + #v
+    elseif tv == "table" then
+      local why
+      why, values, bytes = walk_params(v, depth + 1, values, bytes)
+      if why then PATH[t] = nil; return why end
+    end
+    if values > sandbox.PARAMS_MAX_VALUES or bytes > sandbox.PARAMS_MAX_BYTES then
+      PATH[t] = nil
+      return sformat(TOO_BIG, sandbox.PARAMS_MAX_VALUES, sandbox.PARAMS_MAX_BYTES >> 20)
+    end
+  end
+  PATH[t] = nil
+  if not strings_only and count ~= rawlen(t) then
+    local names = {}
+    for k in next, t do
+      local tk = type(k)
+      local name = (tk == "string" or tk == "number" or tk == "boolean") and tostring(k) or tk
+      if names[name] then return sformat("params have two keys that read the same ('%s'): use distinct names", name) end
+      names[name] = true
+    end
+  end
+  return nil, values, bytes
+end
+
 --- Checks a proposal's params raw (no metamethod runs): nil when they can be written as JSON
 --- the same way every run, else why not (they refer to themselves, they are too big, or two
 --- keys of one table read the same, like 2 and "2").
 function sandbox.check_params(params)
-  local values, bytes, path = 0, 0, {}
-  local function walk(t, depth)
-    t = sandbox.unview(t)
-    if path[t] then return "params refer to themselves" end
-    if depth > 64 then return nil end  -- written as null
-    path[t] = true
-    local strings_only, count = true, 0
-    for k, v in next, t do
-      count = count + 1
-      values = values + 2
-      if type(k) ~= "string" then strings_only = false else bytes = bytes + #k end
-      local tv = type(v)
-      if tv == "string" then bytes = bytes + #v
-      elseif tv == "table" then
-        local why = walk(v, depth + 1)
-        if why then return why end
-      end
-      if values > sandbox.PARAMS_MAX_VALUES or bytes > sandbox.PARAMS_MAX_BYTES then
-        return sformat("params are too big (at most %d values and %d MiB of text)", sandbox.PARAMS_MAX_VALUES, sandbox.PARAMS_MAX_BYTES >> 20)
-      end
-    end
-    if not strings_only and count ~= rawlen(t) then
-      local names = {}
-      for k in next, t do
-        local tk = type(k)
-        local name = (tk == "string" or tk == "number") and tostring(k) or tk == "boolean" and tostring(k) or tk
-        if names[name] then
-          return sformat("params have two keys that read the same ('%s'): use distinct names", name)
-        end
-        names[name] = true
-      end
-    end
-    path[t] = nil
-    return nil
-  end
-  return walk(params, 1)
+  if next(PATH) ~= nil then for k in next, PATH do PATH[k] = nil end end  -- after an error in a walk
+  return (walk_params(params, 1, 0, 0))
 end
 
 --- A plain copy of `t` made with raw reads (no metamethod runs, none is copied; views give
