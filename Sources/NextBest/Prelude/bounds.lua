@@ -84,6 +84,18 @@ local function span(i, j, n)
   return j - i + 1
 end
 
+--- What one element a C loop reads or writes (moves, shifts, compares, pushes) is charged:
+--- about what an instruction costs.
+local ELEMENT = 100
+
+--- How many elements of list t an insert or remove at `pos` shifts.
+local function shifted(t, pos)
+  local n = rawlen(t)
+  if type(pos) ~= "number" or pos ~= pos then return n end
+  local k = n - pos + 1
+  return k > 0 and k or 0
+end
+
 --- fn, charged after the call by the length of its first result (work proportional to what it
 --- made: bounded per call by the memory limit, bounded in a loop by the budget).
 local function by_result(fn)
@@ -115,27 +127,34 @@ function bounds.install()
   string.rep = bounds.rep
   for _, name in ipairs({ "upper", "lower", "reverse", "sub", "format", "pack" }) do string[name] = by_result(string[name]) end
   local real_byte, real_char, real_unpack = string.byte, string.char, string.unpack
-  string.byte = function(s, i, j) charge(span(i or 1, j or i or 1, len(s))); return real_byte(s, i, j) end
-  string.char = function(...) charge(select("#", ...)); return real_char(...) end
+  string.byte = function(s, i, j) charge(ELEMENT * span(i or 1, j or i or 1, len(s))); return real_byte(s, i, j) end
+  string.char = function(...) charge(ELEMENT * select("#", ...)); return real_char(...) end
   string.unpack = function(f, s, ...) charge(len(f) + len(s)); return real_unpack(f, s, ...) end
   table.concat = by_result(table.concat)
   local real_insert, real_remove, real_sort, real_unpack_t = table.insert, table.remove, table.sort, table.unpack
   -- insert/remove at a position shift the elements after it: up to the whole list
-  table.insert = function(t, ...) if type(t) == "table" then charge(rawlen(t)) end; return real_insert(t, ...) end
-  table.remove = function(t, ...) if type(t) == "table" then charge(rawlen(t)) end; return real_remove(t, ...) end
+  -- at a position, insert and remove shift the elements after it (appending is one step)
+  table.insert = function(t, ...)
+    if select("#", ...) >= 2 and type(t) == "table" then charge(ELEMENT * shifted(t, (...))) end
+    return real_insert(t, ...)
+  end
+  table.remove = function(t, ...)
+    if select("#", ...) >= 1 and type(t) == "table" then charge(ELEMENT * shifted(t, (...))) end
+    return real_remove(t, ...)
+  end
   table.sort = function(t, cmp)
-    if type(t) == "table" then local n = rawlen(t); charge(n * (n > 1 and log(n, 2) or 1)) end
+    if type(t) == "table" then local n = rawlen(t); charge(ELEMENT * n * (n > 1 and log(n, 2) or 1)) end
     return real_sort(t, cmp)
   end
   table.unpack = function(t, i, j)
-    charge(span(i, j, type(t) == "table" and rawlen(t) or 0))
+    charge(ELEMENT * span(i, j, type(t) == "table" and rawlen(t) or 0))
     return real_unpack_t(t, i, j)
   end
   table.move = bounds.move
   utf8.len = by_input(utf8.len)
   local real_codepoint, real_uchar = utf8.codepoint, utf8.char
-  utf8.codepoint = function(s, i, j) charge(span(i or 1, j or i or 1, len(s))); return real_codepoint(s, i, j) end
-  utf8.char = function(...) charge(select("#", ...)); return real_uchar(...) end
+  utf8.codepoint = function(s, i, j) charge(ELEMENT * span(i or 1, j or i or 1, len(s))); return real_codepoint(s, i, j) end
+  utf8.char = function(...) charge(ELEMENT * select("#", ...)); return real_uchar(...) end
 end
 
 --- string.rep, charged by the length of what it makes and by its count: a huge count of an
@@ -156,7 +175,7 @@ function bounds.move(a1, f, e, t, a2)
   if type(f) == "number" and type(e) == "number" then
     local count = (e * 1.0) - (f * 1.0)
     if count >= 1e7 then error("table.move: too many elements to move (at most 10,000,000)", 2) end
-    if count >= 0 then charge(count + 1) end
+    if count >= 0 then charge(ELEMENT * (count + 1)) end
   end
   return real_move(a1, f, e, t, a2)
 end
