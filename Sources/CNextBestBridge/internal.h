@@ -43,6 +43,8 @@ int nb_l_view_len(lua_State *L);
 int nb_value_push(lua_State *L, const nb_value *tape, size_t count, const char *strings, nb_buf *message, nb_views *views);
 /// Appends the Lua value at idx as JSON (objects with sorted keys).
 void nb_json_encode(lua_State *L, int idx, nb_buf *b, int depth);
+/// The most bytes one value written as JSON may take: the state's memory limit (1 GiB without one).
+size_t nb_output_limit(lua_State *L);
 /// Appends a Lua number as JSON (integers exact, floats shortest round-trip, NaN/inf as null).
 void nb_json_number(lua_State *L, int idx, nb_buf *b);
 /// Appends the plan table at idx as one JSON line to `out`, noting in `marks` where its

@@ -246,6 +246,8 @@ static int parse_id_number(lua_State *L, jparser *J) {
     lua_pushlstring(L, (const char *)s, (size_t)(J->p - s));
     return 1;
 }
+/// The most fields an object is made ready for before it is read (the hint of its depth).
+#define NB_HINT_MAX 64
 
 static int parse_object(lua_State *L, jparser *J) {
     int d = J->depth;
@@ -274,7 +276,7 @@ static int parse_object(lua_State *L, jparser *J) {
         if (*J->p == '}') { J->p++; break; }
         return fail(J, "expected ',' or '}' after an object value");
     }
-    if (n > J->hint[d]) J->hint[d] = n;
+    if (n > J->hint[d]) J->hint[d] = n < NB_HINT_MAX ? n : NB_HINT_MAX;  // one huge record must not size every later one
     return 1;
 }
 

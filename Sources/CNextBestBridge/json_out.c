@@ -87,7 +87,17 @@ static int is_array(lua_State *L, int idx) {
     return arr;
 }
 
+static void encode_table(lua_State *L, int idx, nb_buf *b, int depth, const void **path);
+static void encode(lua_State *L, int idx, nb_buf *b, int depth, const void **path);
+
 void nb_json_encode(lua_State *L, int idx, nb_buf *b, int depth) {
+    const void *path[NB_MAX_DEPTH + 2] = {0};  // the tables being written, by depth
+    if (depth < 0 || depth > NB_MAX_DEPTH + 1) depth = NB_MAX_DEPTH + 1;
+    encode(L, idx, b, depth, path);
+}
+
+/// nb_json_encode with the tables being written further up (`path`, by depth).
+static void encode(lua_State *L, int idx, nb_buf *b, int depth, const void **path) {
     idx = lua_absindex(L, idx);
     switch (lua_type(L, idx)) {
     case LUA_TNIL: PUT(L, b, "null"); return;
@@ -103,7 +113,19 @@ void nb_json_encode(lua_State *L, int idx, nb_buf *b, int depth) {
     }
     }
     if (depth > NB_MAX_DEPTH) { PUT(L, b, "null"); return; }
-    luaL_checkstack(L, 4, "nested too deeply");
+    luaL_checkstack(L, 6, "nested too deeply");
+    if (b->len > nb_output_limit(L)) luaL_error(L, "the output is too big (more than the state's memory limit)");
+    // A table already being written, further up: the value refers to itself.
+    const void *me = lua_topointer(L, idx);
+    for (int i = 0; i < depth && i <= NB_MAX_DEPTH; i++)
+        if (path[i] == me) luaL_error(L, "params refer to themselves");
+    path[depth] = me;
+    encode_table(L, idx, b, depth, path);
+    path[depth] = NULL;
+}
+
+/// Writes the table at `idx` (absolute) as JSON: nb_json_encode's table half.
+static void encode_table(lua_State *L, int idx, nb_buf *b, int depth, const void **path) {
     if (lua_getmetatable(L, idx)) {  // a read-only view (the profile, a frozen table): write what it shows
         lua_pushliteral(L, "__nbview");
         int view = lua_rawget(L, -2) == LUA_TBOOLEAN && lua_toboolean(L, -1);
@@ -111,7 +133,7 @@ void nb_json_encode(lua_State *L, int idx, nb_buf *b, int depth) {
         if (view) {
             lua_pushliteral(L, "__index");
             if (lua_rawget(L, -2) == LUA_TTABLE) {
-                nb_json_encode(L, -1, b, depth + 1);
+                encode(L, -1, b, depth + 1, path);
                 lua_pop(L, 2);
                 return;
             }
@@ -133,7 +155,7 @@ void nb_json_encode(lua_State *L, int idx, nb_buf *b, int depth) {
         for (lua_Integer i = 1; i <= n; i++) {
             if (i > 1) PUT(L, b, ",");
             lua_rawgeti(L, idx, i);
-            nb_json_encode(L, -1, b, depth + 1);
+            encode(L, -1, b, depth + 1, path);
             lua_pop(L, 1);
         }
         PUT(L, b, "]");
@@ -155,13 +177,15 @@ void nb_json_encode(lua_State *L, int idx, nb_buf *b, int depth) {
             lua_rawset(L, copy);
             lua_pop(L, 1);
         }
-        nb_json_encode(L, copy, b, depth);
+        encode_table(L, copy, b, depth, path);
         lua_pop(L, 1);
         return;
     }
     keyref small[32];
-    keyref *keys = count <= 32 ? small : malloc(sizeof(keyref) * (size_t)count);
-    if (!keys) nb_check(L, -1);
+    // Past 32 keys, the array is a userdata: counted against the state's memory limit, and
+    // collected whatever error unwinds this call.
+    keyref *keys = count <= 32 ? small : lua_newuserdatauv(L, sizeof(keyref) * (size_t)count, 0);
+    int keys_slot = lua_gettop(L);
     lua_Integer k = 0;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
@@ -178,17 +202,23 @@ void nb_json_encode(lua_State *L, int idx, nb_buf *b, int depth) {
         if (rc != 0) break;
         lua_pushlstring(L, keys[i].s, keys[i].n);  // an existing key: interned, no new object
         lua_rawget(L, idx);
-        nb_json_encode(L, -1, b, depth + 1);       // values are plain data: no deep raise paths
+        encode(L, -1, b, depth + 1, path);       // values are plain data: no deep raise paths
         lua_pop(L, 1);
     }
-    if (keys != small) free(keys);
     nb_check(L, rc);
+    if (keys != small) lua_remove(L, keys_slot);
     PUT(L, b, "}");
 }
 
 // --- plans -----------------------------------------------------------------------------
 
-static void field(lua_State *L, int idx, const char *name) { lua_getfield(L, idx, name); }
+/// Pushes t.name, read raw (no metamethod of a policy's table runs); nil when t is no table.
+static void field(lua_State *L, int idx, const char *name) {
+    if (!lua_istable(L, idx)) { lua_pushnil(L); return; }
+    idx = lua_absindex(L, idx);
+    lua_pushstring(L, name);
+    lua_rawget(L, idx);
+}
 
 /// Writes `"name":<value of t.name>` (null when absent), with a leading comma unless first.
 static void put_field(lua_State *L, int t, const char *name, size_t nlen, nb_buf *b, int first) {

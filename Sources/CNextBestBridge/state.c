@@ -17,6 +17,7 @@ struct nb_state {
     size_t used, peak, limit, pending_limit;
     int budget;
     int exhausted;  // the running policy call broke its budget: stop it, however it catches errors
+    double charged;  // work done inside C library calls since the budget was last set (see l_charge)
     int api_ref, decide_ref;
     int views_tmpl_ref, views_pool_ref;  // LUA_NOREF until the prelude calls use_views
     nb_keycache keys;  // profile field names, see json_in.c
@@ -36,6 +37,13 @@ static void *nb_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     s->used = s->used - old + nsize;
     if (s->used > s->peak) s->peak = s->used;
     return p;
+}
+
+size_t nb_output_limit(lua_State *L) {
+    void *ud;
+    lua_getallocf(L, &ud);
+    nb_state *s = ud;
+    return s->limit ? s->limit : ((size_t)1 << 30);
 }
 
 static int nb_panic(lua_State *L) {
@@ -66,6 +74,27 @@ static void nb_hook(lua_State *L, lua_Debug *ar) {
     lua_error(L);
 }
 
+/// How many units of work inside C library calls (bytes scanned or copied, elements moved,
+/// pattern steps) one instruction of the budget pays for.
+#define NB_UNITS_PER_INSTRUCTION 100.0
+
+/// charge(units): charges work a library function is about to do in C (where the count hook
+/// cannot see it) to the running call's budget; raises the budget error once the work of the
+/// call, C and Lua together, is beyond what its budget allows. Outside a budgeted call (the
+/// hook is off: engine code) nothing is charged.
+static int l_charge(lua_State *L) {
+    nb_state *s = lua_touserdata(L, lua_upvalueindex(1));
+    double units = luaL_checknumber(L, 1);
+    if (s->budget <= 0 || lua_gethook(L) != nb_hook) return 0;
+    if (!(units >= 0)) units = 0;
+    s->charged += units / NB_UNITS_PER_INSTRUCTION;
+    if (s->charged <= (double)s->budget) return 0;
+    s->exhausted = 1;
+    lua_sethook(L, nb_hook, LUA_MASKCOUNT, 1);
+    lua_pushstring(L, BUDGET_MESSAGE);
+    return lua_error(L);
+}
+
 /// guarded(handler, fn, a, b) -> ok, result: like xpcall(fn, handler, a, b), with a fresh
 /// instruction budget for the call. The count hook is on only while policy code runs, so
 /// the engine's own driver code neither pays for it nor uses up a policy's budget.
@@ -74,7 +103,9 @@ static int l_guarded(lua_State *L) {
     lua_settop(L, 4);
     lua_Hook outer = lua_gethook(L);
     int outer_mask = lua_gethookmask(L), outer_count = lua_gethookcount(L), outer_exhausted = s->exhausted;
+    double outer_charged = s->charged;
     s->exhausted = 0;
+    s->charged = 0;
     if (s->budget > 0) lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget);
     int status = lua_pcall(L, 2, 1, 1);
     if (status == LUA_ERRMEM) {  // the error value is Lua's text: say "out of memory" by identity instead
@@ -82,6 +113,7 @@ static int l_guarded(lua_State *L) {
         lua_pushlightuserdata(L, (void *)&NB_OUT_OF_MEMORY);
     }
     s->exhausted = outer_exhausted;
+    s->charged = outer_charged;
     lua_sethook(L, outer, outer_mask, outer_count);  // nested calls (a test's check) restore the outer budget
     lua_pushboolean(L, status == LUA_OK);
     lua_replace(L, 1);
@@ -109,6 +141,7 @@ static int l_direct(lua_State *L) {
     lua_Hook outer = lua_gethook(L);
     int outer_mask = lua_gethookmask(L), outer_count = lua_gethookcount(L);
     s->exhausted = 0;
+    s->charged = 0;
     if (s->budget > 0) lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget);
     lua_call(L, 2, 1);
     lua_sethook(L, outer, outer_mask, outer_count);
@@ -132,7 +165,7 @@ static int l_direct_select(lua_State *L) {
     int hooked = 0;
     for (lua_Integer i = 1; i <= n; i++) {
         if (lua_rawgeti(L, 1, i) == LUA_TFUNCTION) {
-            if (!hooked && s->budget > 0) { s->exhausted = 0; lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget); hooked = 1; }
+            if (!hooked && s->budget > 0) { s->exhausted = 0; s->charged = 0; lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget); hooked = 1; }
             lua_pushvalue(L, 2);
             lua_pushvalue(L, 3);
             lua_call(L, 2, 1);
@@ -208,6 +241,9 @@ static int open_k(lua_State *L) {
     lua_setfield(L, -2, "direct_select");
     lua_pushinteger(L, s->budget);
     lua_setfield(L, -2, "budget");
+    lua_pushlightuserdata(L, s);
+    lua_pushcclosure(L, l_charge, 1);
+    lua_setfield(L, -2, "charge");
     lua_pushinteger(L, (lua_Integer)s->pending_limit);
     lua_setfield(L, -2, "memory_limit");
     lua_pushlightuserdata(L, (void *)&NB_OUT_OF_MEMORY);

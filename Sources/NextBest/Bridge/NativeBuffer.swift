@@ -17,26 +17,33 @@ final class NativeBuffer {
     /// Drops bytes after `length` (used to roll back a half-written record).
     func truncate(to length: Int) { if length < raw.len { raw.len = length } }
 
-    func append(_ bytes: UnsafeRawBufferPointer) {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        if nb_buf_append(&raw, base, bytes.count) != 0 { fatalError("out of memory growing an output buffer") }
+    /// Appends `bytes`; false (and nothing appended) when the buffer cannot grow, so that the
+    /// caller can give that one record an error instead of stopping the process.
+    @discardableResult
+    func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return true }
+        return nb_buf_append(&raw, base, bytes.count) == 0
     }
 
-    func append(_ bytes: [UInt8]) { bytes.withUnsafeBytes { append($0) } }
+    @discardableResult
+    func append(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { append($0) } }
 
-    func append(_ text: String) {
+    @discardableResult
+    func append(_ text: String) -> Bool {
         var text = text
-        text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+        return text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 
-    /// Appends `text` as a quoted, escaped JSON string.
-    func appendJSONString(_ text: String) {
+    /// Appends `text` as a quoted, escaped JSON string; false when the buffer cannot grow.
+    @discardableResult
+    func appendJSONString(_ text: String) -> Bool {
         var text = text
-        text.withUTF8 { utf8 in
-            utf8.withMemoryRebound(to: CChar.self) {
-                if nb_buf_append_json_string(&raw, $0.baseAddress, $0.count) != 0 { fatalError("out of memory") }
-            }
+        let before = raw.len
+        let ok = text.withUTF8 { utf8 in
+            utf8.withMemoryRebound(to: CChar.self) { nb_buf_append_json_string(&raw, $0.baseAddress, $0.count) == 0 }
         }
+        if !ok { raw.len = before }
+        return ok
     }
 
     /// The bytes held, for reading in place.

@@ -255,12 +255,14 @@ extension Engine {
     /// `{"input":17,"customer":"C1","error":"line 17: ..."}`.
     static func writeErrorRecord(_ r: ChunkResult, number: Int, customer: String?, message: String) {
         r.errorRecords += 1
-        r.out.append("{\"input\":\(number),")
-        if let customer { r.out.append("\"customer\":\(customer),") }
-        r.out.append("\"error\":")
-        r.out.appendJSONString(message)
-        r.out.append("}\n")
-        if r.errorExamples.count < 5 { r.errorExamples.append("input \(number): \(message)") }
+        let start = r.out.count
+        var ok = r.out.append("{\"input\":\(number),")
+        if ok, let customer { ok = r.out.append("\"customer\":\(customer),") }
+        ok = ok && r.out.append("\"error\":") && r.out.appendJSONString(message) && r.out.append("}\n")
+        // A buffer that cannot grow: no half line; the summary still names the record.
+        let shown = ok ? message : "\(message) (and there was no memory left to write this error)"
+        if !ok { r.out.truncate(to: start) }
+        if r.errorExamples.count < 5 { r.errorExamples.append("input \(number): \(shown)") }
     }
 }
 

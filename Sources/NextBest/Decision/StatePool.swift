@@ -24,11 +24,15 @@ final class StatePool: @unchecked Sendable {
         return try body(state)
     }
 
-    /// Borrows `n` states at once (for a batch with `n` workers).
+    /// Borrows up to `n` states (for a batch with up to `n` workers): it waits for one, then
+    /// takes the others only when they are free or can be opened now. Two batches that need
+    /// more states than the pool has between them so run with fewer, rather than each waiting
+    /// for states the other holds.
     func withStates<R>(_ n: Int, _ body: ([LuaState]) throws -> R) throws -> R {
         var states: [LuaState] = []
         defer { for s in states { giveBack(s) } }
-        for _ in 0..<n { states.append(try borrow()) }
+        states.append(try borrow())
+        while states.count < n, let s = try borrow(waiting: false) { states.append(s) }
         return try body(states)
     }
 
@@ -40,8 +44,18 @@ final class StatePool: @unchecked Sendable {
     }
 
     private func borrow() throws -> LuaState {
+        guard let s = try borrow(waiting: true) else { preconditionFailure("a waiting borrow always gets a state") }
+        return s
+    }
+
+    /// A state: an idle one, or a new one while fewer than `capacity` are open; when neither is
+    /// there, waits for one to come back (`waiting`) or returns nil.
+    private func borrow(waiting: Bool) throws -> LuaState? {
         condition.lock()
-        while idle.isEmpty && opened >= capacity { condition.wait() }
+        while idle.isEmpty && opened >= capacity {
+            if !waiting { condition.unlock(); return nil }
+            condition.wait()
+        }
         if let s = idle.popLast() {
             condition.unlock()
             return s

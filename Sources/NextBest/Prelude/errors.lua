@@ -1,7 +1,9 @@
 -- Errors inside policies: the one home of their messages, the message handler that places them (policy, file:line), and protected calls.
 local natives, M = ...
 local type, tostring, rawget = type, tostring, rawget
-local sformat, ssub, smatch, sfind = string.format, string.sub, string.match, string.find
+local sformat, ssub, smatch, sfind, sgsub = string.format, string.sub, string.match, string.find, string.gsub
+--- What an address in a message becomes, by the kind of value it was.
+local ADDRESSED = { ["function"] = "a function", table = "a table", userdata = "a userdata", thread = "a thread" }
 local getinfo = natives.debug.getinfo
 local guarded = natives.guarded  -- guarded(handler, fn, c, ctx): xpcall with a fresh instruction budget
 local type_name = M.values.type_name
@@ -15,16 +17,23 @@ errors.MEMORY_MESSAGE = natives.memory_limit > 0
               sformat("%.4g", natives.memory_limit / 1048576))
   or "not enough memory"
 
+--- A message as plain, bounded text: long texts cut, and addresses ("function: 0x55d2...",
+--- which change from run to run) replaced by what they were ("a function").
+local function bounded_text(e)
+  if #e > 2000 then e = ssub(e, 1, 2000) .. sformat("... (%d more bytes)", #e - 2000) end
+  if sfind(e, ": 0x", 1, true) then
+    e = sgsub(sgsub(e, "(%a+): builtin: 0x%x+", "%1: 0x0"), "(%a+): 0x%x+", ADDRESSED)
+  end
+  return e
+end
+
 --- An error value as text (long texts cut, tables' `message`, other values named).
 function errors.message_of(e)
   if e == OUT_OF_MEMORY then return "not enough memory" end
-  if type(e) == "string" then
-    if #e > 2000 then return ssub(e, 1, 2000) .. sformat("... (%d more bytes)", #e - 2000) end
-    return e
-  end
+  if type(e) == "string" then return bounded_text(e) end
   if type(e) == "table" then
     local m = rawget(e, "message")
-    if type(m) == "string" then return m end
+    if type(m) == "string" then return bounded_text(m) end
     return "error() was called with a table instead of a message"
   end
   return sformat("error() was called with %s instead of a message", type_name(e))

@@ -106,7 +106,7 @@ local PLAN_ACTION_FIELDS = { "action", "department", "channel", "priority", "rea
 local function plain(v, depth)
   if type(v) ~= "table" or depth > 64 then return v end
   local out = {}
-  for k, x in pairs(unview(v)) do out[k] = plain(x, depth + 1) end
+  for k, x in next, unview(v) do out[k] = plain(x, depth + 1) end  -- raw: no policy __pairs runs here
   return setmetatable(out, raw_metatable(unview(v)) == LIST and LIST or nil)
 end
 

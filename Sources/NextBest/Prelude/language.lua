@@ -205,8 +205,10 @@ function VALIDATE.test(set, rec, spec, label)
   if type(spec.customer) ~= "table" then problem(set, rec.file, rec.line, label .. ": needs 'customer = { id = ..., ... }'") end
   if spec.expect == nil and spec.check == nil then problem(set, rec.file, rec.line, label .. ": needs 'expect = { ... }' or 'check = function(plan) ... end'") end
   if spec.now ~= nil and not parse_time(spec.now) then problem(set, rec.file, rec.line, label .. ": 'now' must be an ISO-8601 date or date-time") end
-  if type(spec.expect) == "table" then
-    for k, v in pairs(spec.expect) do
+  local expect = spec.expect
+  if type(expect) == "table" then
+    expect = M.sandbox.plain_copy(expect)  -- read later by the engine, outside any budget: raw data only
+    for k, v in next, expect do
       local want = type(k) == "string" and EXPECT_FIELDS[k]
       if not want then
         problem(set, rec.file, rec.line, sformat("%s: expect has an unknown field '%s'%s", label, tostring(k), type(k) == "string" and suggest(k, EXPECT_FIELDS) or ""))
@@ -215,7 +217,7 @@ function VALIDATE.test(set, rec, spec, label)
       end
     end
   end
-  rec.customer, rec.now, rec.expect, rec.check = spec.customer, spec.now, spec.expect, spec.check
+  rec.customer, rec.now, rec.expect, rec.check = spec.customer, spec.now, expect, spec.check
   set.tests[#set.tests + 1] = rec
 end
 
@@ -236,6 +238,10 @@ local function declarer(set, sb, kind)
     end
     if type(name) ~= "string" or name == "" then
       problem(set, file, line, sformat('%s needs a name in quotes: %s "name" { ... }', kind, kind))
+      return function() end
+    end
+    if kind == "segment" and sfind(name, "\0", 1, true) then  -- the pipeline joins segment names with it
+      problem(set, file, line, "segment names may not contain a NUL byte")
       return function() end
     end
     local label = sformat("%s '%s'", kind, name)

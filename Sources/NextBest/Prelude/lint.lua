@@ -34,7 +34,9 @@ local function simple_requirements(set, fn)
     if n >= info.linedefined and n <= info.lastlinedefined then lines[#lines + 1] = l end
     if n > info.lastlinedefined then break end
   end
-  local text = concat(lines, " ")
+  -- One space for every run of white space: the patterns below backtrack over runs of it,
+  -- and a long run would make them quadratic.
+  local text = sgsub(concat(lines, " "), "%s+", " ")
   if sfind(text, "--", 1, true) then return nil end  -- a comment could hide or fake a condition
   local param, expr = smatch(text, "function%s*%(%s*([%a_][%w_]*)[^)]*%)%s*return%s+(.-)%s+end")
   if not param or sfind(expr, "function", 1, true) then return nil end

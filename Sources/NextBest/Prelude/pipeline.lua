@@ -9,7 +9,7 @@ local direct_select = natives.direct_select  -- direct_select(fns, c, ctx, hits)
 local V, errors, sandbox = M.values, M.errors, M.sandbox
 local list, memo, EMPTY, type_name, suggest = V.list, V.memo, V.EMPTY, V.type_name, V.suggest
 local failure, bad_proposal = errors.failure, errors.bad_proposal
-local unview, has_metatable = sandbox.unview, sandbox.has_metatable
+local unview, has_metatable, check_params = sandbox.unview, sandbox.has_metatable, sandbox.check_params
 local parse_time = M.time.parse
 local next, getinfo, ssub, sfind = next, natives.debug.getinfo, string.sub, string.find
 local sgmatch = M.bounds.original.gmatch
@@ -45,8 +45,11 @@ local function candidate(set, p, name, pr, reason, params, dept, channel)
   elseif type(reason) ~= "string" then return nil, bad_proposal(p, sformat("for '%s' has a reason that is %s, not text", name, type_name(reason))) end
   if params == nil then params = EMPTY
   elseif type(params) ~= "table" then return nil, bad_proposal(p, sformat("for '%s' has params that are %s, not a table", name, type_name(params)))
-  elseif has_metatable(unview(params)) and params ~= EMPTY then
+  elseif has_metatable(unview(params)) and not rawequal(params, EMPTY) then  -- raw: no policy __eq runs here
     return nil, bad_proposal(p, sformat("for '%s' has params with a metatable (use a plain table)", name))
+  elseif not rawequal(params, EMPTY) then
+    local why = check_params(params)
+    if why then return nil, bad_proposal(p, sformat("for '%s' cannot be written: %s", name, why)) end
   end
   if dept == nil then dept = spec.department
   elseif type(dept) ~= "string" or not smatch(dept, "^[%w_%-]+$") then
@@ -335,8 +338,8 @@ function pipeline.new(set, sb, reporter, clock)
     if n > 0 then seglist = {}; LAST_SEGLIST = seglist end
     for j = 1, n do
       local name = SEGMENTS[HITS[j]].name
+      seglist[#seglist + 1] = name  -- listed before marked: start_segments clears every mark
       SEGSET[name] = true
-      seglist[#seglist + 1] = name
     end
     return seglist
   end
@@ -351,8 +354,8 @@ function pipeline.new(set, sb, reporter, clock)
       if not ok then
         errs = add_error(errs, failure("segment", s, r))
       elseif r then
+        seglist[#seglist + 1] = s.name  -- listed before marked (out of memory in between)
         SEGSET[s.name] = true
-        seglist[#seglist + 1] = s.name
       end
       if trace then trace:segment(s, ok and not not r, not ok and errs[#errs].message or nil) end
     end

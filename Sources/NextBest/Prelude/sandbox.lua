@@ -94,6 +94,12 @@ end
 -- Read-only tables and views.
 ---------------------------------------------------------------------------------------------
 
+--- next() over the data behind a read-only view, with the view as its state: pairs() on a
+--- view must not hand the writable table behind it to a policy (its values are views too).
+local function view_next(v, k) return next(sandbox.unview(v), k) end
+--- __pairs of every read-only view.
+local function view_pairs(v) return view_next, v, nil end
+
 --- Builds one state's sandbox: its environment, read-only views and freeze walk.
 --- `helpers` are the §4 functions policies may call; `reporter` (errors.new) is told which
 --- profile field was missing.
@@ -179,12 +185,20 @@ function sandbox.new(helpers, reporter)
       for k, x in next, data do freeze(k, seen, sources, report); freeze(x, seen, sources, report) end
       local view = { __index = data, __newindex = frozen_write, __nbview = true,
                      __len = function() return #data end,
-                     __pairs = function() return next, data, nil end,
+                     __pairs = view_pairs,  -- never hands out `data` itself
                      __metatable = "read-only: made when the policy set loaded" }
       if type(mt) == "table" then
         -- Its metamethods and __index tables are frozen too (not mt itself: Lua reads it raw).
+        mt = sandbox.unview(mt)
         for _, x in next, mt do freeze(x, seen, sources, report) end
-        force_metatable(data, mt)  -- keys it does not have still reach the old metatable
+        -- Keys it does not have still reach the old metatable's __index, through a copy that
+        -- never gets __gc (added after setmetatable, it would arm a finalizer that runs with
+        -- no budget) and whose __index function sees the read-only table, never `data`.
+        local inner = {}
+        for k, x in next, mt do if k ~= "__gc" then inner[k] = x end end
+        local idx = rawget(mt, "__index")
+        if type(idx) == "function" then inner.__index = function(_, k) return idx(v, k) end end
+        force_metatable(data, inner)
         for k, x in next, mt do if not VIEW_EXTRA[k] then view[k] = x end end
       end
       force_metatable(v, view)
@@ -218,7 +232,7 @@ function sandbox.new(helpers, reporter)
     __index = {},
     __newindex = PROFILE_MT.__newindex,
     __len = natives.view_len,
-    __pairs = function(t) return next, sandbox.unview(t), nil end,
+    __pairs = view_pairs,  -- never hands out the profile's own tables
     __metatable = PROFILE_MT.__metatable,
     __nbview = true,
   }
@@ -248,6 +262,80 @@ function sandbox.unview(t)
     if type(d) == "table" then return d end
   end
   return t
+end
+
+--- The most values (every table, key and value counted each time it is reached) and text bytes
+--- a proposal's params may hold: a table shared many times over could otherwise make output
+--- far beyond the state's memory limit.
+sandbox.PARAMS_MAX_VALUES = 1000000
+sandbox.PARAMS_MAX_BYTES = natives.memory_limit > 0 and natives.memory_limit or (256 << 20)
+
+local PATH = {}  -- the tables check_params is inside of (emptied when it starts: nothing stays marked)
+local TOO_BIG = "params are too big (at most %d values and %d MiB of text)"
+
+--- check_params' walk over `t` at `depth`, having seen `values` values and `bytes` bytes:
+--- why not (or nil), and the new counts.
+local function walk_params(t, depth, values, bytes)
+  local mt = raw_metatable(t)
+  if mt and rawget(mt, "__nbview") == true and type(rawget(mt, "__index")) == "table" then t = rawget(mt, "__index") end
+  if PATH[t] then return "params refer to themselves" end
+  if depth > 64 then return nil, values, bytes end  -- written as null
+  PATH[t] = true
+  local strings_only, count = true, 0
+  for k, v in next, t do
+    count = count + 1
+    values = values + 2
+    if type(k) ~= "string" then strings_only = false else bytes = bytes + #k end
+    local tv = type(v)
+    if tv == "string" then bytes = bytes + #v
+    elseif tv == "table" then
+      local why
+      why, values, bytes = walk_params(v, depth + 1, values, bytes)
+      if why then PATH[t] = nil; return why end
+    end
+    if values > sandbox.PARAMS_MAX_VALUES or bytes > sandbox.PARAMS_MAX_BYTES then
+      PATH[t] = nil
+      return sformat(TOO_BIG, sandbox.PARAMS_MAX_VALUES, sandbox.PARAMS_MAX_BYTES >> 20)
+    end
+  end
+  PATH[t] = nil
+  if not strings_only and count ~= rawlen(t) then
+    local names = {}
+    for k in next, t do
+      local tk = type(k)
+      local name = (tk == "string" or tk == "number" or tk == "boolean") and tostring(k) or tk
+      if names[name] then return sformat("params have two keys that read the same ('%s'): use distinct names", name) end
+      names[name] = true
+    end
+  end
+  return nil, values, bytes
+end
+
+--- Checks a proposal's params raw (no metamethod runs): nil when they can be written as JSON
+--- the same way every run, else why not (they refer to themselves, they are too big, or two
+--- keys of one table read the same, like 2 and "2").
+function sandbox.check_params(params)
+  if next(PATH) ~= nil then for k in next, PATH do PATH[k] = nil end end  -- after an error in a walk
+  return (walk_params(params, 1, 0, 0))
+end
+
+--- A plain copy of `t` made with raw reads (no metamethod runs, none is copied; views give
+--- what they show), so that engine code reading it later, outside any budget, runs no policy
+--- code. Nested deeper than 64 levels, or past `max` values, is cut off (nil).
+function sandbox.plain_copy(t, max)
+  local left = max or 100000
+  local function copy_of(x, depth)
+    if type(x) ~= "table" then return x end
+    if depth > 64 or left <= 0 then return nil end
+    local out = {}
+    for k, v in next, sandbox.unview(x) do
+      left = left - 1
+      if left <= 0 then break end
+      out[k] = copy_of(v, depth + 1)
+    end
+    return out
+  end
+  return copy_of(t, 1)
 end
 
 --- Whether `t` has a metatable, read past __metatable.

@@ -12,7 +12,8 @@ local clean_plan = M.explain.clean_plan
 local testing = {}
 
 --- `absent` in with(...)'s changes removes a field from the copy.
-local ABSENT = setmetatable({}, { __tostring = function() return "absent" end, __metatable = false })
+local ABSENT = setmetatable({}, { __tostring = function() return "absent" end, __metatable = false,
+  __newindex = function() error("absent is a marker and cannot be changed", 2) end })  -- one for all customers: read-only
 
 local function is_list(t)
   local n = #t
