@@ -33,6 +33,8 @@ final class LuaState {
     private let scratch = NativeBuffer()
     private let message = NativeBuffer()
     private let customer = NativeBuffer()
+    /// The tape a profile built in Swift is flattened into, refilled for each one.
+    private var tape = ValueTape()
     /// The second the state's ctx.now was last set to, when it follows the wall clock.
     var clock: Int?
 
@@ -110,8 +112,10 @@ final class LuaState {
         }
     }
 
-    /// Decides one profile built in Swift, pushed into Lua as values (no JSON text); appends the plan line to `out`.
-    func decide(_ tape: ValueTape, out: NativeBuffer) -> DecideOutcome {
+    /// Decides one profile built in Swift, pushed into Lua as values (no JSON text, through
+    /// this state's reused tape); appends the plan line to `out`.
+    func decide(_ profile: JSONValue, out: NativeBuffer) -> DecideOutcome {
+        tape.fill(profile)
         var marks = nb_marks()
         let status = tape.nodes.withUnsafeBufferPointer { nodes in
             tape.strings.withUnsafeBufferPointer { strings in
