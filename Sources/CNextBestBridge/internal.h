@@ -20,6 +20,9 @@ typedef struct nb_keycache {
     uint32_t len[NB_KEYS];            // its length + 1; 0 = empty slot
     int ref;
 } nb_keycache;
+/// Pushes the field name s[0..n) (n <= 16) from the cache table at `keys_idx`, keeping it
+/// there when it is not yet (json_in.c); used for JSON input and for profiles built in Swift.
+void nb_keycache_push(lua_State *L, nb_keycache *K, int keys_idx, const char *s, size_t n);
 /// nb_json_push with the state's field-name cache; the cache table must be at `keys_idx`.
 /// Read-only views of a profile's nested tables: the template of their metatables and the
 /// pool they are taken from (stack indices), and how many this customer has used.
@@ -38,9 +41,11 @@ int nb_json_push_keys(lua_State *L, const char *json, size_t len, long line, lon
 int nb_l_protect_profile(lua_State *L);
 /// view_len(view): the length of the data behind a read-only view, its __len (sandbox.c).
 int nb_l_view_len(lua_State *L);
-/// Pushes a flattened value (value_in.c), nested tables made read-only views when `views` is
-/// not NULL, or writes a message and returns 0.
-int nb_value_push(lua_State *L, const nb_value *tape, size_t count, const char *strings, nb_buf *message, nb_views *views);
+/// Pushes a flattened value (value_in.c), field names through the cache `keys` (table at
+/// `keys_idx`; or NULL), nested tables made read-only views when `views` is not NULL, or
+/// writes a message and returns 0.
+int nb_value_push(lua_State *L, const nb_value *tape, size_t count, const char *strings, nb_buf *message,
+                  nb_keycache *keys, int keys_idx, nb_views *views);
 /// Appends the Lua value at idx as JSON (objects with sorted keys).
 void nb_json_encode(lua_State *L, int idx, nb_buf *b, int depth);
 /// The most bytes one value written as JSON may take: the state's memory limit (1 GiB without one).

@@ -209,23 +209,27 @@ static int parse_key(lua_State *L, jparser *J) {
         n++;
     }
     if (n > 16 || n >= room) return parse_string(L, J);
+    nb_keycache_push(L, K, J->keys_idx, (const char *)s, n);
+    J->p = s + n + 1;
+    return 1;
+}
+
+void nb_keycache_push(lua_State *L, nb_keycache *K, int keys_idx, const char *s, size_t n) {
     uint64_t a = 0, b = 0;
     memcpy(&a, s, n < 8 ? n : 8);
     if (n > 8) memcpy(&b, s + 8, n - 8);
     uint64_t h = (a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ (uint64_t)n;
     unsigned i = (unsigned)(h >> (64 - NB_KEYS_BITS));
     if (K->len[i] == n + 1 && K->a[i] == a && K->b[i] == b) {
-        lua_rawgeti(L, J->keys_idx, (lua_Integer)i + 1);
+        lua_rawgeti(L, keys_idx, (lua_Integer)i + 1);
     } else {
-        lua_pushlstring(L, (const char *)s, n);
+        lua_pushlstring(L, s, n);
         lua_pushvalue(L, -1);
-        lua_rawseti(L, J->keys_idx, (lua_Integer)i + 1);
+        lua_rawseti(L, keys_idx, (lua_Integer)i + 1);
         K->len[i] = (uint32_t)n + 1;
         K->a[i] = a;
         K->b[i] = b;
     }
-    J->p = s + n + 1;
-    return 1;
 }
 
 /// Whether the key on top of the stack is "id".

@@ -395,7 +395,7 @@ static int decide_k(lua_State *L) {
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->decide_ref);
     if (job->tape) {
-        if (!nb_value_push(L, job->tape, job->tape_count, job->json, job->message, use_views)) { job->status = NB_BAD_RECORD; return 0; }
+        if (!nb_value_push(L, job->tape, job->tape_count, job->json, job->message, &job->s->keys, keys, use_views)) { job->status = NB_BAD_RECORD; return 0; }
         if (job->tape[0].kind == NB_VALUE_ARRAY) return array_record(L, job);
     } else if (!nb_json_push_keys(L, job->json, job->len, job->line, job->column, job->message, &job->s->keys, keys, use_views)) {
         job->status = NB_BAD_RECORD;

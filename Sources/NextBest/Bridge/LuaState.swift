@@ -33,6 +33,8 @@ final class LuaState {
     private let scratch = NativeBuffer()
     private let message = NativeBuffer()
     private let customer = NativeBuffer()
+    /// The tape a profile built in Swift is flattened into, refilled for each one.
+    private let tape = ValueTape()
     /// The second the state's ctx.now was last set to, when it follows the wall clock.
     var clock: Int?
 
@@ -110,16 +112,13 @@ final class LuaState {
         }
     }
 
-    /// Decides one profile built in Swift, pushed into Lua as values (no JSON text); appends the plan line to `out`.
-    func decide(_ tape: ValueTape, out: NativeBuffer) -> DecideOutcome {
+    /// Decides one profile built in Swift, pushed into Lua as values (no JSON text, through
+    /// this state's reused tape); appends the plan line to `out`.
+    func decide(_ profile: JSONValue, out: NativeBuffer) -> DecideOutcome {
+        tape.fill(profile)
         var marks = nb_marks()
-        let status = tape.nodes.withUnsafeBufferPointer { nodes in
-            tape.strings.withUnsafeBufferPointer { strings in
-                strings.withMemoryRebound(to: CChar.self) { chars in
-                    nb_decide_value(state, nodes.baseAddress, nodes.count, chars.baseAddress, &out.raw, &marks, &message.raw, &customer.raw)
-                }
-            }
-        }
+        let strings = UnsafeRawPointer(tape.strings).assumingMemoryBound(to: CChar.self)
+        let status = nb_decide_value(state, tape.nodes, tape.nodeCount, strings, &out.raw, &marks, &message.raw, &customer.raw)
         return outcome(status, marks)
     }
 

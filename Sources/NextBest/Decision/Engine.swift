@@ -82,8 +82,7 @@ public final class Engine: Sendable {
 
     /// Decides one profile built in Swift: its values are pushed into Lua as they are, without JSON text.
     public func decide(_ profile: Profile) throws(DecisionError) -> Plan {
-        let tape = ValueTape(profile)
-        return try decide { state, out in state.decide(tape, out: out) }
+        try decide { state, out in state.decide(profile, out: out) }
     }
 
     /// Decides one profile given as JSON bytes (one object).
