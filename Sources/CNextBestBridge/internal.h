@@ -19,7 +19,18 @@ typedef struct nb_keycache {
     uint64_t a[NB_KEYS], b[NB_KEYS];  // the name's bytes, zero-padded
     uint32_t len[NB_KEYS];            // its length + 1; 0 = empty slot
     int ref;
+    int consent_nulls;                // the last profile parsed noted a null consent entry
 } nb_keycache;
+/// The registry key (by address) of the set of consent entries that the profile being decided
+/// gave as JSON `null` (policy-language.md §3.2: a null is named, never read as "missing").
+extern const char nb_consent_nulls_key;
+/// With a field name at -2 and its null value (nil) at -1, inside the top-level `consent`
+/// object: notes the name in the registry set at nb_consent_nulls_key (json_in.c).
+void nb_note_consent_null(lua_State *L, nb_keycache *K);
+/// Forgets the consent nulls of the previous profile parsed with the cache `K`.
+void nb_forget_consent_nulls(lua_State *L, nb_keycache *K);
+/// Whether the string at the top of the stack is the field name "consent".
+int nb_is_consent_key(lua_State *L);
 /// Pushes the field name s[0..n) (n <= 16) from the cache table at `keys_idx`, keeping it
 /// there when it is not yet (json_in.c); used for JSON input and for profiles built in Swift.
 void nb_keycache_push(lua_State *L, nb_keycache *K, int keys_idx, const char *s, size_t n);

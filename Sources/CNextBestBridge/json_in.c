@@ -17,6 +17,7 @@ typedef struct {
     nb_keycache *keys;  // NULL: no field-name cache
     int keys_idx;
     nb_views *views;    // NULL: nested tables stay plain
+    int consent_next;   // the object about to be parsed is the top-level `consent`
 } jparser;
 
 static void skip_ws(jparser *J) {
@@ -253,8 +254,40 @@ static int parse_id_number(lua_State *L, jparser *J) {
 /// The most fields an object is made ready for before it is read (the hint of its depth).
 #define NB_HINT_MAX 64
 
+const char nb_consent_nulls_key = 0;
+
+void nb_note_consent_null(lua_State *L, nb_keycache *K) {
+    if (!K || !lua_checkstack(L, 3)) return;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &nb_consent_nulls_key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &nb_consent_nulls_key);
+    }
+    lua_pushvalue(L, -3);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    K->consent_nulls = 1;
+}
+
+void nb_forget_consent_nulls(lua_State *L, nb_keycache *K) {
+    if (!K || !K->consent_nulls) return;
+    lua_pushnil(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &nb_consent_nulls_key);
+    K->consent_nulls = 0;
+}
+
+int nb_is_consent_key(lua_State *L) {
+    size_t n;
+    const char *k = lua_tolstring(L, -1, &n);
+    return n == 7 && memcmp(k, "consent", 7) == 0;
+}
+
 static int parse_object(lua_State *L, jparser *J) {
     int d = J->depth;
+    int consent = J->consent_next;  // nulls in it are noted, not dropped (§3.2)
+    J->consent_next = 0;
     lua_createtable(L, 0, J->hint[d]);
     int n = 0;
     skip_ws(J);
@@ -271,8 +304,15 @@ static int parse_object(lua_State *L, jparser *J) {
         skip_ws(J);
         if (d == 1 && is_id_key(L) && J->p < J->end && (*J->p == '-' || (*J->p >= '0' && *J->p <= '9'))) {
             if (!parse_id_number(L, J)) return 0;
-        } else if (!parse_value(L, J)) return 0;
-        if (lua_isnil(L, -1)) lua_pop(L, 2);  // null: the field is absent
+        } else {
+            J->consent_next = d == 1 && J->keys && J->p < J->end && *J->p == '{' && nb_is_consent_key(L);
+            if (!parse_value(L, J)) return 0;
+            J->consent_next = 0;
+        }
+        if (lua_isnil(L, -1)) {  // null: the field is absent (a consent entry's null is noted)
+            if (consent) nb_note_consent_null(L, J->keys);
+            lua_pop(L, 2);
+        }
         else { lua_rawset(L, -3); n++; }
         skip_ws(J);
         if (J->p >= J->end) return fail(J, "unexpected end of input inside an object");
@@ -349,6 +389,8 @@ int nb_json_push_keys(lua_State *L, const char *json, size_t len, long line, lon
     J->keys = keys;
     J->views = views;
     J->keys_idx = keys_idx;
+    J->consent_next = 0;
+    nb_forget_consent_nulls(L, keys);
     J->start = J->p = (const unsigned char *)json;
     J->end = J->start + len;
     J->err = NULL;

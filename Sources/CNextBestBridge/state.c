@@ -194,6 +194,13 @@ static int l_use_views(lua_State *L) {
     return 0;
 }
 
+/// consent_nulls() -> set | nil: the consent entries the profile being decided gave as JSON
+/// null (by name), which the reader otherwise drops like any null field.
+static int l_consent_nulls(lua_State *L) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &nb_consent_nulls_key);
+    return 1;
+}
+
 /// Message handler for calls from the host: the message plus a traceback.
 static int l_msgh(lua_State *L) {
     const char *msg = lua_tostring(L, 1);
@@ -257,6 +264,8 @@ static int open_k(lua_State *L) {
     lua_setfield(L, -2, "use_views");
     lua_pushcfunction(L, nb_l_view_len);
     lua_setfield(L, -2, "view_len");
+    lua_pushcfunction(L, l_consent_nulls);
+    lua_setfield(L, -2, "consent_nulls");
     int natives = lua_gettop(L);
     lua_createtable(L, 0, job->count);
     int modules = lua_gettop(L);

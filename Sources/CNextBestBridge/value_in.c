@@ -11,6 +11,7 @@ typedef struct {
     nb_keycache *keys;  // the state's field-name cache (table at keys_idx), or NULL
     int keys_idx;
     nb_views *views;  // when not NULL, nested tables become read-only views as they are made
+    int consent_next;  // the object about to be pushed is the top-level `consent`
 } tape_reader;
 
 /// Pushes the value at the reader's position (and everything under it); 0 when the tape is
@@ -36,6 +37,8 @@ static int push_value(lua_State *L, tape_reader *r, int depth) {
         return depth == 1 || !r->views || nb_view_wrap(L, r->views);
     }
     case NB_VALUE_OBJECT: {
+        int consent = r->consent_next;  // nulls in it are noted, not dropped (§3.2)
+        r->consent_next = 0;
         if (!lua_checkstack(L, 4)) return 0;
         lua_createtable(L, 0, (int)(v->length < 1u << 20 ? v->length : 0));
         for (size_t i = 0; i < v->length; i++) {
@@ -46,7 +49,10 @@ static int push_value(lua_State *L, tape_reader *r, int depth) {
                 nb_keycache_push(L, r->keys, r->keys_idx, r->strings + k->offset, k->length);
                 r->next++;
             } else if (!push_value(L, r, depth + 1)) return 0;
+            r->consent_next = depth == 1 && r->keys && r->next < r->count && r->tape[r->next].kind == NB_VALUE_OBJECT && nb_is_consent_key(L);
             if (!push_value(L, r, depth + 1)) return 0;
+            r->consent_next = 0;
+            if (consent && lua_isnil(L, -1)) nb_note_consent_null(L, r->keys);
             lua_rawset(L, -3);  // a nil value sets nothing
         }
         return depth == 1 || !r->views || nb_view_wrap(L, r->views);
@@ -57,7 +63,8 @@ static int push_value(lua_State *L, tape_reader *r, int depth) {
 
 int nb_value_push(lua_State *L, const nb_value *tape, size_t count, const char *strings, nb_buf *message,
                   nb_keycache *keys, int keys_idx, nb_views *views) {
-    tape_reader r = { tape, count, 0, strings, keys, keys_idx, views };
+    tape_reader r = { tape, count, 0, strings, keys, keys_idx, views, 0 };
+    nb_forget_consent_nulls(L, keys);
     int top = lua_gettop(L);
     if (lua_checkstack(L, 4) && push_value(L, &r, 1) && r.next == count) return 1;
     lua_settop(L, top);

@@ -111,6 +111,27 @@ struct ConsentTests {
         #expect(plan.errors.count == 2)
     }
 
+    @Test func aNullEntryIsNamedNotReadAsMissing() throws {
+        let e = try Fixture(["a.lua": ConsentTests.set]).engine()
+        let plan = try e.decide(json: Array(#"{"id":"1","consent":{"email":null,"calls":true}}"#.utf8))
+        #expect(plan.actionNames == ["call", "reply"])
+        #expect(plan.suppressedReasons["mail"] == "consent for email is null, not true or false")
+        #expect(plan.errors.map(\.message) == ["consent for email is null, not true or false: no action used it (write true or false)"])
+        // the next customer is not touched by the previous one's null
+        let next = try e.decide(json: Array(#"{"id":"2","consent":{"calls":true}}"#.utf8))
+        #expect(next.suppressedReasons["mail"] == "no consent recorded for email")
+        #expect(next.errors.isEmpty)
+        // the same from a profile built in Swift, and under opt-out (a null is never consent)
+        let fromValue = try e.decide(["id": "3", "consent": ["email": .null]])
+        #expect(fromValue.suppressedReasons["mail"] == "consent for email is null, not true or false")
+        let optOut = try Fixture(["a.lua": ConsentTests.set.replacingOccurrences(of: "max_actions = 3", with: "max_actions = 3, consent = \"opt_out\"")]).engine()
+        let o = try optOut.decide(json: Array(#"{"id":"4","consent":{"email":null}}"#.utf8))
+        #expect(o.actionNames == ["call", "reply"])
+        #expect(o.errors.count == 1)
+        // a null elsewhere is an absent field, as before
+        #expect(try e.decide(json: Array(#"{"id":"5","prefs":{"consent":{"email":null}},"consent":{"email":true,"calls":true}}"#.utf8)).actionNames == ["mail", "call", "reply"])
+    }
+
     @Test func optOutTakesAMissingEntryAsConsentButStillRefusesANonBoolean() throws {
         let e = try Fixture(["a.lua": ConsentTests.set.replacingOccurrences(of: "max_actions = 3", with: "max_actions = 3, consent = \"opt_out\"")]).engine()
         #expect(try e.decide(["id": "1"]).actionNames == ["mail", "call", "reply"])

@@ -13,9 +13,11 @@ local unview, has_metatable, check_params = sandbox.unview, sandbox.has_metatabl
 local parse_time = M.time.parse
 local next, getinfo, ssub, sfind = next, natives.debug.getinfo, string.sub, string.find
 local sgmatch = M.bounds.original.gmatch
+local consent_nulls = natives.consent_nulls  -- consent_nulls() -> the consent entries given as JSON null, or nil
 local sources = nil  -- policy file texts by path (set by pipeline.new), to place proposal errors
 
 local pipeline = {}
+local JSON_NULL = {}  -- a consent entry written as JSON null (the reader drops other nulls)
 
 --- Checks one record before it is decided: its id, or nil, a message and the id when known.
 local function record_id(c)
@@ -442,16 +444,18 @@ function pipeline.new(set, sb, reporter, clock)
       if key and given ~= true then
         local held = false
         if given == nil and HELD then given = HELD["consent." .. key]; held = given ~= nil end  -- the schema took it out (and named it)
+        local null = given == nil and consent and consent_nulls()
+        if null and null[key] then given = JSON_NULL end  -- written as null: named, never "missing" (§3.2)
         if given == false then why = NO_CONSENT[p.channel]
         elseif given == nil then
           if not OPT_OUT then why = NO_CONSENT_RECORDED[p.channel] end
         else
-          why = sformat("consent for %s is %s, not true or false", p.channel, type_name(given))
+          why = sformat("consent for %s is %s, not true or false", p.channel, given == JSON_NULL and "null" or type_name(given))
           if not held and not (reported and reported[key]) then  -- one error per consent entry
             reported = reported or {}
             reported[key] = true
             errs = add_error(errs, { field = "consent." .. key, message = sformat(
-              "consent for %s is %s, not true or false: no action used it (write true or false)", p.channel, type_name(given)) })
+              "consent for %s is %s, not true or false: no action used it (write true or false)", p.channel, given == JSON_NULL and "null" or type_name(given)) })
           end
         end
       end
