@@ -15,6 +15,9 @@
 #define NB_WATCH_SIGNAL SIGURG
 /// How often the watchdog looks at the running fast runs.
 #define NB_WATCH_POLL_NS 2000000L
+/// The least time a fast run goes on before the watchdog stops it, whatever its budget: a run
+/// that ends by itself past its time is dropped anyway, without the collection a stopped one costs.
+#define NB_WATCH_MIN_NS 5000000u
 /// Polls with no fast run in sight before the watchdog sleeps until the next one starts.
 #define NB_WATCH_IDLE_POLLS 500
 
@@ -65,7 +68,8 @@ static void *watchdog(void *arg) {
             uint64_t start = atomic_load(&w->start);
             if (!start) continue;
             running = 1;
-            if (now > start && now - start > w->limit_ns) {
+            uint64_t limit = w->limit_ns > NB_WATCH_MIN_NS ? w->limit_ns : NB_WATCH_MIN_NS;
+            if (now > start && now - start > limit) {
                 // A stale id (the run ended, its thread exited and the id was reused) can only
                 // reach a thread of this process, whose handler ignores it outside a fast run.
                 syscall(SYS_tgkill, pid, (pid_t)atomic_load(&w->tid), NB_WATCH_SIGNAL);

@@ -22,6 +22,7 @@ struct nb_state {
     double charged;  // work done inside C library calls since the budget was last set (see l_charge)
     int timed;     // in a fast run timed by the clock, without the count hook (see decide_k)
     int metering;  // in a policy call of a timed fast run: l_charge charges it
+    int stopped;   // the last timed fast run was stopped by the watchdog, at a point that depends on the clock
     uint64_t fast_start;  // when the timed fast run started
     nb_watch watch;       // the watchdog's view of this state (fastrun.c)
     const void *fresh_profile;  // the profile being decided, when the parser made its views already
@@ -89,7 +90,7 @@ static void nb_hook(lua_State *L, lua_Debug *ar) {
 
 /// The most Lua VM instructions a second any interpreter could run: far beyond what one can
 /// (each instruction is at least a fetch, a decode and an indirect jump; this machine runs
-/// about 1e9 a second in the tightest loop). A timed fast run that took `t` seconds ran fewer
+/// about 3e8 a second in its tightest loops). A timed fast run that took `t` seconds ran fewer
 /// than t * NB_MAX_INSTRUCTIONS_PER_SECOND instructions, which is how the clock stands in for
 /// the count hook.
 #define NB_MAX_INSTRUCTIONS_PER_SECOND 1e10
@@ -110,6 +111,7 @@ static int fast_finish(nb_state *s) {
     uint64_t end = nb_fast_end(&s->watch);  // first: no signal arms the hook after this
     if (s->exhausted) {
         lua_sethook(s->L, NULL, 0, 0);
+        s->stopped = 1;
         return 0;
     }
     double ran = (double)(end - s->fast_start) * (NB_MAX_INSTRUCTIONS_PER_SECOND / 1e9);
@@ -484,6 +486,7 @@ static int decide_k(lua_State *L) {
     s->exhausted = 0;
     s->charged = 0;
     s->metering = 0;
+    s->stopped = 0;
     s->timed = s->budget > 0 && nb_fast_begin(&s->watch, s, &s->fast_start);
     lua_pushvalue(L, driver);
     lua_pushvalue(L, profile);
@@ -498,6 +501,10 @@ static int decide_k(lua_State *L) {
     if (fast != LUA_OK) {
         lua_pop(L, 1);
         lua_sethook(L, NULL, 0, 0);
+        if (s->stopped) {  // how far it got depends on the clock: decide carefully from collected memory
+            s->stopped = 0;
+            lua_gc(L, LUA_GCCOLLECT, 0);
+        }
         s->exhausted = 0;
         s->charged = 0;
         lua_pushvalue(L, driver);
