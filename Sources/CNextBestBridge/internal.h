@@ -48,6 +48,9 @@ int nb_view_wrap(lua_State *L, nb_views *v);
 /// nested table made a read-only view as it is parsed.
 int nb_json_push_keys(lua_State *L, const char *json, size_t len, long line, long column, nb_buf *message,
                       nb_keycache *keys, int keys_idx, nb_views *views);
+/// The profile table the state is deciding when the parser already made its nested tables
+/// views (protect_profile has nothing to do for it), else NULL (state.c).
+const void *nb_fresh_profile(lua_State *L);
 /// protect_profile(data, template, pool): makes the tables nested in a profile read-only views (sandbox.c).
 int nb_l_protect_profile(lua_State *L);
 /// view_len(view): the length of the data behind a read-only view, its __len (sandbox.c).
@@ -69,4 +72,30 @@ void nb_json_number(lua_State *L, int idx, nb_buf *b);
 void nb_encode_plan(lua_State *L, int idx, nb_buf *out, nb_buf *routes, nb_marks *marks, nb_buf *route_index);
 /// Raises a memory error when a buffer could not grow.
 void nb_check(lua_State *L, int rc);
+/// What the watchdog (fastrun.c) knows of one state: when its current fast run started
+/// (nanoseconds of CLOCK_MONOTONIC, 0 when none runs), on which thread, and how long a run
+/// may take before its result could be one the count hook would have stopped.
+typedef struct nb_watch {
+    _Atomic uint64_t start;
+    _Atomic int tid;
+    uint64_t limit_ns;
+    struct nb_watch *prev, *next;  // the watchdog's list (under its lock)
+    int registered;
+} nb_watch;
+/// Nanoseconds of CLOCK_MONOTONIC.
+uint64_t nb_now_ns(void);
+/// Puts a state under the watchdog (started on first use) with the time its fast runs may
+/// take; returns 0 when the watchdog cannot run (then the state keeps the count hook).
+int nb_watch_register(nb_watch *w, uint64_t limit_ns);
+/// Takes a state from under the watchdog (before it is closed).
+void nb_watch_unregister(nb_watch *w);
+/// Starts a timed fast run of `owner` on this thread and writes its start time; returns 0
+/// when it cannot be timed (the state is not watched, or this thread blocks the signal).
+int nb_fast_begin(nb_watch *w, void *owner, uint64_t *start);
+/// Ends the fast run (a signal from now on leaves the state alone) and returns the time.
+uint64_t nb_fast_end(nb_watch *w);
+/// Called in the signal handler, on the thread of `owner`'s fast run: arms the count hook in
+/// its "exhausted" mode, so that the run stops at its next instruction of policy code (state.c).
+void nb_fast_interrupt(void *owner);
+
 #endif

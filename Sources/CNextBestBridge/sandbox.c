@@ -70,6 +70,7 @@ int nb_l_protect_profile(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     luaL_checktype(L, 2, LUA_TTABLE);
     luaL_checktype(L, 3, LUA_TTABLE);
+    if (lua_topointer(L, 1) == nb_fresh_profile(L)) return 0;  // parsed with its views
     lua_settop(L, 3);
     nb_views views = { 2, 3, 0 };
     protect_nested(L, 1, &views, 1);

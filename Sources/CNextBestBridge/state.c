@@ -1,10 +1,12 @@
 // A Lua state with NextBest's limits: a capped allocator, a per-call instruction budget
-// enforced by a count hook, the safe standard libraries, and protected entry points.
+// (a count hook on the careful path, a clock and a watchdog on the fast one), the safe
+// standard libraries, and protected entry points.
 #include "nextbest_bridge.h"
 #include "internal.h"
 #include <lua.h>
 #include <lauxlib.h>
 #include <lualib.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,8 +18,14 @@ struct nb_state {
     lua_State *L;
     size_t used, peak, limit, pending_limit;
     int budget;
-    int exhausted;  // the running policy call broke its budget: stop it, however it catches errors
+    volatile sig_atomic_t exhausted;  // the running policy call broke its budget: stop it, however it catches errors
     double charged;  // work done inside C library calls since the budget was last set (see l_charge)
+    int timed;     // in a fast run timed by the clock, without the count hook (see decide_k)
+    int metering;  // in a policy call of a timed fast run: l_charge charges it
+    int stopped;   // the last timed fast run was stopped by the watchdog, at a point that depends on the clock
+    uint64_t fast_start;  // when the timed fast run started
+    nb_watch watch;       // the watchdog's view of this state (fastrun.c)
+    const void *fresh_profile;  // the profile being decided, when the parser made its views already
     int api_ref, decide_ref;
     int views_tmpl_ref, views_pool_ref;  // LUA_NOREF until the prelude calls use_views
     nb_keycache keys;  // profile field names, see json_in.c
@@ -37,6 +45,12 @@ static void *nb_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     s->used = s->used - old + nsize;
     if (s->used > s->peak) s->peak = s->used;
     return p;
+}
+
+const void *nb_fresh_profile(lua_State *L) {
+    void *ud;
+    lua_getallocf(L, &ud);
+    return ((nb_state *)ud)->fresh_profile;
 }
 
 size_t nb_output_limit(lua_State *L) {
@@ -74,18 +88,57 @@ static void nb_hook(lua_State *L, lua_Debug *ar) {
     lua_error(L);
 }
 
+/// The most Lua VM instructions a second any interpreter could run: far beyond what one can
+/// (each instruction is at least a fetch, a decode and an indirect jump; this machine runs
+/// about 3e8 a second in its tightest loops). A timed fast run that took `t` seconds ran fewer
+/// than t * NB_MAX_INSTRUCTIONS_PER_SECOND instructions, which is how the clock stands in for
+/// the count hook.
+#define NB_MAX_INSTRUCTIONS_PER_SECOND 1e10
+
+void nb_fast_interrupt(void *owner) {
+    nb_state *s = owner;
+    s->exhausted = 1;
+    lua_sethook(s->L, nb_hook, LUA_MASKCOUNT, 1);  // async-safe: lua.c's SIGINT handler does the same
+}
+
+/// Ends a timed fast run: whether its result may stand, which is when the count hook could not
+/// have stopped any of its calls (the instructions it can have run, and the work charged to it
+/// in C, within one call's budget) and the watchdog did not stop it.
+static int fast_finish(nb_state *s) {
+    if (!s->timed) return 1;
+    s->timed = 0;
+    s->metering = 0;
+    uint64_t end = nb_fast_end(&s->watch);  // first: no signal arms the hook after this
+    if (s->exhausted) {
+        lua_sethook(s->L, NULL, 0, 0);
+        s->stopped = 1;
+        return 0;
+    }
+    double ran = (double)(end - s->fast_start) * (NB_MAX_INSTRUCTIONS_PER_SECOND / 1e9);
+    return ran + s->charged <= (double)s->budget;
+}
+
+/// fast_done() -> ok: ends the customer's fast run; false when its plan must not be used and
+/// the customer is decided again carefully (api.decide).
+static int l_fast_done(lua_State *L) {
+    nb_state *s = lua_touserdata(L, lua_upvalueindex(1));
+    lua_pushboolean(L, fast_finish(s));
+    return 1;
+}
+
 /// How many units of work inside C library calls (bytes scanned or copied, elements moved,
 /// pattern steps) one instruction of the budget pays for.
 #define NB_UNITS_PER_INSTRUCTION 100.0
 
 /// charge(units): charges work a library function is about to do in C (where the count hook
 /// cannot see it) to the running call's budget; raises the budget error once the work of the
-/// call, C and Lua together, is beyond what its budget allows. Outside a budgeted call (the
-/// hook is off: engine code) nothing is charged.
+/// call, C and Lua together, is beyond what its budget allows. On a timed fast run the work
+/// of the whole customer is charged to one budget. Outside a budgeted call (the hook is off
+/// and no timed policy call runs: engine code) nothing is charged.
 static int l_charge(lua_State *L) {
     nb_state *s = lua_touserdata(L, lua_upvalueindex(1));
     double units = luaL_checknumber(L, 1);
-    if (s->budget <= 0 || lua_gethook(L) != nb_hook) return 0;
+    if (s->budget <= 0 || (lua_gethook(L) != nb_hook && !s->metering)) return 0;
     if (!(units >= 0)) units = 0;
     s->charged += units / NB_UNITS_PER_INSTRUCTION;
     if (s->charged <= (double)s->budget) return 0;
@@ -132,12 +185,21 @@ static int l_json_decode(lua_State *L) {
     return lua_error(L);
 }
 
-/// direct(fn, a, b) -> true, result: the fast path of guarded(). Same budget, but no
-/// protected call: an error unwinds the whole customer, and the host decides that customer
-/// again in careful mode (guarded calls), where the error stays inside its policy.
+/// direct(fn, a, b) -> true, result: the fast path of guarded(). No protected call: an
+/// error unwinds the whole customer, and the host decides that customer again in careful
+/// mode (guarded calls), where the error stays inside its policy. On a timed run the clock
+/// and the watchdog keep the budget (decide_k); otherwise the count hook, per call.
 static int l_direct(lua_State *L) {
     nb_state *s = lua_touserdata(L, lua_upvalueindex(1));
     lua_settop(L, 3);
+    if (s->timed) {
+        s->metering = 1;
+        lua_call(L, 2, 1);
+        s->metering = 0;
+        lua_pushboolean(L, 1);
+        lua_insert(L, -2);
+        return 2;
+    }
     lua_Hook outer = lua_gethook(L);
     int outer_mask = lua_gethookmask(L), outer_count = lua_gethookcount(L);
     s->exhausted = 0;
@@ -162,10 +224,11 @@ static int l_direct_select(lua_State *L) {
     lua_Integer n = (lua_Integer)lua_rawlen(L, 1), hits = 0;
     lua_Hook outer = lua_gethook(L);
     int outer_mask = lua_gethookmask(L), outer_count = lua_gethookcount(L);
-    int hooked = 0;
+    int hooked = 0, timed = s->timed;
     for (lua_Integer i = 1; i <= n; i++) {
         if (lua_rawgeti(L, 1, i) == LUA_TFUNCTION) {
-            if (!hooked && s->budget > 0) { s->exhausted = 0; s->charged = 0; lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget); hooked = 1; }
+            if (timed) s->metering = 1;
+            else if (!hooked && s->budget > 0) { s->exhausted = 0; s->charged = 0; lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget); hooked = 1; }
             lua_pushvalue(L, 2);
             lua_pushvalue(L, 3);
             lua_call(L, 2, 1);
@@ -178,6 +241,7 @@ static int l_direct_select(lua_State *L) {
         }
     }
     if (hooked) lua_sethook(L, outer, outer_mask, outer_count);
+    s->metering = 0;
     lua_pushinteger(L, hits);
     return 1;
 }
@@ -248,6 +312,9 @@ static int open_k(lua_State *L) {
     lua_setfield(L, -2, "direct_select");
     lua_pushinteger(L, s->budget);
     lua_setfield(L, -2, "budget");
+    lua_pushlightuserdata(L, s);
+    lua_pushcclosure(L, l_fast_done, 1);
+    lua_setfield(L, -2, "fast_done");
     lua_pushlightuserdata(L, s);
     lua_pushcclosure(L, l_charge, 1);
     lua_setfield(L, -2, "charge");
@@ -321,11 +388,13 @@ nb_state *nb_open(size_t memory_limit, long instruction_budget,
     }
     lua_settop(s->L, 0);
     s->limit = memory_limit;
+    if (s->budget > 0) nb_watch_register(&s->watch, (uint64_t)((double)s->budget * (1e9 / NB_MAX_INSTRUCTIONS_PER_SECOND)));
     return s;
 }
 
 void nb_close(nb_state *s) {
     if (!s) return;
+    nb_watch_unregister(&s->watch);
     lua_close(s->L);
     free(s);
 }
@@ -406,6 +475,7 @@ static int decide_k(lua_State *L) {
     if (job->tape) {
         if (!nb_value_push(L, job->tape, job->tape_count, job->json, job->message, &job->s->keys, keys, use_views)) { job->status = NB_BAD_RECORD; return 0; }
         if (job->tape[0].kind == NB_VALUE_ARRAY) return array_record(L, job);
+        if (use_views) job->s->fresh_profile = lua_topointer(L, -1);
     } else if (!nb_json_push_keys(L, job->json, job->len, job->line, job->column, job->message, &job->s->keys, keys, use_views)) {
         job->status = NB_BAD_RECORD;
         job->marks->placed = job->line > 0;  // the reader's messages start with line and column
@@ -414,18 +484,38 @@ static int decide_k(lua_State *L) {
         size_t i = 0;
         while (i < job->len && (job->json[i] == ' ' || job->json[i] == '\t' || job->json[i] == '\r' || job->json[i] == '\n')) i++;
         if (i < job->len && job->json[i] == '[') return array_record(L, job);
+        if (use_views) job->s->fresh_profile = lua_topointer(L, -1);
     }
-    // Fast path first: policies called without a protected call each. If anything fails,
-    // decide this customer again carefully, so the failure stays inside its policy.
+    // Fast path first: policies called without a protected call each, and when the watchdog
+    // runs, without the count hook: timed by the clock instead (fast_finish). If anything
+    // fails, or the run took too long, decide this customer again carefully, so the failure
+    // stays inside its policy and the count hook has the last word.
+    nb_state *s = job->s;
     int driver = lua_gettop(L) - 1, profile = driver + 1;
+    s->exhausted = 0;
+    s->charged = 0;
+    s->metering = 0;
+    s->stopped = 0;
+    s->timed = s->budget > 0 && nb_fast_begin(&s->watch, s, &s->fast_start);
     lua_pushvalue(L, driver);
     lua_pushvalue(L, profile);
     lua_pushnil(L);
     lua_pushboolean(L, 0);
-    if (lua_pcall(L, 3, 3, 0) != LUA_OK) {
+    int fast = lua_pcall(L, 3, 3, 0);
+    if (fast == LUA_OK && s->timed) {  // api.decide did not end the run: do not trust it
+        fast_finish(s);
+        lua_pop(L, 2);
+        fast = LUA_ERRRUN;
+    } else if (fast != LUA_OK) fast_finish(s);
+    if (fast != LUA_OK) {
         lua_pop(L, 1);
         lua_sethook(L, NULL, 0, 0);
-        job->s->exhausted = 0;
+        if (s->stopped) {  // how far it got depends on the clock: decide carefully from collected memory
+            s->stopped = 0;
+            lua_gc(L, LUA_GCCOLLECT, 0);
+        }
+        s->exhausted = 0;
+        s->charged = 0;
         lua_pushvalue(L, driver);
         lua_pushvalue(L, profile);
         lua_pushnil(L);
@@ -459,6 +549,7 @@ static int run_decide(decide_job *job) {
     lua_pushcfunction(L, decide_k);
     lua_pushlightuserdata(L, job);
     int rc = lua_pcall(L, 1, 0, 0);
+    s->fresh_profile = NULL;
     if (rc != LUA_OK) {  // policies are isolated inside; this is the engine's own failure
         put_message(L, message);
         if (rc == LUA_ERRMEM) {

@@ -102,8 +102,9 @@ private let hostile: [Hostile] = [
     .propose("table.move of many elements is refused", "table.move({}, 1, math.maxinteger - 1, 2)",
              .policyError("too many elements to move")),
     // Memory and the stack.
+    // Each 1 MiB string.rep is charged 10,000 instructions: a budget of 2,000,000 lets the memory limit come first.
     .propose("a memory bomb stops at the memory limit", #"local t = {} while true do t[#t + 1] = ("x"):rep(1 << 20) .. #t end"#,
-             .policyError("memory limit exceeded")),
+             .policyError("memory limit exceeded"), limits: Limits(memoryBytes: 32 << 20, instructionsPerCall: 2_000_000)),
     .propose("a string.rep bomb stops at the memory limit", #"local s = ("x"):rep(1 << 30)"#,
              .policyError("memory limit exceeded")),
     .propose("deep recursion is a stack overflow", "local function f(n) return f(n + 1) + 1 end f(1)",

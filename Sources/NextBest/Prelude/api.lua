@@ -1,6 +1,7 @@
 -- The host's entry points into the prelude: wires the modules for one state and returns the table the bridge calls (load, finish, decide, ...).
 local natives, M = ...
-local tonumber, sformat = tonumber, string.format
+local tonumber, sformat, error = tonumber, string.format, error
+local fast_done = natives.fast_done  -- fast_done() -> ok: ends the fast run; false when its plan may not stand
 local time, language, lint, pipeline, stats, explain, testing =
       M.time, M.language, M.lint, M.pipeline, M.stats, M.explain, M.testing
 
@@ -61,7 +62,11 @@ end
 --- when the fast pass failed) and counts the plan. Returns plan, has_errors; or nil, message, customer.
 function api.decide(c, _, careful)
   local plan, has_errors, customer
-  if careful then plan, has_errors, customer = decider.careful(c) else plan, has_errors, customer = decider.fast(c) end
+  if careful then plan, has_errors, customer = decider.careful(c)
+  else
+    plan, has_errors, customer = decider.fast(c)
+    if not fast_done() then error("the fast run was stopped or took too long", 0) end  -- the bridge decides again carefully
+  end
   if plan then
     stats.count(counters, plan, has_errors, decider.ran)
     plan.profile, plan.route_fields = c, ROUTE_FIELDS  -- for the route writer (json_out.c)
