@@ -103,7 +103,14 @@ extension Explanation {
         lines += ["", "3. Eligibility and 4. arbitration (by priority, highest first)"]
         if !eligibilityRead.isEmpty { lines.append("   the actions' eligible checks " + readLine(eligibilityRead)) }
         if plan.suppressed.isEmpty { lines.append("   nothing suppressed") }
-        for s in plan.suppressed { lines.append("   suppressed \(s.action) (policy \(s.policy)): \(s.reason)") }
+        for s in plan.suppressed {
+            lines.append("   suppressed \(s.action) (policy \(s.policy)): \(s.reason)")
+            if let c = counted.first(where: { $0.action == s.action && $0.reason == s.reason }), !c.contacts.isEmpty {
+                lines.append("        past contacts that counted: " + c.contacts.map { k in
+                    "\(k.action) on \(k.channel ?? "?") at \(k.at)" + (k.outcome.map { " (\($0))" } ?? "")
+                }.joined(separator: "; "))
+            }
+        }
         lines += ["", "5. Plan"]
         lines += plan.textLines(indent: "   ")
         return lines.joined(separator: "\n")

@@ -26,10 +26,13 @@ public struct ActionInfo: Sendable, Hashable, Decodable {
     public var group: String?
     /// Its description, if any.
     public var description: String?
+    /// Days after it is made that its task is due (with a store), if set.
+    public var slaDays: Double?
 
     enum CodingKeys: String, CodingKey {
         case name, at, department, channel, group, description
         case cooldownDays = "cooldown_days"
+        case slaDays = "sla_days"
     }
 }
 
