@@ -136,7 +136,7 @@ struct MemoryCommandTests {
     func killedRecordResumes(_ backend: CLIBackend) async throws {
         let dir = try temporaryDirectory()
         try write(memoryPolicies, to: dir + "/policies/set.lua")
-        let n = 60_000
+        let n = 40_000
         try write(memoryProfiles(n), to: dir + "/customers.jsonl")
         let url = try freshStoreURL(backend, in: dir)
         #expect(try nextbest("store", "migrate", "--store", url).status == 0)
