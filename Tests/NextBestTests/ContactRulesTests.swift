@@ -111,6 +111,13 @@ struct ContactRulesTests {
         #expect(summary.plans == 3000)
         #expect(provider.customers == 3000 && provider.calls > 1 && provider.calls < 100)
         // Even ids had promo 1 day ago: the action cap holds them back.
-        #expect(summary.suppressedByReason["promo"]?["action promo: 1 contact in the last 3 days (at most 1)"] == 1500)
+        // (the summary counts a cap as one reason, whatever the count it found)
+        #expect(summary.suppressedByReason["promo"]?["action promo: frequency cap (at most 1 in 3 days)"] == 1500)
+    }
+
+    @Test func contactPolicyListsTheOutcomesAStoreAccepts() throws {
+        let f = try Fixture(["a.lua": rulesCatalog.replacingOccurrences(of: "contact_policy { max_per_channel = 3 }",
+                                                                          with: "contact_policy { max_per_channel = 3, outcomes = { \"accepted\", \"callback\" } }")])
+        #expect(try PolicySet(directory: f.directory).check().outcomes == ["accepted", "callback"])
     }
 }

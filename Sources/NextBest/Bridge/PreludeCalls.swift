@@ -35,6 +35,19 @@ struct SetDescription: Sendable, Decodable {
     var departments: [DepartmentInfo]
     /// The profile schema, if the set declares one.
     var profile: ProfileSchema?
+    /// The contact policy, as far as the host reads it.
+    var contactPolicy: ContactPolicyInfo?
+
+    /// `contact_policy` fields the host reads.
+    struct ContactPolicyInfo: Sendable, Decodable {
+        /// The outcomes a store accepts, when the set lists them.
+        var outcomes: [String]?
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case segments, actions, policies, tests, channels, departments, profile
+        case contactPolicy = "contact_policy"
+    }
 }
 
 /// What `counters` reports: the state's run statistics since the last reset.
