@@ -253,6 +253,18 @@ public final class PostgresStore: Store {
         }
     }
 
+    /// The decisions of `run` among `customers`; see `Store.recordedDecisions`.
+    public func recordedDecisions(run: String, customers: [String]) async throws -> [String: String] {
+        if customers.isEmpty { return [:] }
+        return try await reading { c in
+            let rows = try await c.query("SELECT customer, id FROM decisions WHERE run = \(run) AND customer = ANY(\(customers)::text[])",
+                                         logger: Self.quiet)
+            var out: [String: String] = [:]
+            for try await (customer, id) in rows.decode((String, String).self) { out[customer] = id }
+            return out
+        }
+    }
+
     /// A task by id.
     public func task(_ id: String) async throws -> TaskRecord? {
         try await reading { c in try await Self.fetchTask(c, id) }

@@ -211,6 +211,19 @@ public final class SQLiteStore: Store {
         }
     }
 
+    /// The decisions of `run` among `customers`; see `Store.recordedDecisions`.
+    public func recordedDecisions(run: String, customers: [String]) async throws -> [String: String] {
+        if customers.isEmpty { return [:] }
+        let list = Schema.jsonArray(customers)
+        return try await reading { db in
+            var out: [String: String] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT customer, id FROM decisions WHERE run = ? AND customer IN (SELECT value FROM json_each(?))",
+                                           arguments: [run, list])
+            while let r = try rows.next() { out[r[0]] = r[1] }
+            return out
+        }
+    }
+
     /// A task by id.
     public func task(_ id: String) async throws -> TaskRecord? {
         try await reading { db in try Self.fetchTask(db, id) }

@@ -23,6 +23,10 @@ public protocol Store: Sendable {
     /// at or after `since` when given. Customers with no history are absent from the result.
     func history(customers: [String], since: Date?) async throws -> [String: [HistoryEntry]]
 
+    /// The decisions already recorded for `run` among `customers`: decision id by customer (a
+    /// resumed run keeps them and does not take their tasks for history).
+    func recordedDecisions(run: String, customers: [String]) async throws -> [String: String]
+
     /// A task by id, or `nil`.
     func task(_ id: String) async throws -> TaskRecord?
 

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import NextBest
+import NextBestStore
 
 struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,10 +35,17 @@ struct Explain: ParsableCommand {
     @Option(name: .long, help: "Output: text (default) or json.")
     var format: OutputFormat = .text
 
+    @Option(name: .long, help: ArgumentHelp("Add the customer's contact history from this store (sqlite:PATH, FILE.db or postgres://...).", valueName: "url"))
+    var store: String?
+
+    @Option(name: .long, help: ArgumentHelp("Add the customer's contact history from this file (JSON Lines or CSV: customer, action, channel, at, outcome?).", valueName: "file"))
+    var history: String?
+
     func validate() throws {
         if (profile == nil) == (profiles == nil) { throw ValidationError("give either --profile FILE or --profiles FILE --id ID") }
         if profiles != nil && id == nil { throw ValidationError("--profiles needs --id ID: which customer to explain") }
         if profile != nil && id != nil { throw ValidationError("--id goes with --profiles, not --profile") }
+        if store != nil && history != nil { throw ValidationError("give the contact history with --store or with --history, not both") }
     }
 
     func run() throws {
@@ -57,7 +65,8 @@ struct Explain: ParsableCommand {
             }
         } catch let e as ExitCode { throw e } catch { throw cannotRun("\(error)") }
         let explanation: Explanation
-        do { explanation = try engine.explain(json: json) } catch {
+        let past = try pastContacts(of: json)
+        do { explanation = try engine.explain(json: json, history: past) } catch {
             note("nextbest: the profile cannot be decided: \(error)")
             throw ExitCode(1)
         }
@@ -66,6 +75,25 @@ struct Explain: ParsableCommand {
         case .text: print(explanation.text)
         }
         if !explanation.plan.errors.isEmpty { throw ExitCode(1) }
+    }
+}
+
+extension Explain {
+    /// The customer's contacts from --store or --history (none without them).
+    func pastContacts(of profile: [UInt8]) throws -> [PastContact] {
+        guard store != nil || history != nil else { return [] }
+        guard let v = try? JSONValue(parsing: profile), let idValue = v["id"] else { return [] }
+        let customer = idValue.stringValue ?? idValue.jsonText
+        if let history {
+            do { return try HistoryFile.read(history).byCustomer[customer] ?? [] } catch { throw cannotRun("\(error)") }
+        }
+        let url: StoreURL
+        do { url = try StoreURL(store!) } catch { throw cannotRun(error.description) }
+        do {
+            let s = try blocking { try await openStore(url).store }
+            defer { _ = try? blocking { await s.close() } }
+            return try StoreContactHistory(store: s, run: nil).contacts(for: [customer])[customer] ?? []
+        } catch { throw cannotRun(storeMessage(error)) }
     }
 }
 
@@ -103,7 +131,14 @@ extension Explanation {
         lines += ["", "3. Eligibility and 4. arbitration (by priority, highest first)"]
         if !eligibilityRead.isEmpty { lines.append("   the actions' eligible checks " + readLine(eligibilityRead)) }
         if plan.suppressed.isEmpty { lines.append("   nothing suppressed") }
-        for s in plan.suppressed { lines.append("   suppressed \(s.action) (policy \(s.policy)): \(s.reason)") }
+        for s in plan.suppressed {
+            lines.append("   suppressed \(s.action) (policy \(s.policy)): \(s.reason)")
+            if let c = counted.first(where: { $0.action == s.action && $0.reason == s.reason }), !c.contacts.isEmpty {
+                lines.append("        past contacts that counted: " + c.contacts.map { k in
+                    "\(k.action) on \(k.channel ?? "?") at \(k.at)" + (k.outcome.map { " (\($0))" } ?? "")
+                }.joined(separator: "; "))
+            }
+        }
         lines += ["", "5. Plan"]
         lines += plan.textLines(indent: "   ")
         return lines.joined(separator: "\n")

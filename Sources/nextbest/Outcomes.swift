@@ -68,6 +68,7 @@ struct Outcomes: AsyncParsableCommand {
                     throw cannotRun("the policy set \(policies) does not load (\(count(report.problems.count, "problem")))")
                 }
                 check.actions = Dictionary(report.actions.map { ($0.name, $0.channel) }, uniquingKeysWith: { a, _ in a })
+                if let outcomes = report.outcomes { check.outcomes = Set(outcomes) }
             }
             let reader: OutcomeFileReader
             do { reader = try OutcomeFileReader(path: file, format: format.flatMap(OutcomeFileFormat.init(rawValue:))) } catch {

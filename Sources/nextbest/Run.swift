@@ -60,6 +60,18 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Route files: jsonl (default) or csv (for spreadsheets: header row, quoted cells, UTF-8 byte-order mark).", valueName: "format"))
     var routesFormat: RouteFormat = .jsonl
 
+    @Option(name: .long, help: ArgumentHelp("Read contact history from this store (sqlite:PATH, FILE.db or postgres://...); with --record, record the plans and their tasks too.", valueName: "url"))
+    var store: String?
+
+    @Flag(name: .long, help: "Record every plan and every action taken (as an open task) in the --store.")
+    var record = false
+
+    @Option(name: .long, help: ArgumentHelp("The run's id for --record; run again with the same id to complete a run that stopped part-way.", valueName: "id"))
+    var runId: String?
+
+    @Option(name: .long, help: ArgumentHelp("Contact history from a file (JSON Lines or CSV rows: customer, action, channel, at, outcome?) instead of a store.", valueName: "file"))
+    var history: String?
+
     /// The shard to decide, read from --shard (and JOB_COMPLETION_INDEX for auto/N).
     func selectedShard() throws -> Shard? {
         guard let shard else { return nil }
@@ -70,6 +82,9 @@ struct Run: ParsableCommand {
         if jobs < 1 { throw ValidationError("--jobs must be 1 or more") }
         _ = try selectedShard()
         if let format, ProfileFormat(rawValue: format) == nil { throw ValidationError("--format must be jsonl, json or csv") }
+        if record && store == nil { throw ValidationError("--record needs --store URL: where to record the plans") }
+        if runId != nil && !record { throw ValidationError("--run-id goes with --record") }
+        if history != nil && store != nil { throw ValidationError("give the contact history with --store or with --history, not both") }
     }
 
     func run() throws {
@@ -87,15 +102,21 @@ struct Run: ParsableCommand {
                                                fields: engine.departmentFields) }
             catch { sink.discard(); throw cannotRun("cannot write routes to \(routes): \(error)") }
         }
+        let memory: RunMemory
+        do { memory = try RunMemory.open(run: self, engine: engine) } catch { sink.discard(); routeWriter?.discard(); throw error }
+        defer { memory.close() }
         let bar = ProgressBar(path: profiles, enabled: !quiet)
         var options = BatchOptions(jobs: jobs, format: fmt)
         options.shard = try selectedShard()
         options.inputNumbers = withInputNumber
         options.csv = csv.reading
+        options.history = memory.history
+        let write: (UnsafeRawBufferPointer) throws -> Void
+        if let recorder = memory.recorder { write = { try recorder.handle($0, write: sink.write) } } else { write = sink.write }
         let summary: BatchSummary
         do {
             summary = try engine.run(profiles: profiles, options: options,
-                                     output: sink.write, routes: routeWriter, progress: bar.update)
+                                     output: write, routes: routeWriter, progress: bar.update)
             bar.finish()
             try sink.commit()
             try routeWriter?.commit()
@@ -105,7 +126,7 @@ struct Run: ParsableCommand {
             routeWriter?.discard()
             throw cannotRun("\(error)")
         }
-        if !quiet { note(summary.text(title: "nextbest run", routes: routeWriter?.departmentFiles)) }
+        if !quiet { note(summary.text(title: "nextbest run", routes: routeWriter?.departmentFiles) + memory.summaryLines) }
         if let path = self.summary {
             do {
                 let file = try OutputFile(path: path)

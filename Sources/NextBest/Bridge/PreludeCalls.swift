@@ -8,6 +8,7 @@ enum PreludeEntry: String {
     case setNowEpoch = "set_now_epoch"
     case resetCounters = "reset_counters"
     case runTests = "run_tests"
+    case setHistory = "set_history"
 }
 
 /// What `finish` reports: the problems that stop the set from loading, and warnings.
@@ -34,6 +35,19 @@ struct SetDescription: Sendable, Decodable {
     var departments: [DepartmentInfo]
     /// The profile schema, if the set declares one.
     var profile: ProfileSchema?
+    /// The contact policy, as far as the host reads it.
+    var contactPolicy: ContactPolicyInfo?
+
+    /// `contact_policy` fields the host reads.
+    struct ContactPolicyInfo: Sendable, Decodable {
+        /// The outcomes a store accepts, when the set lists them.
+        var outcomes: [String]?
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case segments, actions, policies, tests, channels, departments, profile
+        case contactPolicy = "contact_policy"
+    }
 }
 
 /// What `counters` reports: the state's run statistics since the last reset.
@@ -101,9 +115,11 @@ struct TraceReply: Sendable, Decodable {
     var segments: [Segment], policies: [Policy], dropped: [Dropped]
     /// What the actions' `eligible` checks read.
     var eligibilityRead: [Read]?
+    /// The past contacts that counted for each cooldown, cap and pause.
+    var history: [Explanation.CountedContacts]?
 
     enum CodingKeys: String, CodingKey {
-        case now, segments, policies, dropped
+        case now, segments, policies, dropped, history
         case eligibilityRead = "eligibility_read"
     }
 }
@@ -137,6 +153,9 @@ extension LuaState {
 
     /// Sets the evaluation time to a number of seconds since the epoch.
     func setNow(epoch: Int) throws(LuaError) { _ = try call(.setNowEpoch, [String(epoch)]) }
+
+    /// Sets the extra contacts of the customers decided next (`ContactHistory.json`), or none ("").
+    func setHistory(_ json: String) throws(LuaError) { _ = try call(.setHistory, [json]) }
 
     /// The loaded set's declarations.
     func describe() throws(LuaError) -> SetDescription { try reply(.describe) }

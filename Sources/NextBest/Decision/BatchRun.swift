@@ -132,6 +132,9 @@ public struct BatchOptions: Sendable {
     public var inputNumbers = false
     /// How CSV cells are typed when the set declares a profile schema (decimal commas, dates).
     public var csv = CSVReading()
+    /// Past contacts from outside the profiles (a store, a history file), fetched once per chunk
+    /// of input for the chunk's customers; `nil`: the profiles' own contacts only.
+    public var history: (any ContactHistoryProvider)?
 
     /// Options with the given values.
     public init(jobs: Int = ProcessInfo.processInfo.activeProcessorCount, format: ProfileFormat = .jsonl,
@@ -195,15 +198,17 @@ extension Engine {
             }
             if jobs == 1 {
                 while let chunk = try source.nextChunk() {
+                    if let h = options.history { try Engine.loadHistory(h, chunk: chunk, state: states[0]) }
                     try consume(Engine.process(chunk, state: states[0], routes: routes != nil))
                     progress?(source.bytesRead, summary.records)
                 }
             } else {
-                try ParallelRun(states: states, source: source, routes: routes != nil).run { r, bytes in
+                try ParallelRun(states: states, source: source, routes: routes != nil, history: options.history).run { r, bytes in
                     try consume(r)
                     progress?(bytes, summary.records)
                 }
             }
+            if options.history != nil { for s in states { try s.setHistory("") } }
             for s in states { summary.add(try s.counters()) }
             summary.includeDeclared(description)
             summary.nowGiven = self.options.now != nil
@@ -274,6 +279,7 @@ final class ParallelRun: @unchecked Sendable {
     private let states: [LuaState]
     private var source: any RecordSource
     private let routes: Bool
+    private let history: (any ContactHistoryProvider)?
     private var nextToRead = 0
     private var nextToWrite = 0
     private var done: [Int: (ChunkResult, Int)] = [:]
@@ -282,10 +288,11 @@ final class ParallelRun: @unchecked Sendable {
     private var running = 0
     private let window: Int
 
-    init(states: [LuaState], source: any RecordSource, routes: Bool) {
+    init(states: [LuaState], source: any RecordSource, routes: Bool, history: (any ContactHistoryProvider)? = nil) {
         self.states = states
         self.source = source
         self.routes = routes
+        self.history = history
         self.window = states.count * 4
     }
 
@@ -327,6 +334,14 @@ final class ParallelRun: @unchecked Sendable {
             nextToRead += 1
             let bytes = source.bytesRead
             condition.unlock()
+            if let history {
+                do { try Engine.loadHistory(history, chunk: chunk, state: state) } catch {
+                    condition.lock()
+                    failure = failure ?? error
+                    finished = true
+                    break
+                }
+            }
             let result = Engine.process(chunk, state: state, routes: routes)
             condition.lock()
             done[seq] = (result, bytes)

@@ -78,6 +78,23 @@ public struct Explanation: Sendable {
     public var dropped: [Dropped]
     /// The profile fields the actions' `eligible` checks read.
     public var eligibilityRead: [FieldRead] = []
+    /// For each suppression a cooldown, frequency cap or outcome rule made: the past contacts that counted.
+    public var counted: [CountedContacts] = []
+
+    /// The past contacts that made one suppression (a cooldown, a cap, a pause).
+    public struct CountedContacts: Sendable, Hashable, Decodable {
+        /// One past contact.
+        public struct Contact: Sendable, Hashable, Decodable {
+            /// The action, its channel, when it was made, and the outcome if any.
+            public var action: String, channel: String?, at: String, outcome: String?
+        }
+        /// The suppressed action.
+        public var action: String
+        /// The suppression's reason.
+        public var reason: String
+        /// The past contacts that counted.
+        public var contacts: [Contact]
+    }
     /// The final plan.
     public var plan: Plan
     /// All of the above as one JSON object (what `nextbest explain --format json` prints).
@@ -90,13 +107,19 @@ extension Engine {
         try explain(json: Array(profile.jsonText.utf8))
     }
 
-    /// Explains the decision for one profile given as JSON bytes (one object).
-    public func explain(json: some Collection<UInt8>) throws(DecisionError) -> Explanation {
-        let text = String(decoding: Array(json), as: UTF8.self)
+    /// Explains the decision for one profile given as JSON bytes (one object), with past contacts
+    /// from outside it (a store's, a history file's) added to its own.
+    public func explain(json: some Collection<UInt8>, history: [PastContact] = []) throws(DecisionError) -> Explanation {
+        let bytes = Array(json)
+        let text = String(decoding: bytes, as: UTF8.self)
+        let id = bytes.withUnsafeBytes { ShardKey.idText(of: $0) }.map { String(decoding: $0, as: UTF8.self) }
+        let historyText = history.isEmpty || id == nil ? "" : ContactHistory.json([id!: history])
         let reply: ExplainReply
         do {
             reply = try pool.withState { state in
                 try refreshClock(state)
+                try state.setHistory(historyText)
+                defer { try? state.setHistory("") }
                 return try state.explain(text)
             }
         } catch {
@@ -147,7 +170,8 @@ extension Engine {
         })
         traceObject["plan"] = planJSON
         return Explanation(now: trace.now, segments: segments, policies: policies, dropped: dropped,
-                           eligibilityRead: reads(trace.eligibilityRead), plan: plan, json: .object(traceObject))
+                           eligibilityRead: reads(trace.eligibilityRead), counted: trace.history ?? [],
+                           plan: plan, json: .object(traceObject))
     }
 
     /// The JSON text of the first record in `path` whose `id` is `id` (compared as text),

@@ -45,6 +45,8 @@ public final class Engine: Sendable {
     public var segmentNames: [String] { description.segments.map(\.name) }
     /// The declared actions' names, in declaration order.
     public var actionNames: [String] { description.actions.map(\.name) }
+    /// The declared actions, in declaration order (department, channel, cooldown, group, `sla_days`).
+    public var actionInfo: [ActionInfo] { description.actions }
     /// The set's channels (policy-language.md §2.1): declared ones, or in a v1 set those its actions name.
     public var channels: [ChannelInfo] { description.channels }
     /// The set's departments (§2.1) with the profile `fields` each copies into its work queue and its capacity.

@@ -26,10 +26,13 @@ public struct ActionInfo: Sendable, Hashable, Decodable {
     public var group: String?
     /// Its description, if any.
     public var description: String?
+    /// Days after it is made that its task is due (with a store), if set.
+    public var slaDays: Double?
 
     enum CodingKeys: String, CodingKey {
         case name, at, department, channel, group, description
         case cooldownDays = "cooldown_days"
+        case slaDays = "sla_days"
     }
 }
 
@@ -68,6 +71,8 @@ public struct PolicyCheck: Sendable {
     public var problems: [PolicyProblem]
     /// Warnings, each at `file:line`; they do not stop the set from loading.
     public var warnings: [PolicyProblem]
+    /// The outcomes `contact_policy { outcomes = {...} }` lists, if it does (a store accepts only these).
+    public var outcomes: [String]?
 }
 
 extension PolicySet {
@@ -78,6 +83,6 @@ extension PolicySet {
         do { d = try state.describe() } catch { throw .unreadable("cannot describe the policy set \(directory): \(error)") }
         return PolicyCheck(segments: d.segments, actions: d.actions, policies: d.policies, tests: d.tests,
                            channels: d.channels, departments: d.departments, profile: d.profile,
-                           problems: report.problems, warnings: report.warnings)
+                           problems: report.problems, warnings: report.warnings, outcomes: d.contactPolicy?.outcomes)
     }
 }

@@ -74,6 +74,9 @@ function api.decide(c, _, careful)
   return plan, has_errors, customer
 end
 
+--- Sets the extra contacts of the customers decided next (JSON text keyed by customer id; "" for none).
+function api.set_history(json) decider.contacts.set(json) end
+
 --- One customer, step by step: { plan, trace } for explain.
 function api.explain(profile_json) return explain.run(decider, clock, profile_json) end
 

@@ -129,8 +129,11 @@ end
 function explain.run(decider, clock, profile_json)
   local c = json_decode(profile_json)
   local trace = explain.new_trace()
+  decider.contacts.trace(true)  -- note which past contacts counted for caps and pauses
   local plan, has_errors, customer = decider.careful(c, trace)
-  if not plan then return { error = has_errors, customer = customer } end
+  if not plan then decider.contacts.trace(false); return { error = has_errors, customer = customer } end
+  trace.history = decider.contacts.counted_for(plan, c)
+  decider.contacts.trace(false)
   trace.now = clock.iso
   trace.eligibility_read = trace:take()  -- what the actions' eligible checks read
   trace.reading, trace.seen = nil, nil

@@ -16,7 +16,7 @@ local language = {}
 --- pipeline reads once it is finished (the policies by gate).
 function language.new_set()
   return {
-    decl = { segment = {}, action = {}, policy = {}, test = {}, channel = {}, department = {} },  -- by name
+    decl = { segment = {}, action = {}, policy = {}, test = {}, channel = {}, department = {}, group = {} },  -- by name
     segments = {}, actions = {}, policies = {}, tests = {},        -- in load order (policies: by name once finished)
     channels = {}, departments = {},                               -- declared (§2.1), in load order
     contact = { max_actions = 3, max_per_channel = 1, respect_consent = true, consent = "opt_in", history = "contacts" },
@@ -36,15 +36,17 @@ language.problem = problem
 local FIELDS = {
   segment = { description = "string", when = "function" },
   action = { department = "string", channel = "string", description = "string",
-             cooldown_days = "number", group = "string", eligible = "function" },
+             cooldown_days = "number", group = "string", eligible = "function",
+             max = "number", per_days = "number", suppress = "table", sla_days = "number" },
   policy = { description = "string", segments = "table", when = "function", propose = "function",
              action = "string", priority = "number|function", reason = "string|function",
              params = "table|function" },
   contact_policy = { max_actions = "number", max_per_channel = "number", consent = "string",
-                     respect_consent = "boolean", history = "string" },
+                     respect_consent = "boolean", history = "string", outcomes = "table" },
   channel = { consent = "string", requires_consent = "boolean", max = "number", per_days = "number",
               suppress = "table", description = "string" },
   department = { fields = "table", capacity = "number", description = "string" },
+  group = { max = "number", per_days = "number", suppress = "table", description = "string" },
   test = { customer = "table", now = "string", expect = "table", check = "function",
            description = "string" },
 }
@@ -84,6 +86,11 @@ function VALIDATE.action(set, rec, spec, label)
   end
   rec.department, rec.channel, rec.description = spec.department, spec.channel, spec.description
   rec.cooldown_days, rec.group, rec.eligible = spec.cooldown_days, spec.group, spec.eligible
+  language.check_cap(set, rec, spec, label)       -- §8.2
+  language.check_suppress(set, rec, spec, label)  -- §8.3
+  if spec.sla_days ~= nil and (not finite(spec.sla_days) or spec.sla_days <= 0) then
+    problem(set, rec.file, rec.line, label .. ": sla_days must be a number of days above 0")
+  else rec.sla_days = spec.sla_days end
   local eligible = spec.eligible
   if type(eligible) == "function" then
     -- `eligible` may answer false, "why" (§5 step 3): true, or false, or { why }.
@@ -147,6 +154,13 @@ function VALIDATE.channel(set, rec, spec, label)
   language.check_cap(set, rec, spec, label)
   language.check_suppress(set, rec, spec, label)
   set.channels[#set.channels + 1] = rec
+end
+
+--- A group of actions (§2): at most one per plan; may carry a cap (§8.2) and an outcome rule (§8.3).
+function VALIDATE.group(set, rec, spec, label)
+  rec.description = spec.description
+  language.check_cap(set, rec, spec, label)
+  language.check_suppress(set, rec, spec, label)
 end
 
 function VALIDATE.department(set, rec, spec, label)
@@ -295,6 +309,14 @@ local function contact_policy(set, sb)
       else problem(set, file, line, sformat('contact_policy: consent must be "opt_in" (the default: only true counts as consent) or "opt_out" (a missing entry counts as consent), not %s', type_name(spec.consent))) end
     end
     if type(spec.history) == "string" then contact.history = spec.history end
+    if type(spec.outcomes) == "table" then  -- the outcomes a store accepts (store-and-service.md §1)
+      local outs = list()
+      for i, o in ipairs(spec.outcomes) do
+        if type(o) ~= "string" or o == "" then problem(set, file, line, sformat("contact_policy: outcomes[%d] must be an outcome name in quotes", i))
+        else outs[#outs + 1] = o end
+      end
+      contact.outcomes = outs
+    end
   end
 end
 
@@ -305,6 +327,7 @@ function language.install(set, sb)
   SAFE.segment, SAFE.action, SAFE.policy = declarer(set, sb, "segment"), declarer(set, sb, "action"), declarer(set, sb, "policy")
   SAFE.test, SAFE.contact_policy = declarer(set, sb, "test"), contact_policy(set, sb)
   SAFE.channel, SAFE.department = declarer(set, sb, "channel"), declarer(set, sb, "department")
+  SAFE.group = declarer(set, sb, "group")
 end
 
 --- Runs one file's source in the sandbox under the chunk name "@path"; what it cannot load
@@ -447,7 +470,8 @@ function language.describe(set)
   for _, s in ipairs(set.segments) do out.segments[#out.segments + 1] = { name = s.name, at = s.where, description = text(s.description) } end
   for _, a in ipairs(set.actions) do
     out.actions[#out.actions + 1] = { name = a.name, at = a.where, department = text(a.department) or "", channel = text(a.channel) or "",
-                                      cooldown_days = number(a.cooldown_days), group = text(a.group), description = text(a.description) }
+                                      cooldown_days = number(a.cooldown_days), group = text(a.group), description = text(a.description),
+                                      sla_days = number(a.sla_days), max = a.max, per_days = a.per_days, suppress = a.suppress }
   end
   local channels, departments, seen = list(), list(), { channel = {}, department = {} }
   for _, c in ipairs(set.channels) do

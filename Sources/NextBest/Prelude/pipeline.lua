@@ -247,6 +247,7 @@ end
 function pipeline.new(set, sb, reporter, clock)
   local SEGMENTS, POLICIES, CONTACT = set.segments, set.policies, set.contact
   local SCHEMA = M.schema.new_checker(set, reporter)  -- nil without a profile schema
+  local HISTORY = M.contacts.new(set, sb, clock)      -- extra contacts, caps and outcome rules (§3, §8.2, §8.3)
   local HELD = SCHEMA and SCHEMA.held
   sources = set.sources
   local careful_call = reporter.call
@@ -468,6 +469,7 @@ function pipeline.new(set, sb, reporter, clock)
                 or sformat("cooldown: a contact is dated %s days after now, cooldown is %s days", sformat("%.4g", -d), tostring(a.cooldown_days))
         end
       end
+      if not why then why = HISTORY.check(p, history, actions) end  -- §8.2 caps, §8.3 outcome rules
       if not why and a.eligible then
         local ok, r = call(a.eligible_call, c, CTX)
         if not ok then
@@ -504,7 +506,7 @@ function pipeline.new(set, sb, reporter, clock)
     return actions, suppressed, errs
   end
 
-  local d = { ctxdata = CTXDATA }
+  local d = { ctxdata = CTXDATA, contacts = HISTORY }
 
   --- The policies that ran for the last customer decided, the proposals each made, and their number.
   function d.ran() return RAN, RAN_PROPOSALS, NRAN end
@@ -515,6 +517,7 @@ function pipeline.new(set, sb, reporter, clock)
   function d.fast(c)
     local id, why, known = record_id(c)
     if not id then return nil, why, known end
+    HISTORY.merge(c, id)                                       -- the host's contacts join the profile's (§3)
     local view = sb.profile_view(c)
     local errs = SCHEMA and SCHEMA.check(c, nil)               -- the profile schema (§3.1)
     NRAN = 0
@@ -531,6 +534,7 @@ function pipeline.new(set, sb, reporter, clock)
   function d.careful(c, trace)
     local id, why, known = record_id(c)
     if not id then return nil, why, known end
+    HISTORY.merge(c, id)
     local view = sb.profile_view(c)
     if trace then view = trace:watch(view) end  -- explain: note each field a step reads
     NRAN = 0

@@ -251,6 +251,14 @@ function sandbox.new(helpers, reporter)
     return PROFILE_VIEW
   end
 
+  --- A read-only view of `data` like the profile's own nested views, made for it alone (not
+  --- from the pool): for the contacts the engine adds to a profile (contacts.lua).
+  function sb.own_view(data)
+    local mt = copy(PROFILE_NESTED_MT)
+    mt.__index = data
+    return setmetatable({}, mt)
+  end
+
   return sb
 end
 

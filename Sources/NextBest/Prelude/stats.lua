@@ -1,7 +1,7 @@
 -- Run statistics: counters of plans, actions, channels, segment sizes, each policy's funnel, suppressions by reason and errors, kept per state across customers.
 local _natives, M = ...
 local type, tostring = type, tostring
-local sfind = string.find
+local sfind, smatch = string.find, string.match
 local error_text = M.errors.text
 
 local stats = {}
@@ -25,6 +25,10 @@ local function reason_key(s, reason)
   if key then return key end
   key = type(reason) == "string" and reason or tostring(reason)
   if sfind(key, "^cooldown:") then key = "cooldown (contacted too recently)" end
+  local paused = smatch(key, "^(.-): paused until ")  -- outcome pauses (§8.3) name their end date
+  if paused then key = paused .. ": paused" end
+  local scope, window, most = smatch(key, "^(%a+ [^:]+): %d+ contacts? in the last (.-) %(at most (%d+)%)$")  -- caps (§8.2) name their count
+  if scope then key = scope .. ": frequency cap (at most " .. most .. " in " .. window .. ")" end
   if REASON_KEYS_SIZE >= 4096 then REASON_KEYS, REASON_KEYS_SIZE = {}, 0 end  -- bounded
   REASON_KEYS[reason], REASON_KEYS_SIZE = key, REASON_KEYS_SIZE + 1
   return key
