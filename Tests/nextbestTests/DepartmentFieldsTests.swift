@@ -1,4 +1,5 @@
 // The department's profile fields kept with a task: written in declared order, read back in that order.
+import Foundation
 import NextBest
 @testable import NextBestStore
 import Testing

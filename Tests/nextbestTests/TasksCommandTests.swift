@@ -46,9 +46,9 @@ struct TasksCommandTests {
         var out = try nextbest("tasks", "list", "--store", url, "--department", "sales", "--status", "open")
         #expect(out.status == 0, "\(out.stderr)")
         #expect(out.lines.first == "sales: 2 open tasks, oldest first (times in UTC)")
-        #expect(out.lines[1].hasPrefix("TASK") && out.lines[1].hasSuffix("name         email              phone"), "\(out.lines[1])")
+        #expect(out.lines[1].hasPrefix("TASK") && out.lines[1].hasSuffix("ASSIGNEE  name          email           phone"), "\(out.lines[1])")
         #expect(out.lines[2].hasPrefix("D1-1  2026-11-01 09:00  2099-01-01 00:00  C1        retention_offer  phone    open    -"))
-        #expect(out.lines[2].hasSuffix("Maria Rossi  c1@example.com     +39 02 555 0100"), "\(out.lines[2])")
+        #expect(out.lines[2].hasSuffix("-         Maria Rossi   c1@example.com  +39 02 555 0100"), "\(out.lines[2])")
         #expect(out.lines[3].hasPrefix("D2-1") && out.lines.count == 4)
 
         out = try nextbest("tasks", "list", "--store", url, "--department", "sales", "--status", "expired", "--format", "json")
