@@ -45,7 +45,9 @@ public protocol Store: Sendable {
     /// `created_at` (as they stand at `now`), then outcomes by `at`. Returns the sink.
     func scan<Sink: StoreScanSink>(from: Date?, to: Date?, now: Date, into sink: Sink) async throws -> Sink
 
-    /// Moves every `open` task whose due time is before `now` to `expired`; returns how many.
+    /// Writes `expired` into every `open` task whose due time is before `now`; returns how many.
+    /// Optional: reads already treat such tasks as expired (`TaskRecord.asOf`); this only makes
+    /// the rows say so for tools reading the tables directly.
     func expire(now: Date) async throws -> Int
 
     /// The schema version the store is at.
