@@ -27,7 +27,6 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
-        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // The system's Lua 5.4 (Debian: liblua5.4-dev), found through pkg-config.
@@ -69,9 +68,9 @@ let package = Package(
         .target(
             name: "NextBestStore",
             dependencies: [
+                "NextBest",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -83,6 +82,7 @@ let package = Package(
                 "NextBestTools",
                 "NextBestServer",
                 "NextBestStore",
+                "NextBestReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -94,7 +94,7 @@ let package = Package(
         .executableTarget(name: "nextbest-report-bench", dependencies: ["NextBestReport"], swiftSettings: strictSettings),
         .testTarget(name: "NextBestReportTests", dependencies: ["NextBestReport"], swiftSettings: strictSettings),
         .testTarget(name: "NextBestTests", dependencies: ["NextBest"], swiftSettings: strictSettings),
-        .testTarget(name: "nextbestTests", dependencies: ["NextBest", "NextBestStore"], swiftSettings: strictSettings),
+        .testTarget(name: "nextbestTests", dependencies: ["NextBest", "NextBestStore", "NextBestReport"], swiftSettings: strictSettings),
         .testTarget(name: "NextBestServerTests", dependencies: ["NextBest", "NextBestServer"], swiftSettings: strictSettings),
         .testTarget(
             name: "NextBestStoreTests",

@@ -265,77 +265,112 @@ public final class PostgresStore: Store {
         }
     }
 
-    /// A task by id.
-    public func task(_ id: String) async throws -> TaskRecord? {
-        try await reading { c in try await Self.fetchTask(c, id) }
+    /// A task by id, as it stands at `now`.
+    public func task(_ id: String, at now: Date) async throws -> TaskRecord? {
+        try await reading { c in try await Self.fetchTask(c, id)?.asOf(now) }
     }
 
-    /// A queue, oldest first.
-    public func tasks(department: String?, status: TaskStatus?, limit: Int?) async throws -> [TaskRecord] {
+    /// A queue, oldest first, as it stands at `now`.
+    public func tasks(department: String?, status: TaskStatus?, limit: Int?, at now: Date) async throws -> [TaskRecord] {
         var binds = PostgresBindings()
         var sql = "SELECT \(Schema.taskColumns) FROM tasks"
         var conditions: [String] = []
         if let department { binds.append(department); conditions.append("department = $\(binds.count)") }
-        if let status { binds.append(status.rawValue); conditions.append("status = $\(binds.count)") }
+        if let status {
+            if status == .open || status == .expired { binds.append(StoreTime.text(now)) }
+            conditions.append(Schema.statusCondition(status, now: "$\(binds.count)"))
+        }
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += " ORDER BY created_at, id"
         if let limit { sql += " LIMIT \(max(0, limit))" }
         let final = PostgresQuery(unsafeSQL: sql, binds: binds)
         return try await reading { c in
             var out: [TaskRecord] = []
-            for try await row in try await c.query(final, logger: Self.quiet) { out.append(try Self.taskRecord(row)) }
+            var cache = SegmentCache()
+            for try await row in try await c.query(final, logger: Self.quiet) { out.append(try Self.taskRecord(row, &cache).asOf(now)) }
             return out
         }
     }
 
     /// `open → assigned`, compare-and-set.
     public func assign(task id: String, to assignee: String, at: Date) async throws -> TaskMove {
-        let now = StoreTime.text(at)
-        return try await writing { c in
-            try await Self.expireOne(c, id, now)
-            let changed = try await Self.count(c.query("""
-                UPDATE tasks SET status = 'assigned', assignee = \(assignee), status_at = \(now), assigned_at = \(now)
-                WHERE id = \(id) AND status = 'open' RETURNING 1
-                """, logger: Self.quiet)) == 1
-            guard let t = try await Self.fetchTask(c, id) else { throw TaskMoveError.unknownTask(id) }
-            if changed { return TaskMove(task: t, changed: true) }
-            if t.status == .assigned && t.assignee == assignee { return TaskMove(task: t, changed: false) }
-            throw TaskMoveError.invalid(move: "assign", task: t)
-        }
+        try await move(TaskMoveSpec(id, .assign(to: assignee), at: at))
     }
 
     /// `open`/`assigned` → `done`, with its outcome recorded.
     public func done(task id: String, outcome: String, note: String?, at: Date) async throws -> TaskMove {
-        let now = StoreTime.text(at)
-        return try await writing { c in
-            try await Self.expireOne(c, id, now)
-            let changed = try await Self.count(c.query("""
-                UPDATE tasks SET status = 'done', outcome = \(outcome), note = \(note), status_at = \(now), done_at = \(now)
-                WHERE id = \(id) AND status IN ('open', 'assigned') RETURNING 1
-                """, logger: Self.quiet)) == 1
-            guard let t = try await Self.fetchTask(c, id) else { throw TaskMoveError.unknownTask(id) }
-            guard changed else { throw TaskMoveError.invalid(move: "mark done", task: t) }
-            try await c.query("""
-                INSERT INTO outcomes (id, task, customer, action, channel, outcome, at, value)
-                VALUES (\("task:" + id), \(id), \(t.customer), \(t.action), \(t.channel), \(outcome), \(now), NULL)
-                ON CONFLICT DO NOTHING
-                """, logger: Self.quiet)
-            return TaskMove(task: t, changed: true)
-        }
+        try await move(TaskMoveSpec(id, .done(outcome: outcome, note: note), at: at))
     }
 
     /// `open`/`assigned` → `cancelled`.
     public func cancel(task id: String, at: Date) async throws -> TaskMove {
-        let now = StoreTime.text(at)
-        return try await writing { c in
-            try await Self.expireOne(c, id, now)
-            let changed = try await Self.count(c.query("""
-                UPDATE tasks SET status = 'cancelled', status_at = \(now)
-                WHERE id = \(id) AND status IN ('open', 'assigned') RETURNING 1
-                """, logger: Self.quiet)) == 1
-            guard let t = try await Self.fetchTask(c, id) else { throw TaskMoveError.unknownTask(id) }
-            guard changed else { throw TaskMoveError.invalid(move: "cancel", task: t) }
-            return TaskMove(task: t, changed: true)
+        try await move(TaskMoveSpec(id, .cancel, at: at))
+    }
+
+    /// Carries out a move in one transaction (see `TaskMoveSpec`); a concurrent move of the same
+    /// task waits for the row lock and then finds the task moved.
+    private func move(_ m: TaskMoveSpec) async throws -> TaskMove {
+        try await writing { c in
+            let dollar: (Int) -> String = { "$\($0)" }
+            @discardableResult
+            func run(_ statement: (sql: String, values: [String?])) async throws -> Int {
+                var binds = PostgresBindings()
+                for v in statement.values { if let v { binds.append(v) } else { binds.appendNull() } }
+                return try await Self.count(c.query(PostgresQuery(unsafeSQL: statement.sql + " RETURNING 1", binds: binds),
+                                                    logger: Self.quiet))
+            }
+            try await run(m.expiry(dollar))
+            let changed = try await run(m.update(dollar)) == 1
+            let result = try m.verdict(changed: changed, task: try await Self.fetchTask(c, m.id))
+            if changed, let insert = m.outcomeInsert(result.task, dollar) { try await run(insert) }
+            return result
+        }
+    }
+
+    /// Reads a window into `sink` in one read-only, repeatable-read transaction (one snapshot),
+    /// rows streamed from the server as they are consumed; see `Store.scan`.
+    public func scan<Sink: StoreScanSink>(from: Date?, to: Date?, now: Date, into sink: Sink) async throws -> Sink {
+        try await reading { c in
+            try await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: Self.quiet)
+            do {
+                var sink = sink
+                func query(_ sql: String, _ values: [String]) -> PostgresQuery {
+                    var binds = PostgresBindings()
+                    for v in values { binds.append(v) }
+                    return PostgresQuery(unsafeSQL: sql, binds: binds)
+                }
+                let dollar: (Int) -> String = { "$\($0)" }
+                let d = Schema.window("at", from: from, to: to, first: 1, dollar)
+                for try await n in try await c.query(query("SELECT count(*) FROM decisions" + d.sql, d.values), logger: Self.quiet)
+                    .decode(Int64.self) { sink.expect(decisions: Int(n)) }
+                var cache = SegmentCache()
+                let decisions = try await c.query(query("SELECT \(Schema.scanDecisionColumnsPostgres) FROM decisions" + d.sql, d.values),
+                                                  logger: Self.quiet)
+                for try await (id, run, customer, revision, at, segments, holdout, heldOut) in decisions.decode(
+                    (String, String, String, String, String, String?, String?, String?).self) {
+                    try sink.decision(ScannedDecision(id: id, run: run, customer: customer, revision: revision,
+                                                      at: StoreTime.stored(at), segments: cache.segments(segments),
+                                                      holdout: holdout, heldOut: HeldOutAction.list(from: heldOut)))
+                }
+                let t = Schema.window("created_at", from: from, to: to, first: 1, dollar)
+                for try await row in try await c.query(query("SELECT \(Schema.taskColumns) FROM tasks" + t.sql, t.values),
+                                                       logger: Self.quiet) {
+                    try sink.task(try Self.taskRecord(row, &cache).asOf(now))
+                }
+                let o = Schema.window("at", from: from, to: to, first: 1, dollar)
+                let outcomes = try await c.query(query("SELECT \(Schema.scanOutcomeColumns) FROM outcomes" + o.sql, o.values),
+                                                 logger: Self.quiet)
+                for try await (id, task, customer, action, channel, outcome, at, value) in outcomes.decode(
+                    (String, String?, String, String, String?, String, String, Double?).self) {
+                    try sink.outcome(ScannedOutcome(id: id, task: task, customer: customer, action: action, channel: channel,
+                                                    outcome: outcome, at: StoreTime.stored(at), value: value))
+                }
+                try await c.query("COMMIT", logger: Self.quiet)
+                return sink
+            } catch {
+                _ = try? await c.query("ROLLBACK", logger: Self.quiet)
+                throw error
+            }
         }
     }
 
@@ -381,20 +416,15 @@ public final class PostgresStore: Store {
         return n
     }
 
-    private static func expireOne(_ c: PostgresConnection, _ id: String, _ now: String) async throws {
-        try await c.query("""
-            UPDATE tasks SET status = 'expired', status_at = due_at WHERE id = \(id) AND status = 'open' AND due_at < \(now)
-            """, logger: quiet)
-    }
-
     private static func fetchTask(_ c: PostgresConnection, _ id: String) async throws -> TaskRecord? {
         let rows = try await c.query("SELECT \(unescaped: Schema.taskColumns) FROM tasks WHERE id = \(id)", logger: quiet)
         var out: TaskRecord?
-        for try await row in rows { out = try taskRecord(row) }
+        var cache = SegmentCache()
+        for try await row in rows { out = try taskRecord(row, &cache) }
         return out
     }
 
-    private static func taskRecord(_ row: PostgresRow) throws -> TaskRecord {
+    private static func taskRecord(_ row: PostgresRow, _ cache: inout SegmentCache) throws -> TaskRecord {
         let r = row.makeRandomAccess()
         func s(_ i: Int) throws -> String { try r[i].decode(String.self) }
         func o(_ i: Int) throws -> String? { try r[i].decode(String?.self) }
@@ -404,6 +434,6 @@ public final class PostgresStore: Store {
             priority: try r[6].decode(Double.self), createdAt: StoreTime.stored(try s(7)),
             status: TaskStatus(rawValue: try s(8)) ?? .open, assignee: try o(9), statusAt: StoreTime.stored(try s(10)),
             dueAt: try d(11), outcome: try o(12), note: try o(13), assignedAt: try d(14), doneAt: try d(15),
-            policy: try o(16), segments: Schema.segments(from: try o(17)), fields: try o(18))
+            policy: try o(16), segments: cache.segments(try o(17)), fields: try o(18))
     }
 }

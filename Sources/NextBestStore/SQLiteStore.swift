@@ -224,72 +224,93 @@ public final class SQLiteStore: Store {
         }
     }
 
-    /// A task by id.
-    public func task(_ id: String) async throws -> TaskRecord? {
-        try await reading { db in try Self.fetchTask(db, id) }
+    /// A task by id, as it stands at `now`.
+    public func task(_ id: String, at now: Date) async throws -> TaskRecord? {
+        try await reading { db in try Self.fetchTask(db, id)?.asOf(now) }
     }
 
-    /// A queue, oldest first.
-    public func tasks(department: String?, status: TaskStatus?, limit: Int?) async throws -> [TaskRecord] {
+    /// A queue, oldest first, as it stands at `now`.
+    public func tasks(department: String?, status: TaskStatus?, limit: Int?, at now: Date) async throws -> [TaskRecord] {
         var conditions: [String] = []
         var args: [(any DatabaseValueConvertible)?] = []
         if let department { conditions.append("department = ?"); args.append(department) }
-        if let status { conditions.append("status = ?"); args.append(status.rawValue) }
+        if let status {
+            conditions.append(Schema.statusCondition(status, now: "?"))
+            if status == .open || status == .expired { args.append(StoreTime.text(now)) }
+        }
         var sql = "SELECT \(Schema.taskColumns) FROM tasks"
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += " ORDER BY created_at, id"
         if let limit { sql += " LIMIT \(max(0, limit))" }
         let arguments = StatementArguments(args)
         let query = sql
-        return try await reading { db in try Row.fetchAll(db, sql: query, arguments: arguments).map(Self.taskRecord) }
+        return try await reading { db in
+            var cache = SegmentCache()
+            let rows = try Row.fetchCursor(db, sql: query, arguments: arguments)
+            var out: [TaskRecord] = []
+            while let r = try rows.next() { out.append(Self.taskRecord(r, &cache).asOf(now)) }
+            return out
+        }
     }
 
     /// `open → assigned`, compare-and-set.
     public func assign(task id: String, to assignee: String, at: Date) async throws -> TaskMove {
-        let now = StoreTime.text(at)
-        return try await writing { db in
-            try Self.expireOne(db, id, now)
-            try db.execute(sql: "UPDATE tasks SET status = 'assigned', assignee = ?, status_at = ?, assigned_at = ? WHERE id = ? AND status = 'open'",
-                           arguments: [assignee, now, now, id])
-            let changed = db.changesCount == 1
-            guard let t = try Self.fetchTask(db, id) else { throw TaskMoveError.unknownTask(id) }
-            if changed { return TaskMove(task: t, changed: true) }
-            if t.status == .assigned && t.assignee == assignee { return TaskMove(task: t, changed: false) }
-            throw TaskMoveError.invalid(move: "assign", task: t)
-        }
+        try await move(TaskMoveSpec(id, .assign(to: assignee), at: at))
     }
 
     /// `open`/`assigned` → `done`, with its outcome recorded.
     public func done(task id: String, outcome: String, note: String?, at: Date) async throws -> TaskMove {
-        let now = StoreTime.text(at)
-        return try await writing { db in
-            try Self.expireOne(db, id, now)
-            try db.execute(sql: """
-                UPDATE tasks SET status = 'done', outcome = ?, note = ?, status_at = ?, done_at = ?
-                WHERE id = ? AND status IN ('open', 'assigned')
-                """, arguments: [outcome, note, now, now, id])
-            let changed = db.changesCount == 1
-            guard let t = try Self.fetchTask(db, id) else { throw TaskMoveError.unknownTask(id) }
-            guard changed else { throw TaskMoveError.invalid(move: "mark done", task: t) }
-            try db.execute(sql: """
-                INSERT INTO outcomes (id, task, customer, action, channel, outcome, at, value) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)
-                ON CONFLICT DO NOTHING
-                """, arguments: ["task:" + id, id, t.customer, t.action, t.channel, outcome, now])
-            return TaskMove(task: t, changed: true)
-        }
+        try await move(TaskMoveSpec(id, .done(outcome: outcome, note: note), at: at))
     }
 
     /// `open`/`assigned` → `cancelled`.
     public func cancel(task id: String, at: Date) async throws -> TaskMove {
-        let now = StoreTime.text(at)
-        return try await writing { db in
-            try Self.expireOne(db, id, now)
-            try db.execute(sql: "UPDATE tasks SET status = 'cancelled', status_at = ? WHERE id = ? AND status IN ('open', 'assigned')",
-                           arguments: [now, id])
+        try await move(TaskMoveSpec(id, .cancel, at: at))
+    }
+
+    /// Carries out a move in one immediate transaction (see `TaskMoveSpec`).
+    private func move(_ m: TaskMoveSpec) async throws -> TaskMove {
+        try await writing { db in
+            func run(_ statement: (sql: String, values: [String?])) throws {
+                try db.execute(sql: statement.sql, arguments: StatementArguments(statement.values))
+            }
+            try run(m.expiry { _ in "?" })
+            try run(m.update { _ in "?" })
             let changed = db.changesCount == 1
-            guard let t = try Self.fetchTask(db, id) else { throw TaskMoveError.unknownTask(id) }
-            guard changed else { throw TaskMoveError.invalid(move: "cancel", task: t) }
-            return TaskMove(task: t, changed: true)
+            let result = try m.verdict(changed: changed, task: try Self.fetchTask(db, m.id))
+            if changed, let insert = m.outcomeInsert(result.task, { _ in "?" }) { try run(insert) }
+            return result
+        }
+    }
+
+    /// Reads a window into `sink` inside one read transaction (one snapshot); see `Store.scan`.
+    public func scan<Sink: StoreScanSink>(from: Date?, to: Date?, now: Date, into sink: Sink) async throws -> Sink {
+        try await reading { db in
+            var sink = sink
+            let q: (Int) -> String = { _ in "?" }
+            let d = Schema.window("at", from: from, to: to, first: 1, q)
+            sink.expect(decisions: try Int.fetchOne(db, sql: "SELECT count(*) FROM decisions" + d.sql,
+                                                    arguments: StatementArguments(d.values)) ?? 0)
+            var cache = SegmentCache()
+            let decisions = try Row.fetchCursor(db, sql: "SELECT \(Schema.scanDecisionColumnsSQLite) FROM decisions" + d.sql,
+                                                arguments: StatementArguments(d.values))
+            while let r = try decisions.next() {
+                try sink.decision(ScannedDecision(
+                    id: r[0], run: r[1], customer: r[2], revision: r[3], at: StoreTime.stored(r[4]),
+                    segments: cache.segments(r[5]), holdout: r[6], heldOut: HeldOutAction.list(from: r[7])))
+            }
+            let t = Schema.window("created_at", from: from, to: to, first: 1, q)
+            let tasks = try Row.fetchCursor(db, sql: "SELECT \(Schema.taskColumns) FROM tasks" + t.sql,
+                                            arguments: StatementArguments(t.values))
+            while let r = try tasks.next() { try sink.task(Self.taskRecord(r, &cache).asOf(now)) }
+            let o = Schema.window("at", from: from, to: to, first: 1, q)
+            let outcomes = try Row.fetchCursor(db, sql: "SELECT \(Schema.scanOutcomeColumns) FROM outcomes" + o.sql,
+                                               arguments: StatementArguments(o.values))
+            while let r = try outcomes.next() {
+                try sink.outcome(ScannedOutcome(id: r[0], task: r[1], customer: r[2], action: r[3], channel: r[4],
+                                                outcome: r[5], at: StoreTime.stored(r[6]), value: r[7]))
+            }
+            return sink
         }
     }
 
@@ -323,21 +344,18 @@ public final class SQLiteStore: Store {
         try? pool.close()
     }
 
-    private static func expireOne(_ db: Database, _ id: String, _ now: String) throws {
-        try db.execute(sql: "UPDATE tasks SET status = 'expired', status_at = due_at WHERE id = ? AND status = 'open' AND due_at < ?",
-                       arguments: [id, now])
-    }
-
     private static func fetchTask(_ db: Database, _ id: String) throws -> TaskRecord? {
-        try Row.fetchOne(db, sql: "SELECT \(Schema.taskColumns) FROM tasks WHERE id = ?", arguments: [id]).map(taskRecord)
+        var cache = SegmentCache()
+        return try Row.fetchOne(db, sql: "SELECT \(Schema.taskColumns) FROM tasks WHERE id = ?", arguments: [id])
+            .map { taskRecord($0, &cache) }
     }
 
-    private static func taskRecord(_ r: Row) -> TaskRecord {
+    private static func taskRecord(_ r: Row, _ cache: inout SegmentCache) -> TaskRecord {
         func date(_ i: Int) -> Date? { (r[i] as String?).map(StoreTime.stored) }
         return TaskRecord(
             id: r[0], decision: r[1], customer: r[2], action: r[3], department: r[4], channel: r[5], priority: r[6],
             createdAt: StoreTime.stored(r[7]), status: TaskStatus(rawValue: r[8]) ?? .open, assignee: r[9],
             statusAt: StoreTime.stored(r[10]), dueAt: date(11), outcome: r[12], note: r[13], assignedAt: date(14),
-            doneAt: date(15), policy: r[16], segments: Schema.segments(from: r[17]), fields: r[18])
+            doneAt: date(15), policy: r[16], segments: cache.segments(r[17]), fields: r[18])
     }
 }

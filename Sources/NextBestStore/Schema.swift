@@ -1,5 +1,6 @@
 // The store's tables: versioned migrations, the same SQL for SQLite and PostgreSQL.
 import Foundation
+import NextBest
 
 /// The store's schema. Times are fixed-width UTC text (`StoreTime`), so both backends hold the
 /// same values and text order is time order; numbers are double precision.
@@ -98,39 +99,24 @@ public enum Schema {
         + "assignee, status_at, due_at, outcome, note, assigned_at, done_at, policy, segments, fields"
 
     /// Segments as stored: a JSON array text.
-    static func segmentsText(_ s: [String]) -> String {
-        "[" + s.map(jsonString).joined(separator: ",") + "]"
-    }
+    static func segmentsText(_ s: [String]) -> String { jsonArray(s) }
 
-    /// Segments from their stored text.
+    /// Segments from their stored text (an empty list when it is not a JSON array of strings).
     static func segments(from text: String?) -> [String] {
-        guard let text, let data = text.data(using: .utf8),
-              let list = try? JSONDecoder().decode([String].self, from: data) else { return [] }
-        return list
+        guard let text, let value = try? JSONValue(parsing: text), case .array(let items) = value else { return [] }
+        return items.compactMap(\.stringValue)
     }
 
     /// A JSON array of strings (for SQLite's `json_each`).
     static func jsonArray(_ list: [String]) -> String {
-        "[" + list.map(jsonString).joined(separator: ",") + "]"
+        var out = "["
+        for (i, s) in list.enumerated() {
+            if i > 0 { out += "," }
+            JSONValue.writeString(s, into: &out)
+        }
+        return out + "]"
     }
 
     /// The query counting rows in the three tables.
     static let countsSQL = "SELECT (SELECT count(*) FROM decisions), (SELECT count(*) FROM tasks), (SELECT count(*) FROM outcomes)"
-
-    /// A JSON string literal.
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
 }

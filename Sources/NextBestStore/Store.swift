@@ -27,11 +27,12 @@ public protocol Store: Sendable {
     /// resumed run keeps them and does not take their tasks for history).
     func recordedDecisions(run: String, customers: [String]) async throws -> [String: String]
 
-    /// A task by id, or `nil`.
-    func task(_ id: String) async throws -> TaskRecord?
+    /// A task by id as it stands at `now` (open past its due time reads as `expired`), or `nil`.
+    func task(_ id: String, at now: Date) async throws -> TaskRecord?
 
-    /// A department's queue (or every department's), oldest first.
-    func tasks(department: String?, status: TaskStatus?, limit: Int?) async throws -> [TaskRecord]
+    /// A department's queue (or every department's), oldest first, as it stands at `now`: an open
+    /// task past its due time reads (and filters) as `expired`.
+    func tasks(department: String?, status: TaskStatus?, limit: Int?, at now: Date) async throws -> [TaskRecord]
 
     /// `open → assigned` (compare-and-set). Assigning again to the same person changes nothing;
     /// anything else throws `TaskMoveError` saying who holds the task.
@@ -43,7 +44,14 @@ public protocol Store: Sendable {
     /// `open` or `assigned` → `cancelled`; a cancelled task no longer counts as a contact.
     func cancel(task id: String, at: Date) async throws -> TaskMove
 
-    /// Moves every `open` task whose due time is before `now` to `expired`; returns how many.
+    /// Reads the decisions, tasks and outcomes of the window `[from, to)` into `sink`, from one
+    /// consistent snapshot, row by row (never all in memory): decisions by `at`, then tasks by
+    /// `created_at` (as they stand at `now`), then outcomes by `at`. Returns the sink.
+    func scan<Sink: StoreScanSink>(from: Date?, to: Date?, now: Date, into sink: Sink) async throws -> Sink
+
+    /// Writes `expired` into every `open` task whose due time is before `now`; returns how many.
+    /// Optional: reads already treat such tasks as expired (`TaskRecord.asOf`); this only makes
+    /// the rows say so for tools reading the tables directly.
     func expire(now: Date) async throws -> Int
 
     /// The schema version the store is at.
@@ -57,6 +65,16 @@ public protocol Store: Sendable {
 }
 
 extension Store {
+    /// A task by id as it stands now, or `nil`.
+    public func task(_ id: String) async throws -> TaskRecord? {
+        try await task(id, at: Date())
+    }
+
+    /// A department's queue (or every department's), oldest first, as it stands now.
+    public func tasks(department: String?, status: TaskStatus?, limit: Int?) async throws -> [TaskRecord] {
+        try await tasks(department: department, status: status, limit: limit, at: Date())
+    }
+
     /// One customer's contacts and outcomes, newest first.
     public func history(customer: String) async throws -> [HistoryEntry] {
         try await history(customers: [customer], since: nil)[customer] ?? []

@@ -105,7 +105,30 @@ public enum StoreTime {
 
     /// The `Date` of stored text (always valid when the store wrote it).
     static func stored(_ text: String) -> Date {
-        date(text) ?? Date(timeIntervalSince1970: 0)
+        if let s = text.utf8.withContiguousStorageIfAvailable(fixedWidthSeconds) ?? nil {
+            return Date(timeIntervalSince1970: TimeInterval(s))
+        }
+        return date(text) ?? Date(timeIntervalSince1970: 0)
+    }
+
+    /// Seconds since 1970 of the stored form `yyyy-MM-ddTHH:mm:ssZ` read in place (no copy), or
+    /// `nil` for any other text (which then goes through `seconds`).
+    private static func fixedWidthSeconds(_ u: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard u.count == 20, u[4] == 45, u[7] == 45, u[10] == 84, u[13] == 58, u[16] == 58, u[19] == 90 else { return nil }
+        var ok = true
+        func n(_ at: Int, _ width: Int) -> Int {
+            var v = 0
+            for k in at..<(at + width) {
+                let c = u[k]
+                if c < 48 || c > 57 { ok = false }
+                v = v * 10 + Int(c &- 48)
+            }
+            return v
+        }
+        let year = n(0, 4), month = n(5, 2), day = n(8, 2), hour = n(11, 2), minute = n(14, 2), second = n(17, 2)
+        guard ok, (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year), hour <= 23, minute <= 59,
+              second <= 60 else { return nil }
+        return Int64(daysFromCivil(year: year, month: month, day: day)) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
     }
 
     private static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }

@@ -17,7 +17,7 @@ struct NextBestCommand: AsyncParsableCommand {
               nextbest run --policies policies --profiles policies/samples/customers.jsonl --now 2026-11-01
             """,
         subcommands: [Run.self, Check.self, Test.self, Explain.self, Diff.self, Bench.self, Serve.self,
-                      StoreCommand.self, Outcomes.self, History.self]
+                      StoreCommand.self, Outcomes.self, History.self, Tasks.self, Report.self]
     )
 
     /// Runs the command and maps failures to the documented exit codes (usage errors are 2).

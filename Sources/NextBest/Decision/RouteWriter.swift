@@ -78,7 +78,7 @@ public final class RouteWriter {
     }
 
     /// Cells as one CSV line: every cell in double quotes (quotes doubled), CRLF at the end.
-    static func csvRow(_ cells: [String]) -> String {
+    package static func csvRow(_ cells: [String]) -> String {
         cells.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: ",") + "\r\n"
     }
 

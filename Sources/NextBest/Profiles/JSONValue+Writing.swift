@@ -43,7 +43,7 @@ extension JSONValue {
     }
 
     /// Appends `s` as a quoted JSON string.
-    static func writeString(_ s: String, into out: inout String) {
+    package static func writeString(_ s: String, into out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -1,0 +1,292 @@
+// nextbest tasks: a department's work queue from the store (list), and the moves assign, done, cancel.
+import ArgumentParser
+import Foundation
+import NextBest
+import NextBestStore
+
+/// `nextbest tasks list|assign|done|cancel`.
+struct Tasks: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Work a department's queue: list its tasks, assign, mark done, cancel.",
+        discussion: """
+            A task goes open → assigned → done, or is cancelled; an open task whose due time has \
+            passed is expired (computed when read: nothing needs to run for it). A move that does \
+            not fit the task's status (an unknown id, done on a cancelled task, assign on a done \
+            one, assign on a task someone else has) changes nothing and exits 1, saying why.
+
+            Example:
+              nextbest tasks list --store sqlite:history.db --department sales --status open
+              nextbest tasks assign 01JC4Z8T1M3Q6V9XK2R7B5N0PD-1 --to Giulia --store sqlite:history.db
+              nextbest tasks done 01JC4Z8T1M3Q6V9XK2R7B5N0PD-1 --outcome accepted --note "called back" --store sqlite:history.db
+            """,
+        subcommands: [List.self, Assign.self, Done.self, Cancel.self]
+    )
+
+    /// `nextbest tasks list`.
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A department's queue (or every department's), oldest first, with the department's profile fields.",
+            discussion: """
+                Formats: table (for people: times in UTC to the minute), json (one object with a \
+                "tasks" array; times as stored), csv (the route files' CSV: a byte-order mark, a header \
+                row, every cell quoted, CRLF). The department's declared profile fields (name, email, \
+                phone...) kept with each task are the last columns.
+                """
+        )
+
+        @OptionGroup var storeOptions: StoreOptions
+
+        @Option(name: .long, help: ArgumentHelp("Only this department's tasks.", valueName: "name"))
+        var department: String?
+
+        @Option(name: .long, help: ArgumentHelp("Only tasks with this status: open, assigned, done, cancelled or expired.", valueName: "status"))
+        var status: String?
+
+        @Option(name: .long, help: ArgumentHelp("table, json or csv.", valueName: "format"))
+        var format: String = "table"
+
+        @Option(name: .long, help: ArgumentHelp("At most this many tasks (the oldest).", valueName: "n"))
+        var limit: Int?
+
+        @Option(name: .long, help: ArgumentHelp("Read the queue as it stands at this time (ISO-8601; default: now): open tasks due before it are expired.", valueName: "time"))
+        var now: String?
+
+        func validate() throws {
+            if !["table", "json", "csv"].contains(format) { throw ValidationError("--format must be table, json or csv, not '\(format)'") }
+            if let status, TaskStatus(rawValue: status) == nil {
+                throw ValidationError("--status must be one of \(TaskStatus.allCases.map(\.rawValue).joined(separator: ", ")), not '\(status)'")
+            }
+            if let limit, limit < 0 { throw ValidationError("--limit cannot be negative") }
+            _ = try moveTime(now)
+        }
+
+        func run() async throws {
+            let at = try moveTime(now)
+            let (store, _) = try await storeOptions.open()
+            let list: [TaskRecord]
+            do {
+                list = try await store.tasks(department: department, status: status.flatMap(TaskStatus.init(rawValue:)),
+                                             limit: limit, at: at)
+            } catch {
+                await store.close()
+                throw cannotRun(storeMessage(error))
+            }
+            await store.close()
+            let out = StandardOutput()
+            switch format {
+            case "json":
+                let doc = JSONValue.object([
+                    "department": department.map(JSONValue.string) ?? .null, "status": status.map(JSONValue.string) ?? .null,
+                    "count": .int(list.count), "tasks": .array(list.map(\.json)),
+                ])
+                out.write(doc.jsonText + "\n")
+            case "csv":
+                writeCSV(list, to: out)
+            default:
+                writeTable(list, to: out)
+            }
+            out.flush()
+        }
+
+        /// Each task's profile fields, and all their names in first-seen order.
+        private func fields(_ list: [TaskRecord]) -> (names: [String], values: [[String: JSONValue]]) {
+            var seen = Set<String>(), names: [String] = [], values: [[String: JSONValue]] = []
+            values.reserveCapacity(list.count)
+            for t in list {
+                let pairs = t.fieldList
+                for (name, _) in pairs where seen.insert(name).inserted { names.append(name) }
+                values.append(Dictionary(pairs, uniquingKeysWith: { a, _ in a }))
+            }
+            return (names, values)
+        }
+
+        private func writeTable(_ list: [TaskRecord], to out: StandardOutput) {
+            let scope = department ?? "all departments"
+            let what = status.map { "\($0) task" } ?? "task"
+            guard !list.isEmpty else {
+                out.write("\(scope): no \(what)s\n")
+                return
+            }
+            out.write("\(scope): \(count(list.count, what)), oldest first (times in UTC)\n")
+            let (names, fieldValues) = fields(list)
+            var rows: [[String]] = [["TASK", "CREATED", "DUE", "CUSTOMER", "ACTION", "CHANNEL", "STATUS", "ASSIGNEE"] + names]
+            rows.reserveCapacity(list.count + 1)
+            for (t, values) in zip(list, fieldValues) {
+                rows.append([t.id, minutes(t.createdAt), t.dueAt.map(minutes) ?? "-", t.customer, t.action, t.channel,
+                             t.status.rawValue, t.assignee ?? "-"] + names.map { cell(values[$0]) ?? "-" })
+            }
+            alignedTable(rows, to: out)
+        }
+
+        private func writeCSV(_ list: [TaskRecord], to out: StandardOutput) {
+            let (names, fieldValues) = fields(list)
+            out.write("\u{FEFF}" + RouteWriter.csvRow(["id", "created_at", "due_at", "customer", "action", "department", "channel",
+                                                       "priority", "status", "assignee", "status_at", "policy"] + names))
+            for (t, values) in zip(list, fieldValues) {
+                out.write(RouteWriter.csvRow([
+                    t.id, StoreTime.text(t.createdAt), t.dueAt.map(StoreTime.text) ?? "", t.customer, t.action, t.department,
+                    t.channel, String(format: "%.2f", t.priority), t.status.rawValue, t.assignee ?? "", StoreTime.text(t.statusAt),
+                    t.policy ?? "",
+                ] + names.map { cell(values[$0]) ?? "" }))
+            }
+        }
+    }
+
+    /// `nextbest tasks assign ID --to NAME`.
+    struct Assign: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give an open task to someone (open → assigned).",
+            discussion: "Assigning a task again to the person who has it changes nothing. If someone else has it, "
+                + "or it is done, cancelled or expired, nothing changes and the message says who has it or why; exit 1."
+        )
+
+        @Argument(help: ArgumentHelp("The task's id (from tasks list).", valueName: "id"))
+        var id: String
+
+        @Option(name: .long, help: ArgumentHelp("Who takes the task.", valueName: "name"))
+        var to: String
+
+        @OptionGroup var storeOptions: StoreOptions
+
+        func validate() throws {
+            if to.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--to needs a name") }
+        }
+
+        func run() async throws {
+            let move = try await moveTask(storeOptions) { store in try await store.assign(task: id, to: to, at: Date()) }
+            print(move.changed ? "task \(id): assigned to \(to)" : "task \(id): already assigned to \(to); nothing changed")
+        }
+    }
+
+    /// `nextbest tasks done ID --outcome O [--note T]`.
+    struct Done: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Mark a task done with its outcome (open or assigned → done); the outcome is recorded for the next decision.",
+            discussion: "Outcomes: \(OutcomeCheck.defaultOutcomes.joined(separator: ", ")). The outcome is stored in the "
+                + "outcomes table too (key task:<id>), so the customer's history — and the next decision — sees it."
+        )
+
+        @Argument(help: ArgumentHelp("The task's id (from tasks list).", valueName: "id"))
+        var id: String
+
+        @Option(name: .long, help: ArgumentHelp("How the customer responded: \(OutcomeCheck.defaultOutcomes.joined(separator: ", ")).", valueName: "outcome"))
+        var outcome: String
+
+        @Option(name: .long, help: ArgumentHelp("A note for colleagues.", valueName: "text"))
+        var note: String?
+
+        @OptionGroup var storeOptions: StoreOptions
+
+        func validate() throws {
+            let known = OutcomeCheck.defaultOutcomes
+            if !known.contains(outcome) {
+                throw ValidationError("unknown outcome '\(outcome)' — known: \(known.joined(separator: ", "))")
+            }
+        }
+
+        func run() async throws {
+            _ = try await moveTask(storeOptions) { store in try await store.done(task: id, outcome: outcome, note: note, at: Date()) }
+            print("task \(id): done (\(outcome)); outcome recorded")
+        }
+    }
+
+    /// `nextbest tasks cancel ID`.
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Call a task off (open or assigned → cancelled); it no longer counts as a contact."
+        )
+
+        @Argument(help: ArgumentHelp("The task's id (from tasks list).", valueName: "id"))
+        var id: String
+
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() async throws {
+            _ = try await moveTask(storeOptions) { store in try await store.cancel(task: id, at: Date()) }
+            print("task \(id): cancelled")
+        }
+    }
+}
+
+/// Opens the store and makes one move: a refused move prints why and exits 1 (nothing changed);
+/// a store that cannot be used exits 2.
+private func moveTask(_ options: StoreOptions, _ body: @Sendable (any Store) async throws -> TaskMove) async throws -> TaskMove {
+    let (store, _) = try await options.open()
+    do {
+        let move = try await body(store)
+        await store.close()
+        return move
+    } catch let refused as TaskMoveError {
+        await store.close()
+        note("nextbest: " + refused.description)
+        throw ExitCode(1)
+    } catch {
+        await store.close()
+        throw cannotRun(storeMessage(error))
+    }
+}
+
+/// The time given with `--now`, or now.
+private func moveTime(_ text: String?) throws -> Date {
+    guard let text else { return Date() }
+    guard let d = StoreTime.date(text) else {
+        throw ValidationError("--now '\(text)' is not a date (use ISO-8601, as in 2026-11-03 or 2026-11-03T10:00:00Z)")
+    }
+    return d
+}
+
+/// A stored time to the minute, for people: `2026-11-03 10:00`.
+private func minutes(_ d: Date) -> String {
+    var s = StoreTime.text(d)
+    s = String(s.prefix(16))
+    return s.replacingOccurrences(of: "T", with: " ")
+}
+
+/// A profile field's value as a cell: text as is, other values as JSON, null as nothing.
+private func cell(_ v: JSONValue?) -> String? {
+    switch v {
+    case nil, .null?: return nil
+    case .string(let s)?: return s
+    case let other?: return other.jsonText
+    }
+}
+
+/// Rows as aligned columns (two spaces apart, trailing spaces trimmed), written in large chunks.
+private func alignedTable(_ rows: [[String]], to out: StandardOutput) {
+    var widths: [Int] = []
+    for row in rows {
+        for (i, c) in row.enumerated() {
+            let w = c.unicodeScalars.count
+            if i == widths.count { widths.append(w) } else if w > widths[i] { widths[i] = w }
+        }
+    }
+    for row in rows {
+        var line = ""
+        line.reserveCapacity(160)
+        for (i, c) in row.enumerated() {
+            line += c
+            if i < row.count - 1 { line += String(repeating: " ", count: widths[i] - c.unicodeScalars.count + 2) }
+        }
+        while line.hasSuffix(" ") { line.removeLast() }
+        line += "\n"
+        out.write(line)
+    }
+}
+
+/// Standard output through one buffer, written in large pieces.
+final class StandardOutput {
+    private var buffer = ""
+
+    /// Adds text; writes when a good amount has built up.
+    func write(_ text: String) {
+        buffer += text
+        if buffer.utf8.count >= 1 << 16 { flush() }
+    }
+
+    /// Writes what is buffered.
+    func flush() {
+        guard !buffer.isEmpty else { return }
+        FileHandle.standardOutput.write(Data(buffer.utf8))
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
