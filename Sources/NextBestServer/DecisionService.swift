@@ -221,6 +221,12 @@ public struct DecisionService: HTTPResponder {
             return await state.store.importOutcomes(body: body)
         case .tasks:
             let q = request.uri.queryParameters
+            let unknown = Set(q.map { String($0.key) }).subtracting(["department", "status", "limit"]).sorted()
+            if !unknown.isEmpty {
+                return .problem(400, "unknown query parameter\(unknown.count == 1 ? "" : "s") "
+                                + unknown.map { "'\($0)'" }.joined(separator: ", ") + "; the parameters are department, status and limit",
+                                ["fields": .array(unknown.map { .string($0) })])
+            }
             return await state.store.listTasks(department: q["department"].map(String.init),
                                                status: q["status"].map(String.init),
                                                limit: q["limit"].map(String.init), role: role)

@@ -79,7 +79,7 @@ public struct StoreService: ServiceStore {
             department = own
         }
         var wanted: TaskStatus?
-        if let s = status, !s.isEmpty {
+        if let s = status {
             guard let st = TaskStatus(rawValue: s) else {
                 return .problem(400, "unknown status '\(s)'; the statuses are "
                                 + TaskStatus.allCases.map(\.rawValue).joined(separator: ", "))
@@ -87,7 +87,7 @@ public struct StoreService: ServiceStore {
             wanted = st
         }
         var most = Self.maximumTasks
-        if let l = limit, !l.isEmpty {
+        if let l = limit {
             guard let n = Int(l), n >= 1, n <= Self.maximumTasks else {
                 return .problem(400, "limit must be a whole number from 1 to \(Self.maximumTasks), not '\(l)'")
             }
