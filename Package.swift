@@ -52,6 +52,7 @@ let package = Package(
             name: "NextBestServer",
             dependencies: [
                 "NextBest",
+                "NextBestStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -95,7 +96,15 @@ let package = Package(
         .testTarget(name: "NextBestReportTests", dependencies: ["NextBestReport"], swiftSettings: strictSettings),
         .testTarget(name: "NextBestTests", dependencies: ["NextBest"], swiftSettings: strictSettings),
         .testTarget(name: "nextbestTests", dependencies: ["NextBest", "NextBestStore", "NextBestReport"], swiftSettings: strictSettings),
-        .testTarget(name: "NextBestServerTests", dependencies: ["NextBest", "NextBestServer"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "NextBestServerTests",
+            dependencies: [
+                "NextBest", "NextBestServer", "NextBestStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "NextBestStoreTests",
             dependencies: [

@@ -1,5 +1,6 @@
 // POST /v1/decide: the request read by the byte scanner, profiles decided as bytes, plans written back as bytes.
 import NextBest
+import NextBestStore
 
 /// A checked `POST /v1/decide` request: where each profile lies in the body, and the options.
 public struct DecideRequest: Sendable, Hashable {
@@ -81,6 +82,10 @@ public struct DecideRequest: Sendable, Hashable {
         if !hasProfile && !hasProfiles {
             return .failure(.problem(400, "the request has no profile: send {\"profile\": {...}} or {\"profiles\": [{...}, ...]}"))
         }
+        if request.record && request.explain {
+            return .failure(.problem(400, "\"explain\" cannot be used with \"record\": explain the customer without recording, "
+                                        + "or record without explaining"))
+        }
         if request.record && request.now != nil {
             return .failure(.problem(400, "\"now\" cannot be used with \"record\": recorded decisions are made at the current time"))
         }
@@ -102,6 +107,14 @@ struct DecideRun {
     let body: [UInt8]
     let policies: LoadedPolicies
     let ids: DecisionIDGenerator
+    /// The customers' recorded histories (empty without a store), by customer id text.
+    var histories: [String: [HistoryEntry]] = [:]
+
+    /// The recorded history of the profile at `span`, when there is any.
+    private func history(_ profile: ArraySlice<UInt8>) -> [HistoryEntry] {
+        if histories.isEmpty { return [] }
+        return StoreService.customerID(Array(profile)).flatMap { histories[$0] } ?? []
+    }
 
     func run() -> DecideOutcome {
         let engine = policies.engine
@@ -116,13 +129,14 @@ struct DecideRun {
         for (i, span) in request.profiles.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             let profile = body[span]
+            let recorded = history(profile)
             do {
-                let plan = try engine.decidePlanJSON(json: profile, now: request.now)
+                let plan = try StoreHistory.decide(engine, profile: profile, history: recorded, now: request.now)
                 outcome.plans += 1
                 outcome.policyErrors += DecideRun.policyErrors(in: plan)
                 DecideRun.appendStamped(plan, decision: ids.next(), revision: policies.revision, into: &out)
                 if request.explain {
-                    let text = (try? engine.explain(json: profile, now: request.now).json.jsonText) ?? "null"
+                    let text = (try? StoreHistory.explain(engine, profile: profile, history: recorded, now: request.now).json.jsonText) ?? "null"
                     explanations.append(Array(text.utf8))
                 }
             } catch {

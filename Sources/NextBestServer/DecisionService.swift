@@ -221,8 +221,15 @@ public struct DecisionService: HTTPResponder {
             return await state.store.importOutcomes(body: body)
         case .tasks:
             let q = request.uri.queryParameters
+            let unknown = Set(q.map { String($0.key) }).subtracting(["department", "status", "limit"]).sorted()
+            if !unknown.isEmpty {
+                return .problem(400, "unknown query parameter\(unknown.count == 1 ? "" : "s") "
+                                + unknown.map { "'\($0)'" }.joined(separator: ", ") + "; the parameters are department, status and limit",
+                                ["fields": .array(unknown.map { .string($0) })])
+            }
             return await state.store.listTasks(department: q["department"].map(String.init),
-                                               status: q["status"].map(String.init), role: role)
+                                               status: q["status"].map(String.init),
+                                               limit: q["limit"].map(String.init), role: role)
         case .moveTask(let id, let move):
             return await state.store.moveTask(id: id, move: move, body: body, role: role)
         case .history(let customer):
@@ -241,14 +248,23 @@ public struct DecisionService: HTTPResponder {
         let outcome: DecideOutcome
         if request.record {
             let profiles = request.profiles.map { Array(body[$0]) }
-            switch await state.store.decideAndRecord(profiles: profiles, policies: policies, ids: state.ids) {
+            let store = state.store, ids = state.ids
+            switch await state.metrics.inFlight({ await store.decideAndRecord(profiles: profiles, policies: policies, ids: ids) }) {
             case .failure(let refusal): return refusal.answer
-            case .success(let slots): outcome = DecideOutcome(answer: DecisionService.recordedAnswer(slots, batch: request.batch))
+            case .success(let slots): outcome = DecisionService.recordedOutcome(slots, batch: request.batch)
             }
         } else {
-            let run = DecideRun(request: request, body: body, policies: policies, ids: state.ids)
+            var run = DecideRun(request: request, body: body, policies: policies, ids: state.ids)
+            if state.store.readsHistory {
+                let customers = request.profiles.compactMap { StoreService.customerID(Array(body[$0])) }
+                switch await state.store.histories(customers: customers) {
+                case .failure(let refusal): return refusal.answer
+                case .success(let h): run.histories = h
+                }
+            }
             do {
-                outcome = try await state.metrics.inFlight { try await NIOThreadPool.singleton.runIfActive { run.run() } }
+                let ready = run
+                outcome = try await state.metrics.inFlight { try await NIOThreadPool.singleton.runIfActive { ready.run() } }
             } catch {
                 return .problem(503, "the service is shutting down")
             }
@@ -260,16 +276,33 @@ public struct DecisionService: HTTPResponder {
         return outcome.answer
     }
 
-    private static func recordedAnswer(_ slots: [RecordedSlot], batch: Bool) -> Answer {
+    private static func recordedOutcome(_ slots: [RecordedSlot], batch: Bool) -> DecideOutcome {
+        var outcome = DecideOutcome(answer: Answer(status: 200, body: []))
+        if !batch, case .error(let b, let status)? = slots.first {
+            // One profile that cannot be decided: the error object is the answer, with "input" left out.
+            var o = (try? JSONValue(parsing: b))?.objectValue ?? [:]
+            o["input"] = nil
+            o["error"] = .string("the profile cannot be decided: " + (o["error"]?.stringValue ?? ""))
+            outcome.answer = .json(status, .object(o))
+            outcome.badProfiles = 1
+            return outcome
+        }
         var out = Array((batch ? #"{"plans":["# : #"{"plan":"#).utf8)
         for (i, slot) in slots.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             switch slot {
-            case .plan(let b), .error(let b): out.append(contentsOf: b)
+            case .plan(let b):
+                outcome.plans += 1
+                outcome.policyErrors += DecideRun.policyErrors(in: b)
+                out.append(contentsOf: b)
+            case .error(let b, _):
+                outcome.badProfiles += 1
+                out.append(contentsOf: b)
             }
         }
         out.append(contentsOf: Array((batch ? "]}" : "}").utf8))
-        return Answer(status: 200, body: out)
+        outcome.answer.body = out
+        return outcome
     }
 
     private func policiesAnswer(status: Int) -> Answer {

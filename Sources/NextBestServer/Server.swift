@@ -48,6 +48,8 @@ public struct ServeError: Error, Sendable, CustomStringConvertible {
     public var lines: [String]
     /// The lines, joined.
     public var description: String { lines.joined(separator: "\n") }
+    /// An error with these lines (the last is the summary).
+    public init(lines: [String]) { self.lines = lines }
 }
 
 /// Runs the decision service.

@@ -1,5 +1,6 @@
 // The seam between the service and a store (`--store URL`): the endpoints that need history go through it.
 import NextBest
+import NextBestStore
 
 /// A task move (`POST /v1/tasks/{id}/assign`, `/done`, `/cancel`).
 public enum TaskMove: String, Sendable, CaseIterable {
@@ -15,8 +16,9 @@ public enum TaskMove: String, Sendable, CaseIterable {
 public enum RecordedSlot: Sendable {
     /// The plan's JSON bytes.
     case plan([UInt8])
-    /// The error object's JSON bytes (`{"input": n, "error": "...", "customer": ...}`).
-    case error([UInt8])
+    /// The error object's JSON bytes (`{"input": n, "error": "...", "customer": ...}`) and the
+    /// status a request holding only this profile answers (400 unreadable, 422 not decidable).
+    case error([UInt8], status: Int)
 }
 
 /// What the service needs from a store. A store answers each endpoint itself (status and JSON
@@ -25,13 +27,17 @@ public enum RecordedSlot: Sendable {
 public protocol ServiceStore: Sendable {
     /// Whether the store answers (part of `/readyz`).
     func isReachable() async -> Bool
+    /// Whether decisions read customers' recorded history from this store.
+    var readsHistory: Bool { get }
+    /// The recorded histories (newest first) of the customers, in one query, for decisions made without `record`.
+    func histories(customers: [String]) async -> Result<[String: [HistoryEntry]], StoreRefusal>
     /// Decides `profiles` (JSON bytes each) with `policies`, reading each customer's history and
     /// recording the plans and their tasks, one customer at a time under its lock.
     func decideAndRecord(profiles: [[UInt8]], policies: LoadedPolicies, ids: DecisionIDGenerator) async -> Result<[RecordedSlot], StoreRefusal>
     /// `POST /v1/outcomes` with its JSON body.
     func importOutcomes(body: [UInt8]) async -> Answer
-    /// `GET /v1/tasks?department=D&status=S`.
-    func listTasks(department: String?, status: String?, role: TokenRole?) async -> Answer
+    /// `GET /v1/tasks?department=D&status=S&limit=N`.
+    func listTasks(department: String?, status: String?, limit: String?, role: TokenRole?) async -> Answer
     /// `POST /v1/tasks/{id}/assign|done|cancel` with its JSON body (409 on an invalid move).
     func moveTask(id: String, move: TaskMove, body: [UInt8], role: TokenRole?) async -> Answer
     /// `GET /v1/customers/{id}/history`.
@@ -61,6 +67,12 @@ public struct NoStore: ServiceStore {
     /// Always reachable: there is nothing to reach.
     public func isReachable() async -> Bool { true }
 
+    /// No: there is no history to read.
+    public var readsHistory: Bool { false }
+
+    /// No history.
+    public func histories(customers: [String]) async -> Result<[String: [HistoryEntry]], StoreRefusal> { .success([:]) }
+
     /// 501: recording needs a store.
     public func decideAndRecord(profiles: [[UInt8]], policies: LoadedPolicies, ids: DecisionIDGenerator) async -> Result<[RecordedSlot], StoreRefusal> {
         .failure(StoreRefusal(answer: NoStore.notImplemented("\"record\": true")))
@@ -70,7 +82,7 @@ public struct NoStore: ServiceStore {
     public func importOutcomes(body: [UInt8]) async -> Answer { NoStore.notImplemented("POST /v1/outcomes") }
 
     /// 501.
-    public func listTasks(department: String?, status: String?, role: TokenRole?) async -> Answer {
+    public func listTasks(department: String?, status: String?, limit: String?, role: TokenRole?) async -> Answer {
         NoStore.notImplemented("GET /v1/tasks")
     }
 

@@ -94,7 +94,7 @@ public final class PostgresStore: Store {
         }
     }
 
-    private func writing<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func writing<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
             return try await client.withConnection { c in try await Self.transaction(c, name: name, body) }
         } catch {
@@ -132,43 +132,47 @@ public final class PostgresStore: Store {
     /// Records plans and their tasks in one transaction; see `Store.record`.
     public func record(_ decisions: [RecordedDecision]) async throws -> RecordResult {
         if decisions.isEmpty { return RecordResult() }
+        return try await writing { c in try await Self.insert(decisions, c) }
+    }
+
+    /// Inserts decisions and their tasks inside the caller's transaction; see `Store.record`.
+    static func insert(_ decisions: [RecordedDecision], _ c: PostgresConnection) async throws -> RecordResult {
+        if decisions.isEmpty { return RecordResult() }
         let ids = decisions.map(\.id), runs = decisions.map(\.run), customers = decisions.map(\.customer)
         let revisions = decisions.map(\.revision), ats = decisions.map { StoreTime.text($0.at) }
         let plans = decisions.map(\.plan), heldOut = decisions.map { Self.nullable($0.heldOut) }
-        return try await writing { c in
-            var inserted = Set<String>()
-            let rows = try await c.query("""
-                INSERT INTO decisions (id, run, customer, revision, at, plan, held_out)
-                SELECT id, run, customer, revision, at, plan, NULLIF(held_out, '')
-                FROM unnest(\(ids)::text[], \(runs)::text[], \(customers)::text[], \(revisions)::text[], \(ats)::text[],
-                            \(plans)::text[], \(heldOut)::text[]) AS u(id, run, customer, revision, at, plan, held_out)
-                ON CONFLICT DO NOTHING RETURNING id
-                """, logger: Self.quiet)
-            for try await id in rows.decode(String.self) { inserted.insert(id) }
-            var result = RecordResult()
-            result.decisions = inserted.count
-            result.skipped = decisions.count - inserted.count
-            var t = TaskColumns()
-            for d in decisions where inserted.contains(d.id) {
-                let at = StoreTime.text(d.at)
-                for (i, task) in d.tasks.enumerated() { t.append(d, i, task, at) }
-            }
-            if !t.ids.isEmpty {
-                let rows = try await c.query("""
-                    INSERT INTO tasks (id, decision, customer, action, department, channel, priority, created_at, status,
-                                       status_at, due_at, policy, segments, fields)
-                    SELECT id, decision, customer, action, department, channel, priority, created_at, 'open', created_at,
-                           NULLIF(due_at, ''), NULLIF(policy, ''), segments, NULLIF(fields, '')
-                    FROM unnest(\(t.ids)::text[], \(t.decisions)::text[], \(t.customers)::text[], \(t.actions)::text[],
-                                \(t.departments)::text[], \(t.channels)::text[], \(t.priorities)::float8[], \(t.createdAt)::text[],
-                                \(t.dueAt)::text[], \(t.policies)::text[], \(t.segments)::text[], \(t.fields)::text[])
-                         AS u(id, decision, customer, action, department, channel, priority, created_at, due_at, policy, segments, fields)
-                    ON CONFLICT DO NOTHING RETURNING 1
-                    """, logger: Self.quiet)
-                for try await _ in rows.decode(Int32.self) { result.tasks += 1 }
-            }
-            return result
+        var inserted = Set<String>()
+        let rows = try await c.query("""
+            INSERT INTO decisions (id, run, customer, revision, at, plan, held_out)
+            SELECT id, run, customer, revision, at, plan, NULLIF(held_out, '')
+            FROM unnest(\(ids)::text[], \(runs)::text[], \(customers)::text[], \(revisions)::text[], \(ats)::text[],
+                        \(plans)::text[], \(heldOut)::text[]) AS u(id, run, customer, revision, at, plan, held_out)
+            ON CONFLICT DO NOTHING RETURNING id
+            """, logger: Self.quiet)
+        for try await id in rows.decode(String.self) { inserted.insert(id) }
+        var result = RecordResult()
+        result.decisions = inserted.count
+        result.skipped = decisions.count - inserted.count
+        var t = TaskColumns()
+        for d in decisions where inserted.contains(d.id) {
+            let at = StoreTime.text(d.at)
+            for (i, task) in d.tasks.enumerated() { t.append(d, i, task, at) }
         }
+        if !t.ids.isEmpty {
+            let rows = try await c.query("""
+                INSERT INTO tasks (id, decision, customer, action, department, channel, priority, created_at, status,
+                                   status_at, due_at, policy, segments, fields)
+                SELECT id, decision, customer, action, department, channel, priority, created_at, 'open', created_at,
+                       NULLIF(due_at, ''), NULLIF(policy, ''), segments, NULLIF(fields, '')
+                FROM unnest(\(t.ids)::text[], \(t.decisions)::text[], \(t.customers)::text[], \(t.actions)::text[],
+                            \(t.departments)::text[], \(t.channels)::text[], \(t.priorities)::float8[], \(t.createdAt)::text[],
+                            \(t.dueAt)::text[], \(t.policies)::text[], \(t.segments)::text[], \(t.fields)::text[])
+                     AS u(id, decision, customer, action, department, channel, priority, created_at, due_at, policy, segments, fields)
+                ON CONFLICT DO NOTHING RETURNING 1
+                """, logger: Self.quiet)
+            for try await _ in rows.decode(Int32.self) { result.tasks += 1 }
+        }
+        return result
     }
 
     private struct TaskColumns {
@@ -232,25 +236,28 @@ public final class PostgresStore: Store {
     /// Many customers' histories in one query, newest first; see `Store.history`.
     public func history(customers: [String], since: Date?) async throws -> [String: [HistoryEntry]] {
         if customers.isEmpty { return [:] }
+        return try await reading { c in try await Self.readHistory(customers, since: since, c) }
+    }
+
+    /// Many customers' histories, newest first, on the caller's connection; see `Store.history`.
+    static func readHistory(_ customers: [String], since: Date?, _ c: PostgresConnection) async throws -> [String: [HistoryEntry]] {
         let from = since.map(StoreTime.text) ?? ""
-        return try await reading { c in
-            let rows = try await c.query("""
-                SELECT customer, action, channel, created_at AS at, NULL::text AS outcome, id AS task,
-                       NULL::float8 AS value, 0 AS kind
-                  FROM tasks WHERE customer = ANY(\(customers)::text[]) AND status <> 'cancelled' AND created_at >= \(from)
-                UNION ALL
-                SELECT customer, action, channel, at, outcome, task, value, 1
-                  FROM outcomes WHERE customer = ANY(\(customers)::text[]) AND at >= \(from)
-                ORDER BY 1, 4 DESC, 8 DESC, 6
-                """, logger: Self.quiet)
-            var out: [String: [HistoryEntry]] = [:]
-            for try await (customer, action, channel, at, outcome, task, value, _) in rows.decode(
-                (String, String, String?, String, String?, String?, Double?, Int32).self) {
-                out[customer, default: []].append(HistoryEntry(action: action, channel: channel, at: StoreTime.stored(at),
-                                                               outcome: outcome, task: task, value: value))
-            }
-            return out
+        let rows = try await c.query("""
+            SELECT customer, action, channel, created_at AS at, NULL::text AS outcome, id AS task,
+                   NULL::float8 AS value, 0 AS kind
+              FROM tasks WHERE customer = ANY(\(customers)::text[]) AND status <> 'cancelled' AND created_at >= \(from)
+            UNION ALL
+            SELECT customer, action, channel, at, outcome, task, value, 1
+              FROM outcomes WHERE customer = ANY(\(customers)::text[]) AND at >= \(from)
+            ORDER BY 1, 4 DESC, 8 DESC, 6
+            """, logger: Self.quiet)
+        var out: [String: [HistoryEntry]] = [:]
+        for try await (customer, action, channel, at, outcome, task, value, _) in rows.decode(
+            (String, String, String?, String, String?, String?, Double?, Int32).self) {
+            out[customer, default: []].append(HistoryEntry(action: action, channel: channel, at: StoreTime.stored(at),
+                                                           outcome: outcome, task: task, value: value))
         }
+        return out
     }
 
     /// The decisions of `run` among `customers`; see `Store.recordedDecisions`.

@@ -104,7 +104,7 @@ public final class SQLiteStore: Store {
         }
     }
 
-    private func writing<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func writing<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool.writeWithoutTransaction { db in
                 var result: T?
@@ -127,32 +127,35 @@ public final class SQLiteStore: Store {
 
     /// Records plans and their tasks in one transaction; see `Store.record`.
     public func record(_ decisions: [RecordedDecision]) async throws -> RecordResult {
-        try await writing { db in
-            var result = RecordResult()
-            let insertDecision = try db.cachedStatement(sql: """
-                INSERT INTO decisions (id, run, customer, revision, at, plan, held_out) VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT DO NOTHING
-                """)
-            let insertTask = try db.cachedStatement(sql: """
-                INSERT INTO tasks (id, decision, customer, action, department, channel, priority, created_at, status,
-                  status_at, due_at, policy, segments, fields)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                """)
-            for d in decisions {
-                let at = StoreTime.text(d.at)
-                try insertDecision.execute(arguments: [d.id, d.run, d.customer, d.revision, at, d.plan, d.heldOut])
-                guard db.changesCount == 1 else { result.skipped += 1; continue }
-                result.decisions += 1
-                for (i, t) in d.tasks.enumerated() {
-                    try insertTask.execute(arguments: [
-                        d.taskID(at: i), d.id, d.customer, t.action, t.department, t.channel, t.priority, at, at,
-                        t.dueAt.map(StoreTime.text), t.policy, Schema.segmentsText(t.segments), t.fields,
-                    ])
-                    result.tasks += db.changesCount
-                }
+        try await writing { db in try Self.insert(decisions, db) }
+    }
+
+    /// Inserts decisions and their tasks inside the caller's transaction; see `Store.record`.
+    static func insert(_ decisions: [RecordedDecision], _ db: Database) throws -> RecordResult {
+        var result = RecordResult()
+        let insertDecision = try db.cachedStatement(sql: """
+            INSERT INTO decisions (id, run, customer, revision, at, plan, held_out) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT DO NOTHING
+            """)
+        let insertTask = try db.cachedStatement(sql: """
+            INSERT INTO tasks (id, decision, customer, action, department, channel, priority, created_at, status,
+              status_at, due_at, policy, segments, fields)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+            """)
+        for d in decisions {
+            let at = StoreTime.text(d.at)
+            try insertDecision.execute(arguments: [d.id, d.run, d.customer, d.revision, at, d.plan, d.heldOut])
+            guard db.changesCount == 1 else { result.skipped += 1; continue }
+            result.decisions += 1
+            for (i, t) in d.tasks.enumerated() {
+                try insertTask.execute(arguments: [
+                    d.taskID(at: i), d.id, d.customer, t.action, t.department, t.channel, t.priority, at, at,
+                    t.dueAt.map(StoreTime.text), t.policy, Schema.segmentsText(t.segments), t.fields,
+                ])
+                result.tasks += db.changesCount
             }
-            return result
         }
+        return result
     }
 
     /// Imports checked outcome rows in one transaction; see `Store.importOutcomes`.
@@ -191,24 +194,27 @@ public final class SQLiteStore: Store {
     /// Many customers' histories in one query, newest first; see `Store.history`.
     public func history(customers: [String], since: Date?) async throws -> [String: [HistoryEntry]] {
         if customers.isEmpty { return [:] }
+        return try await reading { db in try Self.readHistory(customers, since: since, db) }
+    }
+
+    /// Many customers' histories, newest first, on the caller's connection; see `Store.history`.
+    static func readHistory(_ customers: [String], since: Date?, _ db: Database) throws -> [String: [HistoryEntry]] {
         let list = Schema.jsonArray(customers)
         let from = since.map(StoreTime.text) ?? ""
-        return try await reading { db in
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT customer, action, channel, created_at AS at, NULL AS outcome, id AS task, NULL AS value, 0 AS kind
-                  FROM tasks WHERE customer IN (SELECT value FROM json_each(?1)) AND status <> 'cancelled' AND created_at >= ?2
-                UNION ALL
-                SELECT customer, action, channel, at, outcome, task, value, 1
-                  FROM outcomes WHERE customer IN (SELECT value FROM json_each(?1)) AND at >= ?2
-                ORDER BY 1, 4 DESC, 8 DESC, 6
-                """, arguments: [list, from])
-            var out: [String: [HistoryEntry]] = [:]
-            while let r = try rows.next() {
-                let entry = HistoryEntry(action: r[1], channel: r[2], at: StoreTime.stored(r[3]), outcome: r[4], task: r[5], value: r[6])
-                out[r[0], default: []].append(entry)
-            }
-            return out
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT customer, action, channel, created_at AS at, NULL AS outcome, id AS task, NULL AS value, 0 AS kind
+              FROM tasks WHERE customer IN (SELECT value FROM json_each(?1)) AND status <> 'cancelled' AND created_at >= ?2
+            UNION ALL
+            SELECT customer, action, channel, at, outcome, task, value, 1
+              FROM outcomes WHERE customer IN (SELECT value FROM json_each(?1)) AND at >= ?2
+            ORDER BY 1, 4 DESC, 8 DESC, 6
+            """, arguments: [list, from])
+        var out: [String: [HistoryEntry]] = [:]
+        while let r = try rows.next() {
+            let entry = HistoryEntry(action: r[1], channel: r[2], at: StoreTime.stored(r[3]), outcome: r[4], task: r[5], value: r[6])
+            out[r[0], default: []].append(entry)
         }
+        return out
     }
 
     /// The decisions of `run` among `customers`; see `Store.recordedDecisions`.

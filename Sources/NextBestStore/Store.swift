@@ -14,6 +14,15 @@ public protocol Store: Sendable {
     /// whose run and customer, is already stored is skipped together with its tasks.
     func record(_ decisions: [RecordedDecision]) async throws -> RecordResult
 
+    /// Decides and records under the customers' locks, in one transaction: locks each customer
+    /// (PostgreSQL: `pg_advisory_xact_lock` on ``customerLockKey(_:)``; SQLite: `BEGIN IMMEDIATE`,
+    /// which holds the one write lock), reads their histories (newest first), hands them to
+    /// `decide`, records the decisions it returns and commits. Two processes deciding the same
+    /// customer at once therefore run one after the other, the second seeing the first's tasks.
+    func recordLocked<T: Sendable>(customers: [String],
+                                   _ decide: @escaping @Sendable ([String: [HistoryEntry]]) -> (decisions: [RecordedDecision], value: T))
+        async throws -> (result: RecordResult, value: T)
+
     /// Imports checked outcome rows in one transaction. A row whose key is already stored is a
     /// duplicate; a row naming a task that does not exist (or belongs to another customer or
     /// action) is rejected. A row with a task and no channel takes the task's channel.

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NextBest
 import NextBestServer
+import NextBestStore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -17,7 +18,9 @@ struct Serve: ParsableCommand {
             the bound address is printed on standard error. SIGHUP, POST /v1/policies/reload or, \
             with --watch, a changed file reloads the policy set; a set that does not load leaves the \
             old one serving. SIGTERM or SIGINT stops accepting, lets requests in flight finish and \
-            exits 0. The API is described at /openapi.yaml.
+            exits 0. With --store, "record": true records plans and their tasks, and outcomes, \
+            tasks and customers' history are served; replicas may share one PostgreSQL store. \
+            The API is described at /openapi.yaml.
 
             Example:
               nextbest serve --policies policies --port 8080
@@ -55,9 +58,9 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
+        var storeURL: StoreURL?
         if let store {
-            throw cannotRun("--store \(store): this version of nextbest serve has no store yet; "
-                            + "run it without --store (decide works; record, outcomes, tasks and history answer 501)")
+            do { storeURL = try StoreURL(store) } catch { throw cannotRun(error.description) }
         }
         // Block the signals the service handles in this thread before any other thread starts, so
         // every thread inherits the mask: they stay pending for the service's signal handling
@@ -79,7 +82,29 @@ struct Serve: ParsableCommand {
         let done = DispatchSemaphore(value: 0)
         Task.detached {
             do {
-                try await DecisionServer.run(config, logger: logger) { line in note(line) }
+                var service: any ServiceStore = NoStore()
+                var opened: (any Store)?
+                if let storeURL {
+                    do {
+                        let (store, migration) = try await openStore(storeURL)
+                        if migration.from != migration.to {
+                            note("nextbest serve: store \(storeURL) brought up to version \(migration.to) (was \(migration.from))")
+                        }
+                        opened = store
+                        service = StoreService(store: store)
+                    } catch {
+                        throw ServeError(lines: [storeMessage(error)])
+                    }
+                }
+                do {
+                    try await DecisionServer.run(config, store: service, logger: logger) { line in note(line) }
+                } catch {
+                    await opened?.close()
+                    throw error
+                }
+                // Every request has finished (each recorded its decisions in its own transaction):
+                // close the store so nothing is left unwritten, then exit.
+                await opened?.close()
                 outcome.withLock { $0 = .success(()) }
             } catch {
                 outcome.withLock { $0 = .failure(error) }
