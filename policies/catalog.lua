@@ -7,6 +7,7 @@
 --                 customer got it (read from the contact history)
 --   group         at most one action of the same group goes into a plan
 --   eligible      an extra yes/no check that applies whichever policy proposes the action
+--   starts, ends  campaign dates (inclusive): outside them the action is not taken
 
 -- Cities where the sales team runs in-person customer events this season.
 local EVENT_CITIES = { "Chicago", "Boston", "Austin", "Seattle" }
@@ -25,6 +26,9 @@ action "invite_event" {
   description = "Account manager calls to invite the customer to our customer event in their city",
   cooldown_days = 60,
   group = "invitations",
+  -- The events take place on 26 November: invitations go out from 1 October up to that day
+  -- (inclusive) and never after it.
+  starts = "2026-10-01", ends = "2026-11-26",
   -- Only customers in a city where an event takes place this season.
   eligible = function(c) return one_of(c.city, EVENT_CITIES) end,
 }
@@ -113,4 +117,14 @@ action "welcome_call" {
   department = "customer_success", channel = "phone",
   description = "Customer success manager calls to welcome the customer and set up the account",
   cooldown_days = 30,
+}
+
+-- Fallback (contact_policy.lua) ---------------------------------------------------------------
+
+action "newsletter_signup" {
+  department = "marketing", channel = "email",
+  description = "Invite to sign up for the monthly newsletter (for customers nothing else fits)",
+  cooldown_days = 180,
+  -- Only customers who are not subscribed yet.
+  eligible = function(c) return not c.newsletter, "already subscribed to the newsletter" end,
 }

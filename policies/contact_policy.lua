@@ -9,10 +9,14 @@
 --   * the contact history used for cooldowns is the profile's `contacts` list, e.g.
 --     { action = "retention_call", channel = "phone", at = "2026-10-20" } or
 --     { action = "winback_email", channel = "email", days_ago = 12 }.
+--   * fallback: a customer whose plan would otherwise be empty is invited to the newsletter
+--     (when they can be emailed, are not subscribed and were not invited in the last 180
+--     days); the fallback never replaces another action.
 
 contact_policy {
   max_actions = 3,
   max_per_channel = 1,
   consent = "opt_in",
   history = "contacts",
+  fallback = { "newsletter_signup" },
 }

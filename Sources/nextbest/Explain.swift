@@ -12,6 +12,7 @@ struct Explain: ParsableCommand {
 
             Examples:
               nextbest explain --policies policies --profiles policies/samples/customers.jsonl --id C0007 --now 2026-11-01
+              nextbest explain --policies policies --profiles policies/samples/customers.jsonl --id C0007 --context channel=web
               nextbest explain --policies policies --profile customer.json --format json
             """
     )
@@ -21,6 +22,8 @@ struct Explain: ParsableCommand {
     @OptionGroup var policy: PolicyOptions
 
     @OptionGroup var csv: CSVOptions
+
+    @OptionGroup var context: ContextOptions
 
     @Option(name: .long, help: ArgumentHelp("A file holding one profile (.json, .jsonl or .csv).", valueName: "file"))
     var profile: String?
@@ -43,7 +46,7 @@ struct Explain: ParsableCommand {
     func run() throws {
         let path = profile ?? profiles!
         if path != "-" && !FileManager.default.fileExists(atPath: path) { throw cannotRun("profiles not found: \(path)") }
-        let engine = try policy.engine(concurrency: 1)
+        let engine = try policy.engine(concurrency: 1, context: context.values)
         let fmt = ProfileFormat.guess(path: path)
         let json: [UInt8]
         do {
@@ -90,7 +93,7 @@ extension Explanation {
             if let e = p.error { what = e }
             else if !p.ran { what = p.skippedBecause ?? "" }
             else if p.proposed.isEmpty { what = "proposed nothing" }
-            else { what = "proposed " + p.proposed.map { "\($0.action) (\(number($0.priority)))" }.joined(separator: ", ") }
+            else { what = "proposed " + p.proposed.map { "\($0.action) (\(number($0.priority))\($0.factors.map { " = " + $0.text } ?? ""))" }.joined(separator: ", ") }
             rows.append([status, p.policy, what, p.at ?? ""])
         }
         for (p, row) in zip(policies, table(rows)) {
@@ -104,6 +107,9 @@ extension Explanation {
         if !eligibilityRead.isEmpty { lines.append("   the actions' eligible checks " + readLine(eligibilityRead)) }
         if plan.suppressed.isEmpty { lines.append("   nothing suppressed") }
         for s in plan.suppressed { lines.append("   suppressed \(s.action) (policy \(s.policy)): \(s.reason)") }
+        if let f = plan.actions.first(where: { $0.factors != nil })?.factors {
+            lines.append("   score = p (propensity) × c (context weights) × v (value) × l (levers: 1 + weights / 100), e.g. \(f.text)")
+        }
         lines += ["", "5. Plan"]
         lines += plan.textLines(indent: "   ")
         return lines.joined(separator: "\n")

@@ -13,6 +13,7 @@ enum Prelude {
         ("language", PackageResources.language_lua),
         ("schema", PackageResources.schema_lua),
         ("lint", PackageResources.lint_lua),
+        ("levers", PackageResources.levers_lua),
         ("pipeline", PackageResources.pipeline_lua),
         ("stats", PackageResources.stats_lua),
         ("explain", PackageResources.explain_lua),
