@@ -107,8 +107,8 @@ extension Explanation {
         if !eligibilityRead.isEmpty { lines.append("   the actions' eligible checks " + readLine(eligibilityRead)) }
         if plan.suppressed.isEmpty { lines.append("   nothing suppressed") }
         for s in plan.suppressed { lines.append("   suppressed \(s.action) (policy \(s.policy)): \(s.reason)") }
-        if let f = plan.actions.first(where: { $0.factors != nil })?.factors {
-            lines.append("   score = p (propensity) × c (context weights) × v (value) × l (levers: 1 + weights / 100), e.g. \(f.text)")
+        if plan.actions.contains(where: { $0.factors != nil }) {
+            lines.append("   priority = score = p (propensity) × c (context weights) × v (value) × l (levers: 1 + weights / 100)")
         }
         lines += ["", "5. Plan"]
         lines += plan.textLines(indent: "   ")
