@@ -7,6 +7,9 @@
 --                 customer got it (read from the contact history)
 --   group         at most one action of the same group goes into a plan
 --   eligible      an extra yes/no check that applies whichever policy proposes the action
+--   starts, ends  campaign dates (inclusive): outside them the action is not taken
+--   value         what the action is worth for this customer (when the policy does not say);
+--                 the score that orders a plan is propensity x value x levers (contact_policy.lua)
 
 -- Cities where the sales team runs in-person customer events this season.
 local EVENT_CITIES = { "Chicago", "Boston", "Austin", "Seattle" }
@@ -25,11 +28,17 @@ action "invite_event" {
   description = "Account manager calls to invite the customer to our customer event in their city",
   cooldown_days = 60,
   group = "invitations",
+  -- The events take place on 26 November: invitations go out from 1 October up to that day
+  -- (inclusive) and never after it.
+  starts = "2026-10-01", ends = "2026-11-26",
   -- Only customers in a city where an event takes place this season.
   eligible = function(c) return one_of(c.city, EVENT_CITIES) end,
 }
 
 -- Retention (at most one per plan) ------------------------------------------------------------
+
+-- Lever: retention is worth 20% more this quarter (every action of the group scores x 1.2).
+group "retention" { weight = 20, description = "Retention actions, a priority this quarter" }
 
 action "retention_call" {
   department = "customer_service", channel = "phone",
@@ -51,12 +60,19 @@ action "service_recovery_call" {
   department = "customer_service", channel = "phone",
   description = "Senior agent calls to sort out all open tickets in one go",
   cooldown_days = 14,
+  -- 85, plus 3 per open ticket beyond two (up to 94).
+  value = function(c)
+    local open = c.open_tickets or count(c.tickets, function(t) return t.status ~= "closed" end)
+    return 85 + 3 * clamp(open - 2, 0, 3)
+  end,
 }
 
 action "feedback_survey_sms" {
   department = "customer_service", channel = "sms",
   description = "Text with a two-question 'what went wrong?' survey and a callback link",
   cooldown_days = 90,
+  -- The lower the score, the more we want to hear from them: 50 for a 6, 62 for a 0.
+  value = function(c) return 50 + 2 * (6 - c.nps) end,
 }
 
 action "social_reply" {
@@ -71,6 +87,8 @@ action "cross_sell_email" {
   department = "sales", channel = "email",
   description = "Email recommending the product line the customer does not buy from us yet",
   cooldown_days = 30,
+  -- Worth more the lower our share of the customer's spend and the higher their growth potential.
+  value = function(c) return 40 + 30 * (1 - c.share_of_wallet) + 10 * (c.growth_potential or 0) end,
   -- Never try to sell more while the customer is waiting on an open ticket (the export's
   -- count, or else the tickets in the list that are not closed).
   eligible = function(c)
@@ -83,6 +101,7 @@ action "account_review_visit" {
   department = "sales", channel = "in_person",
   description = "Account manager visits for a yearly business review",
   cooldown_days = 90,
+  value = function(c) return 60 + 20 * c.growth_potential end,
 }
 
 -- Win-back (at most one per plan) -------------------------------------------------------------
@@ -107,10 +126,23 @@ action "onboarding_email" {
   department = "customer_success", channel = "email",
   description = "Next step of the digital onboarding series (app tour, self-service portal)",
   cooldown_days = 7,
+  -- The newer the customer, the more it is worth: 75 in month 0, 65 in month 2.
+  value = function(c) return 60 + 5 * (3 - clamp(c.tenure_months, 0, 3)) end,
 }
 
 action "welcome_call" {
   department = "customer_success", channel = "phone",
   description = "Customer success manager calls to welcome the customer and set up the account",
   cooldown_days = 30,
+  value = function(c) return 60 + 5 * (3 - clamp(c.tenure_months, 0, 3)) end,
+}
+
+-- Fallback (contact_policy.lua) ---------------------------------------------------------------
+
+action "newsletter_signup" {
+  department = "marketing", channel = "email",
+  description = "Invite to sign up for the monthly newsletter (for customers nothing else fits)",
+  cooldown_days = 180,
+  -- Only customers who are not subscribed yet.
+  eligible = function(c) return not c.newsletter, "already subscribed to the newsletter" end,
 }

@@ -4,7 +4,7 @@
 --    spend) who have been with us at least 6 months and are not about to leave get an
 --    email from sales recommending the next product line for them. The action itself is
 --    not eligible while a ticket is open (see catalog.lua).
---    Priority 61-80: higher the lower our share and the higher the growth potential.
+--    Value 61-80 (catalog.lua): higher the lower our share and the higher the growth potential.
 -- 2. "account-review": high-value customers with high growth potential get a visit from
 --    their account manager (in person) unless we already have most of their spend.
 
@@ -28,9 +28,6 @@ policy "cross-sell" {
     return c.tenure_months >= 6 and not ctx.segments.churn_risk and next_product_line(c) ~= nil
   end,
   action = "cross_sell_email",
-  priority = function(c)
-    return 40 + 30 * (1 - c.share_of_wallet) + 10 * (c.growth_potential or 0)
-  end,
   reason = function(c)
     return string.format("we have %.0f%% of the customer's spend", c.share_of_wallet * 100)
   end,
@@ -42,7 +39,6 @@ policy "account-review" {
   segments = { "high_value", "high_growth" },
   when = function(c) return (c.share_of_wallet or 0) < 0.6 end,
   action = "account_review_visit",
-  priority = function(c) return 60 + 20 * c.growth_potential end,
   reason = "high-value account with high growth potential",
   params = function(c) return { city = c.city, region = c.region } end,
 }

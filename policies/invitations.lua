@@ -6,7 +6,8 @@
 --       event in their city (sales, phone). Where there is no event in their city (the
 --       event action is not eligible there), they get the webinar invitation instead.
 -- Both invitations are in the group "invitations", so a plan never holds both.
--- Priority: 50 to 95, higher for customers with more growth potential.
+-- Value: 50 to 95, higher for customers with more growth potential (the score is this value:
+-- invitations give no propensity, so it is 1).
 
 policy "invitations" {
   description = "High-value customers: webinar if tech-savvy, otherwise an in-person event",
@@ -17,7 +18,7 @@ policy "invitations" {
     if ctx.segments.tech_savvy then
       return {
         action = "invite_webinar",
-        priority = 50 + 40 * growth,
+        value = 50 + 40 * growth,
         reason = "tech-savvy high-value customer",
       }
     end
@@ -25,13 +26,13 @@ policy "invitations" {
     return {
       -- First choice: meet in person.
       { action = "invite_event",
-        priority = 55 + 40 * growth,
+        value = 55 + 40 * growth,
         reason = "high-value customer who prefers meeting in person",
         params = { city = c.city } },
       -- Fallback, only used when the event cannot be offered (no event in their city,
       -- no phone consent, recently invited, or the phone slot is taken).
       { action = "invite_webinar",
-        priority = 30,
+        value = 30,
         reason = "high-value customer, no in-person event possible" },
     }
   end,

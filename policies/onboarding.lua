@@ -4,13 +4,12 @@
 --    onboarding series (app tour, self-service portal). Customer success sends it.
 -- 2. "onboarding-welcome-call": the other new customers get a welcome call from a
 --    customer success manager, who sets up the account with them.
--- Priority 65-75: the newer the customer, the higher (75 in month 0, 65 in month 2).
+-- Value 65-75 (catalog.lua): the newer the customer, the higher (75 in month 0, 65 in month 2).
 
 policy "onboarding-digital" {
   description = "New tech-savvy customers: digital onboarding email series",
   segments = { "new_customer", "tech_savvy" },
   action = "onboarding_email",
-  priority = function(c) return 60 + 5 * (3 - clamp(c.tenure_months, 0, 3)) end,
   reason = "new customer, comfortable with digital self-service",
   params = function(c)
     -- One email per month of tenure: month 0 gets step 1, and so on.
@@ -23,6 +22,5 @@ policy "onboarding-welcome-call" {
   segments = { "new_customer" },
   when = function(c, ctx) return not ctx.segments.tech_savvy end,
   action = "welcome_call",
-  priority = function(c) return 60 + 5 * (3 - clamp(c.tenure_months, 0, 3)) end,
   reason = "new customer who prefers a personal start",
 }

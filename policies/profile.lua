@@ -11,6 +11,7 @@ profile {
   tech_affinity = "number", churn_risk = "number", tenure_months = "integer",
   last_purchase = "date", nps = "integer", satisfaction = "integer", open_tickets = "integer",
   tickets = "list", social_mentions = "list", products = "list", contacts = "list",
+  newsletter = "boolean",
   consent = { email = "boolean", phone = "boolean", sms = "boolean", social = "boolean", mail = "boolean" },
   strict = true,
 }

@@ -5,8 +5,11 @@
 --       everybody else gets a loyalty discount by email. High-value customers we cannot
 --       call (no phone consent, called recently) get the email instead: both actions are
 --       in the group "retention", so a plan holds at most one of them.
--- Priority grows with the risk: 70 + 30 x risk for the call (88-100 in the segment),
--- 55 + 30 x risk for the email (73-85).
+-- Score = propensity x value x lever (contact_policy.lua arbitrates by "pcvl"): the propensity
+-- is the churn risk (how likely we lose the customer without the action), the value what keeping
+-- the customer is worth to us: 90 for the call (high-value customers), 75 for the email; the
+-- group "retention" is worth 20% more this quarter (catalog.lua). So the call scores
+-- 0.6 x 90 x 1.2 = 64.8 up to 108, the email 54 up to 90.
 -- Discount: an A/B test runs this quarter — half the email customers get 10%, half 15%
 -- (split by customer id, so the same customer always lands in the same half).
 
@@ -23,7 +26,7 @@ policy "retention" {
     local group = discount_test_group(c)
     local email = {
       action = "retention_offer_email",
-      priority = 55 + 30 * risk,
+      value = 75, propensity = risk,
       reason = string.format("churn risk %.0f%%", risk * 100),
       params = { discount_pct = group == "A" and 10 or 15, test_group = group },
     }
@@ -32,7 +35,7 @@ policy "retention" {
     end
     return {
       { action = "retention_call",
-        priority = 70 + 30 * risk,
+        value = 90, propensity = risk,
         reason = string.format("high-value customer with churn risk %.0f%%", risk * 100),
         params = { annual_revenue = c.annual_revenue, discount_pct = 20 } },
       email,  -- only used when the call cannot be made

@@ -3,7 +3,7 @@
 -- 1. "service-recovery": a customer with two or more open tickets who is also unhappy
 --    (an NPS detractor, or a satisfaction score of 2 or less out of 5 on the last ticket)
 --    gets a call from a senior agent who sorts out all tickets at once.
---    Priority 85, plus 3 per extra open ticket (up to 94).
+--    Value 85 (catalog.lua), plus 3 per extra open ticket (up to 94).
 -- 2. "detractor-follow-up": a detractor without a pile of open tickets gets a short
 --    survey by text message, so we learn what went wrong (customer service reads it).
 
@@ -19,9 +19,6 @@ policy "service-recovery" {
     return ctx.segments.detractor or (c.satisfaction or 5) <= 2
   end,
   action = "service_recovery_call",
-  priority = function(c)
-    return 85 + 3 * clamp(open_tickets(c) - 2, 0, 3)
-  end,
   reason = function(c, ctx)
     local open = open_tickets(c)
     if ctx.segments.detractor then
@@ -36,7 +33,5 @@ policy "detractor-follow-up" {
   segments = { "detractor" },
   when = function(c, ctx) return not ctx.segments.repeated_tickets end,
   action = "feedback_survey_sms",
-  -- The lower the score, the more we want to hear from them: 50 for a 6, 62 for a 0.
-  priority = function(c) return 50 + 2 * (6 - c.nps) end,
   reason = "NPS detractor",
 }

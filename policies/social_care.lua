@@ -3,7 +3,7 @@
 -- Who:  customers in "negative_social" (a negative post in the last 14 days).
 -- What: the social care team replies on the platform where the customer posted
 --       (channel "social"); the plan carries the platform and the date of the post.
--- Priority: 75 for a mildly negative post, up to 95 for a very negative one; +5 for
+-- Value: 75 for a mildly negative post, up to 95 for a very negative one; +5 for
 -- high-value customers (capped at 100). Recent posts first: the reply is about the most
 -- recent negative post.
 
@@ -19,12 +19,12 @@ policy "social-care" {
       end
     end
     local severity = clamp(-latest.sentiment, 0, 1)  -- 0.3 .. 1
-    local priority = 75 + 20 * (severity - 0.3) / 0.7
-    if ctx.segments.high_value then priority = priority + 5 end
+    local value = 75 + 20 * (severity - 0.3) / 0.7
+    if ctx.segments.high_value then value = value + 5 end
     local negatives = count(c.social_mentions, function(m) return (m.sentiment or 0) <= -0.3 end)
     return {
       action = "social_reply",
-      priority = clamp(priority, 0, 100),
+      value = clamp(value, 0, 100),
       reason = string.format("negative post on %s %d days ago", latest.platform or "social media",
                              math.floor(days_since(latest.at))),
       params = { platform = latest.platform or "unknown", posted_at = latest.at,

@@ -7,7 +7,7 @@
 --       consent: a printed catalogue with the voucher, by post.
 --       Both are in the group "winback": a plan holds at most one.
 -- Voucher: an A/B test — half get 15% off, half free delivery (split by customer id).
--- Priority 35-55: higher for customers who used to spend more.
+-- Value 35-55: higher for customers who used to spend more.
 
 local function voucher(c)
   if bucket(c.id, "winback-voucher") < 0.5 then return "15_percent_off" end
@@ -20,17 +20,17 @@ policy "win-back" {
   propose = function(c, ctx)
     if ctx.segments.churn_risk then return nil end
     local days = math.floor(days_since(c.last_purchase))
-    local priority = 35 + 20 * clamp(c.annual_revenue / 100000, 0, 1)
+    local value = 35 + 20 * clamp(c.annual_revenue / 100000, 0, 1)
     local params = { voucher = voucher(c), days_since_last_purchase = days }
     local reason = string.format("no purchase for %d days", days)
 
     if days > 365 then
-      return { action = "winback_mail", priority = priority, reason = reason, params = params }
+      return { action = "winback_mail", value = value, reason = reason, params = params }
     end
     return {
-      { action = "winback_email", priority = priority, reason = reason, params = params },
+      { action = "winback_email", value = value, reason = reason, params = params },
       -- Fallback by post, used only when the email cannot be sent.
-      { action = "winback_mail", priority = priority - 5, reason = reason, params = params },
+      { action = "winback_mail", value = value - 5, reason = reason, params = params },
     }
   end,
 }

@@ -232,6 +232,21 @@ static void put_field(lua_State *L, int t, const char *name, size_t nlen, nb_buf
 }
 #define FIELD(L, t, lit, b, first) put_field(L, t, lit, sizeof(lit) - 1, b, first)
 
+static const char *const FACTOR_FIELDS[] = {"p", "c", "v", "l", NULL};
+
+/// Writes `,"factors":{"p":…,"c":…,"v":…,"l":…}` when action `a` has factors (arbitration
+/// "pcvl", policy-language.md §8.1), in that order; nothing otherwise.
+static void put_factors(lua_State *L, int a, nb_buf *b) {
+    field(L, a, "factors");
+    int t = lua_gettop(L);
+    if (lua_istable(L, t)) {
+        PUT(L, b, ",\"factors\":{");
+        for (int f = 0; FACTOR_FIELDS[f]; f++) put_field(L, t, FACTOR_FIELDS[f], 1, b, f == 0);
+        PUT(L, b, "}");
+    }
+    lua_pop(L, 1);
+}
+
 /// Writes plan.name as a JSON array (empty when absent); each element either as a record
 /// with the given fields in order, or, when `fields` is NULL, as a plain value.
 static void put_list(lua_State *L, int plan, const char *name, const char *const *fields, nb_buf *b) {
@@ -245,7 +260,10 @@ static void put_list(lua_State *L, int plan, const char *name, const char *const
         int rec = lua_gettop(L);
         if (fields) {
             PUT(L, b, "{");
-            for (int f = 0; fields[f]; f++) put_field(L, rec, fields[f], strlen(fields[f]), b, f == 0);
+            for (int f = 0; fields[f]; f++) {
+                if (fields[f][0] == '?') put_factors(L, rec, b);  // the only optional field
+                else put_field(L, rec, fields[f], strlen(fields[f]), b, f == 0);
+            }
             PUT(L, b, "}");
         } else {
             nb_json_encode(L, rec, b, 1);
@@ -319,6 +337,9 @@ static void put_department_fields(lua_State *L, int plan, int a, nb_buf *b) {
 
 static const char *const ACTION_FIELDS[] = {"action", "department", "channel", "priority", "policy", "reason", "params", NULL};
 static const char *const SUPPRESSED_FIELDS[] = {"action", "policy", "reason", NULL};
+/// With levers (§8.1, §8.5): actions may carry factors.
+static const char *const LEVER_ACTION_FIELDS[] = {"action", "department", "channel", "priority", "policy", "reason", "params", "?factors", NULL};
+static const char *const HELD_OUT_FIELDS[] = {"action", "policy", "holdout", NULL};
 
 void nb_encode_plan(lua_State *L, int plan, nb_buf *out, nb_buf *routes, nb_marks *marks, nb_buf *route_index) {
     plan = lua_absindex(L, plan);
@@ -331,12 +352,25 @@ void nb_encode_plan(lua_State *L, int plan, nb_buf *out, nb_buf *routes, nb_mark
     marks->customer_end = out->len;
     PUT(L, out, ",\"segments\":");
     put_list(L, plan, "segments", NULL, out);
+    field(L, plan, "levers");  // set only by sets with pcvl, holdouts or a fallback
+    int levers = lua_toboolean(L, -1);
+    lua_pop(L, 1);
     PUT(L, out, ",\"actions\":");
-    put_list(L, plan, "actions", ACTION_FIELDS, out);
+    put_list(L, plan, "actions", levers ? LEVER_ACTION_FIELDS : ACTION_FIELDS, out);
     PUT(L, out, ",\"suppressed\":");
     put_list(L, plan, "suppressed", SUPPRESSED_FIELDS, out);
     PUT(L, out, ",\"errors\":");
     put_list(L, plan, "errors", NULL, out);
+    if (levers) {  // a holdout (§8.5): its name, and what the customer would have received
+        field(L, plan, "holdout");
+        int named = lua_type(L, -1) == LUA_TSTRING;
+        if (named) { PUT(L, out, ",\"holdout\":"); nb_json_encode(L, -1, out, 1); }
+        lua_pop(L, 1);
+        field(L, plan, "held_out");
+        int held = lua_istable(L, -1);
+        lua_pop(L, 1);
+        if (held) { PUT(L, out, ",\"held_out\":"); put_list(L, plan, "held_out", HELD_OUT_FIELDS, out); }
+    }
     PUT(L, out, "}\n");
     if (!routes) return;
     // One work item per action, for the department that carries it out.

@@ -13,6 +13,7 @@ struct Explain: ParsableCommand {
 
             Examples:
               nextbest explain --policies policies --profiles policies/samples/customers.jsonl --id C0007 --now 2026-11-01
+              nextbest explain --policies policies --profiles policies/samples/customers.jsonl --id C0007 --context channel=web
               nextbest explain --policies policies --profile customer.json --format json
             """
     )
@@ -22,6 +23,8 @@ struct Explain: ParsableCommand {
     @OptionGroup var policy: PolicyOptions
 
     @OptionGroup var csv: CSVOptions
+
+    @OptionGroup var context: ContextOptions
 
     @Option(name: .long, help: ArgumentHelp("A file holding one profile (.json, .jsonl or .csv).", valueName: "file"))
     var profile: String?
@@ -51,7 +54,7 @@ struct Explain: ParsableCommand {
     func run() throws {
         let path = profile ?? profiles!
         if path != "-" && !FileManager.default.fileExists(atPath: path) { throw cannotRun("profiles not found: \(path)") }
-        let engine = try policy.engine(concurrency: 1)
+        let engine = try policy.engine(concurrency: 1, context: context.values)
         let fmt = ProfileFormat.guess(path: path)
         let json: [UInt8]
         do {
@@ -118,7 +121,7 @@ extension Explanation {
             if let e = p.error { what = e }
             else if !p.ran { what = p.skippedBecause ?? "" }
             else if p.proposed.isEmpty { what = "proposed nothing" }
-            else { what = "proposed " + p.proposed.map { "\($0.action) (\(number($0.priority)))" }.joined(separator: ", ") }
+            else { what = "proposed " + p.proposed.map { "\($0.action) (\(number($0.priority))\($0.factors.map { " = " + $0.text } ?? ""))" }.joined(separator: ", ") }
             rows.append([status, p.policy, what, p.at ?? ""])
         }
         for (p, row) in zip(policies, table(rows)) {
@@ -138,6 +141,9 @@ extension Explanation {
                     "\(k.action) on \(k.channel ?? "?") at \(k.at)" + (k.outcome.map { " (\($0))" } ?? "")
                 }.joined(separator: "; "))
             }
+        }
+        if plan.actions.contains(where: { $0.factors != nil }) {
+            lines.append("   priority = score = p (propensity) × c (context weights) × v (value) × l (levers: 1 + weights / 100)")
         }
         lines += ["", "5. Plan"]
         lines += plan.textLines(indent: "   ")

@@ -88,10 +88,11 @@ struct PolicyOptions: ParsableArguments {
     var limits: Limits { Limits(memoryBytes: memoryLimit << 20, instructionsPerCall: instructionBudget) }
 
     /// Loads the engine or stops with exit code 2 and every problem as file:line: message.
-    func engine(concurrency: Int = ProcessInfo.processInfo.activeProcessorCount, directory: String? = nil) throws -> Engine {
+    func engine(concurrency: Int = ProcessInfo.processInfo.activeProcessorCount, directory: String? = nil,
+                context: [String: String] = [:]) throws -> Engine {
         do {
             return try Engine(policies: directory ?? policies,
-                              options: EngineOptions(limits: limits, now: now, concurrency: concurrency))
+                              options: EngineOptions(limits: limits, now: now, concurrency: concurrency, context: context))
         } catch {
             if case .invalid(let problems) = error {
                 for p in problems { note(p.description) }

@@ -12,6 +12,10 @@ extension Plan {
         for (i, s) in suppressed.enumerated() {
             lines.append(indent + (i == 0 ? "suppressed: " : "            ") + "\(s.action) (policy \(s.policy)): \(s.reason)")
         }
+        if let holdout { lines.append(indent + "holdout:    \(holdout) (the customer gets no action: a control group)") }
+        for (i, h) in heldOut.enumerated() {
+            lines.append(indent + (i == 0 ? "held out:   " : "            ") + "\(h.action) (policy \(h.policy), holdout \(h.holdout))")
+        }
         lines.append(indent + "segments:   " + (segments.isEmpty ? "(none)" : segments.joined(separator: ", ")))
         for (i, e) in errors.enumerated() {
             lines.append(indent + (i == 0 ? "errors:     " : "            ") + e.description)
@@ -23,7 +27,9 @@ extension Plan {
 extension PlannedAction {
     /// `retention_call -> customer_service by phone, priority 88 (policy retention): churn risk`.
     var summary: String {
-        var s = "\(action) -> \(department) by \(channel), priority \(number(priority)) (policy \(policy))"
+        var s = "\(action) -> \(department) by \(channel), priority \(number(priority))"
+        if let factors { s += " = \(factors.text)" }
+        s += " (policy \(policy))"
         if !reason.isEmpty { s += ": \(reason)" }
         if !params.isEmpty { s += " " + JSONValue.object(params).jsonText }
         return s
@@ -42,4 +48,9 @@ func cell(_ v: JSONValue?) -> String {
     case .object(let o) where o.isEmpty: return "(none)"
     default: return v.jsonText
     }
+}
+
+extension ScoreFactors {
+    /// `p 0.72 × c 1 × v 120 × l 1.3`.
+    var text: String { "p \(number(p)) × c \(number(c)) × v \(number(v)) × l \(number(l))" }
 }

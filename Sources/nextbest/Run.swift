@@ -30,6 +30,8 @@ struct Run: ParsableCommand {
 
     @OptionGroup var csv: CSVOptions
 
+    @OptionGroup var context: ContextOptions
+
     @Option(name: .long, help: ArgumentHelp("Profiles: .jsonl/.ndjson, .json or .csv; '-' reads standard input.", valueName: "file"))
     var profiles: String
 
@@ -92,7 +94,7 @@ struct Run: ParsableCommand {
         if profiles != "-" && !FileManager.default.fileExists(atPath: profiles) {
             throw cannotRun("profiles not found: \(profiles)")
         }
-        let engine = try policy.engine(concurrency: jobs)
+        let engine = try policy.engine(concurrency: jobs, context: context.values)
         if !quiet { for w in engine.warnings { note("\(w.file):\(w.line): warning: \(w.message)") } }
         let sink: OutputFile
         do { sink = try OutputFile(path: out) } catch { throw cannotRun("\(error)") }

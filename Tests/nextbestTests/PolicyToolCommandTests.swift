@@ -123,19 +123,19 @@ struct TestCommandTests {
     }
 
     @Test func changingOnePolicyFailsExactlyTheTestsThatDependOnIt() throws {
-        // The change: the retention call's priority drops below the retention email's.
+        // The change: the retention call's value drops below the retention email's.
         let set = try temporaryDirectory() + "/policies"
         try FileManager.default.copyItem(atPath: packageRoot + "/policies", toPath: set)
         let file = set + "/retention.lua"
         let text = try String(contentsOfFile: file, encoding: .utf8)
-        try #require(text.contains("priority = 70 + 30 * risk"))
-        try text.replacingOccurrences(of: "priority = 70 + 30 * risk", with: "priority = 50 + 30 * risk")
+        try #require(text.contains("value = 90, propensity = risk"))
+        try text.replacingOccurrences(of: "value = 90, propensity = risk", with: "value = 60, propensity = risk")
             .write(toFile: file, atomically: true, encoding: .utf8)
         let r = try nextbest("test", "--policies", set)
         #expect(r.status == 1)
         let failed = r.lines.filter { $0.hasPrefix("FAIL  ") }.map { String($0.dropFirst(6).prefix { $0 != "(" }.dropLast()) }
         #expect(failed == [
-            "at most 3 actions per plan, one per channel, highest priority first",
+            "at most 3 actions per plan, one per channel, highest score first",
             "the phone slot goes to the most urgent call; retention falls back to email",
             "high-value customer at churn risk gets a retention call, not the email",
         ])

@@ -1,7 +1,8 @@
 -- _shared.lua — what every test file here starts from. Test files load in sorted path order,
 -- so this file (its name starts with "_") is read before the others.
 
--- A quiet, ordinary customer who is in no segment and gets no action. Each test
+-- A quiet, ordinary customer who is in no segment and gets no action (not even the newsletter
+-- fallback: they are subscribed already). Each test
 -- starts from it and changes only what the test is about.
 ordinary_customer = {
   id = "T-BASE", name = "Maple Print Shop", city = "Denver", region = "west",
@@ -11,6 +12,7 @@ ordinary_customer = {
   products = { "office_supplies", "furniture" },
   consent = { email = true, phone = true, sms = true, social = true, mail = true },
   contacts = {},
+  newsletter = true,  -- already subscribed, so the newsletter fallback (contact_policy.lua) does not apply
 }
 
 -- ordinary_customer with some fields replaced, and the fields listed in `without` left out.

@@ -15,18 +15,18 @@ local function with(t, more)
   return out
 end
 
-test "at most 3 actions per plan, one per channel, highest priority first" {
+test "at most 3 actions per plan, one per channel, highest score first" {
   customer = customer(with(troubled, { id = "T-CP-1" })),
   now = "2026-11-01",
   expect = {
-    -- social reply 97.1, retention call 97, (recovery call 88: phone taken), webinar 86
-    actions = { "social_reply", "retention_call", "invite_webinar" },
+    -- retention call 97.2 (0.9 x 90 x 1.2), social reply 97.1, (recovery call 88: phone taken), webinar 86
+    actions = { "retention_call", "social_reply", "invite_webinar" },
     suppressed = {
       service_recovery_call = "channel phone is full (at most 1 per plan)",
       retention_offer_email = "group 'retention' already has retention_call",
       account_review_visit = "plan is full (at most 3 actions)",
     },
-    departments = { "social_care", "customer_service", "marketing" },
+    departments = { "customer_service", "social_care", "marketing" },
   },
   check = function(plan)
     assert(#plan.actions == 3)

@@ -1,5 +1,6 @@
 -- retention_test.lua — retention.lua: a call for high-value customers at risk, an email
--- with a discount for the others, at most one of them, priority growing with the risk.
+-- with a discount for the others, at most one of them, the score growing with the risk
+-- (propensity = churn risk, value 90 for the call and 75 for the email, +20% retention lever).
 
 test "high-value customer at churn risk gets a retention call, not the email" {
   customer = customer({ id = "T-RET-1", annual_revenue = 90000, churn_risk = 0.8 }),
@@ -12,7 +13,8 @@ test "high-value customer at churn risk gets a retention call, not the email" {
   check = function(plan)
     local a = find(plan, "retention_call")
     assert(a.department == "customer_service" and a.channel == "phone")
-    assert(near(a.priority, 94), "priority should be 70 + 30 * 0.8 = 94, got " .. tostring(a.priority))
+    assert(near(a.priority, 86.4), "score should be 0.8 x 90 x 1.2 = 86.4, got " .. tostring(a.priority))
+    assert(a.factors.p == 0.8 and a.factors.v == 90 and near(a.factors.l, 1.2), "the factors are in the plan")
     assert(a.params.discount_pct == 20)
   end,
 }
@@ -27,19 +29,19 @@ test "customer at churn risk who is not high value gets the discount email" {
   },
   check = function(plan)
     local a = find(plan, "retention_offer_email")
-    assert(near(a.priority, 76), "priority should be 55 + 30 * 0.7 = 76, got " .. tostring(a.priority))
+    assert(near(a.priority, 63), "score should be 0.7 x 75 x 1.2 = 63, got " .. tostring(a.priority))
     -- A/B test: group A gets 10%, group B 15%.
     assert(a.params.test_group == "A" or a.params.test_group == "B")
     assert(a.params.discount_pct == (a.params.test_group == "A" and 10 or 15))
   end,
 }
 
-test "priority grows with the risk" {
+test "the score grows with the risk" {
   customer = customer({ id = "T-RET-3", annual_revenue = 12000, churn_risk = 0.95 }),
   now = "2026-11-01",
   check = function(plan)
     local a = find(plan, "retention_offer_email")
-    assert(near(a.priority, 83.5), "priority should be 55 + 30 * 0.95 = 83.5, got " .. tostring(a.priority))
+    assert(near(a.priority, 85.5), "score should be 0.95 x 75 x 1.2 = 85.5, got " .. tostring(a.priority))
     assert(a.reason == "churn risk 95%")
   end,
 }

@@ -47,7 +47,7 @@ test "no email and no post allowed: nothing is sent" {
 }
 
 test "win-back email sent 20 days ago: catalogue by post instead" {
-  customer = customer({ id = "T-WB-5", last_purchase = "2026-04-15",
+  customer = customer({ id = "T-WB-5b", last_purchase = "2026-04-15",
                         contacts = { { action = "winback_email", channel = "email", days_ago = 20 } } }),
   now = "2026-11-01",
   expect = {

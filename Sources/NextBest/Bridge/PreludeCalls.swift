@@ -6,6 +6,7 @@ enum PreludeEntry: String {
     case load, finish, describe, explain, counters
     case setNow = "set_now"
     case setNowEpoch = "set_now_epoch"
+    case setContext = "set_context"
     case resetCounters = "reset_counters"
     case runTests = "run_tests"
     case setHistory = "set_history"
@@ -100,7 +101,7 @@ struct TraceReply: Sendable, Decodable {
     /// One segment's `when`.
     struct Segment: Sendable, Decodable { var segment: String; var matched: Bool; var error: String?; var read: [Read]? }
     /// One proposal.
-    struct Proposal: Sendable, Decodable { var action: String; var priority: Double; var reason: String }
+    struct Proposal: Sendable, Decodable { var action: String; var priority: Double; var reason: String; var factors: ScoreFactors? }
     /// One policy considered or gated out.
     struct Policy: Sendable, Decodable {
         var policy: String, at: String, ran: Bool, why: String?, error: String?
@@ -156,6 +157,13 @@ extension LuaState {
 
     /// Sets the extra contacts of the customers decided next (`ContactHistory.json`), or none ("").
     func setHistory(_ json: String) throws(LuaError) { _ = try call(.setHistory, [json]) }
+
+    /// Sets the request context policies read as `ctx.context` (policy-language.md §8.1); empty clears it.
+    func setContext(_ context: [String: String]) throws(LuaError) {
+        var args: [String] = []
+        for (k, v) in context.sorted(by: { $0.key < $1.key }) { args += [k, v] }
+        _ = try call(.setContext, args)
+    }
 
     /// The loaded set's declarations.
     func describe() throws(LuaError) -> SetDescription { try reply(.describe) }

@@ -36,6 +36,8 @@ public struct Explanation: Sendable {
         public var priority: Double
         /// Its reason.
         public var reason: String?
+        /// The factors of its priority under `arbitration = "pcvl"` (§8.1).
+        public var factors: ScoreFactors? = nil
     }
 
     /// A policy for this customer.
@@ -148,7 +150,7 @@ extension Engine {
         let policies = trace.policies.map { p in
             Explanation.PolicyStep(
                 policy: p.policy, at: p.at, ran: p.ran, skippedBecause: p.why,
-                proposed: (p.proposed ?? []).map { Explanation.Proposal(action: $0.action, priority: $0.priority, reason: $0.reason) },
+                proposed: (p.proposed ?? []).map { Explanation.Proposal(action: $0.action, priority: $0.priority, reason: $0.reason, factors: $0.factors) },
                 error: p.error, read: reads(p.read))
         }.sorted { $0.policy.utf8.lexicographicallyPrecedes($1.policy.utf8) }
         let dropped = trace.dropped.map {
@@ -160,6 +162,9 @@ extension Engine {
                                           "proposed": .array(p.proposed.map { q in
                                               var x: [String: JSONValue] = ["action": .string(q.action), "priority": .double(q.priority)]
                                               if let r = q.reason { x["reason"] = .string(r) }
+                                              if let f = q.factors {
+                                                  x["factors"] = ["p": .double(f.p), "c": .double(f.c), "v": .double(f.v), "l": .double(f.l)]
+                                              }
                                               return .object(x)
                                           })]
             if let at = p.at { o["at"] = .string(at) }

@@ -4,10 +4,12 @@ extension Engine {
     /// Decides one profile given as JSON bytes (one object) as of `now`, and returns the plan as
     /// the engine writes it: one JSON object in UTF-8, the line `nextbest run` writes for it
     /// (without the newline). `now` is an ISO-8601 date or date-time; `nil` keeps the engine's
-    /// own time (``EngineOptions/now``, or the current time). The time applies to this call only.
-    public func decidePlanJSON(json: some Collection<UInt8>, now: String? = nil) throws(DecisionError) -> [UInt8] {
+    /// own time (``EngineOptions/now``, or the current time). `context` is what policies see as
+    /// `ctx.context` (policy-language.md §8.1); `nil` keeps ``EngineOptions/context``. Both apply to this call only.
+    public func decidePlanJSON(json: some Collection<UInt8>, now: String? = nil,
+                               context: [String: String]? = nil) throws(DecisionError) -> [UInt8] {
         let bytes = Array(json)
-        return try decide(now: now, { state, out in
+        return try decide(now: now, context: context, { state, out in
             bytes.withUnsafeBytes { state.decide($0, line: 0, column: 0, out: out, routes: nil) }
         }, read: { out in
             out.withBytes { raw in
@@ -18,9 +20,9 @@ extension Engine {
         })
     }
 
-    /// Decides one profile given as JSON bytes as of `now` (see ``decidePlanJSON(json:now:)``).
-    public func decide(json: some Collection<UInt8>, now: String?) throws(DecisionError) -> Plan {
-        let bytes = try decidePlanJSON(json: json, now: now)
+    /// Decides one profile given as JSON bytes as of `now`, in `context` (see ``decidePlanJSON(json:now:context:)``).
+    public func decide(json: some Collection<UInt8>, now: String?, context: [String: String]? = nil) throws(DecisionError) -> Plan {
+        let bytes = try decidePlanJSON(json: json, now: now, context: context)
         let value: JSONValue
         do { value = try JSONValue(parsing: bytes) } catch {
             throw .failed(message: "the engine wrote a plan it cannot read back", customer: nil)
@@ -28,9 +30,10 @@ extension Engine {
         return try Plan(json: value)
     }
 
-    /// Explains the decision for one profile given as JSON bytes, as of `now` (`nil`: the engine's own time).
-    public func explain(json: some Collection<UInt8>, now: String?) throws(DecisionError) -> Explanation {
-        guard let now else { return try explain(json: json) }
+    /// Explains the decision for one profile given as JSON bytes, as of `now` (`nil`: the engine's own
+    /// time), in `context` (`nil`: ``EngineOptions/context``).
+    public func explain(json: some Collection<UInt8>, now: String?, context: [String: String]? = nil) throws(DecisionError) -> Explanation {
+        guard now != nil || context != nil else { return try explain(json: json) }
         let text = String(decoding: Array(json), as: UTF8.self)
         // The prelude's explain takes the time from its own clock: set it, explain, restore it.
         let reply: ExplainReply
@@ -38,6 +41,8 @@ extension Engine {
             reply = try pool.withState { state -> ExplainReply in
                 try self.setClock(state, now: now)
                 defer { self.restoreClock(state, after: now) }
+                if let context { try state.setContext(context) }
+                defer { if context != nil { try? state.setContext(self.options.context) } }
                 return try state.explain(text)
             }
         } catch let e as DecisionError {

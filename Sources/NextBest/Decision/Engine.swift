@@ -9,13 +9,17 @@ public struct EngineOptions: Sendable {
     public var now: String?
     /// How many Lua states (concurrent evaluations) at most; default: the number of cores.
     public var concurrency: Int
+    /// The request context policies see as `ctx.context` (policy-language.md §8.1: `context_weights`
+    /// match it), for every decision unless a call gives its own; `--context k=v` on the command line.
+    public var context: [String: String]
 
     /// Options with the given values.
     public init(limits: Limits = Limits(), now: String? = nil,
-                concurrency: Int = ProcessInfo.processInfo.activeProcessorCount) {
+                concurrency: Int = ProcessInfo.processInfo.activeProcessorCount, context: [String: String] = [:]) {
         self.limits = limits
         self.now = now
         self.concurrency = max(1, concurrency)
+        self.context = context
     }
 }
 
@@ -70,6 +74,10 @@ public final class Engine: Sendable {
             do { unreadable = try first.setNow(now) } catch { throw .unreadable("cannot set the time: \(error)") }
             if let unreadable { throw .unreadable(unreadable) }
         }
+        let context = options.context
+        if !context.isEmpty {
+            do { try first.setContext(context) } catch { throw .unreadable("cannot set the context: \(error)") }
+        }
         warnings = report.warnings
         do { description = try first.describe() } catch { throw .unreadable("cannot describe the policy set \(policySet.directory): \(error)") }
         departments = Array(Set(description.actions.map(\.department))).sorted()
@@ -78,6 +86,7 @@ public final class Engine: Sendable {
         pool = StatePool(capacity: options.concurrency, first: first) {
             let (state, _) = try policySet.openState(limits: limits)
             if let now { _ = try state.setNow(now) }
+            if !context.isEmpty { try state.setContext(context) }
             return state
         }
     }
@@ -85,6 +94,14 @@ public final class Engine: Sendable {
     /// Decides one profile built in Swift: its values are pushed into Lua as they are, without JSON text.
     public func decide(_ profile: Profile) throws(DecisionError) -> Plan {
         try decide { state, out in state.decide(profile, out: out) }
+    }
+
+    /// Decides one profile built in Swift in `context`: what policies see as `ctx.context`
+    /// (policy-language.md §8.1, e.g. `["channel": "web"]`); `nil` keeps ``EngineOptions/context``.
+    public func decide(_ profile: Profile, context: [String: String]?) throws(DecisionError) -> Plan {
+        try decide(now: nil, context: context, { state, out in state.decide(profile, out: out) }) { out in
+            try Plan(json: out.withBytes { try JSONValue(parsing: $0) })
+        }
     }
 
     /// Decides one profile given as JSON bytes (one object).
@@ -97,18 +114,20 @@ public final class Engine: Sendable {
 
     /// Decides one profile with a state from the pool; `push` hands it to the bridge.
     private func decide(_ push: (LuaState, NativeBuffer) -> DecideOutcome) throws(DecisionError) -> Plan {
-        try decide(now: nil, push) { out in try Plan(json: out.withBytes { try JSONValue(parsing: $0) }) }
+        try decide(now: nil, context: nil, push) { out in try Plan(json: out.withBytes { try JSONValue(parsing: $0) }) }
     }
 
     /// Decides one profile with a state from the pool, as of `now` (`nil`: the engine's own
-    /// time), and reads the plan the bridge wrote with `read`.
-    func decide<T>(now: String?, _ push: (LuaState, NativeBuffer) -> DecideOutcome,
+    /// time) in `context` (`nil`: the engine's own), and reads the plan the bridge wrote with `read`.
+    func decide<T>(now: String?, context: [String: String]?, _ push: (LuaState, NativeBuffer) -> DecideOutcome,
                    read: (NativeBuffer) throws -> T) throws(DecisionError) -> T {
         let result: Result<T, DecisionError>
         do {
             result = try pool.withState { state in
                 try self.setClock(state, now: now)
                 defer { self.restoreClock(state, after: now) }
+                if let context { try state.setContext(context) }
+                defer { if context != nil { try? state.setContext(self.options.context) } }
                 let out = NativeBuffer()
                 switch push(state, out) {
                 case .plan:

@@ -14,6 +14,62 @@ public struct Plan: Sendable, Hashable, Codable {
     public var suppressed: [Suppression]
     /// Policy errors for this customer; the other policies still ran.
     public var errors: [PolicyError]
+    /// The universal holdout the customer is in (policy-language.md §8.5), whose plan is then empty.
+    public var holdout: String? = nil
+    /// What the customer would have received but a holdout kept back (not contacts).
+    public var heldOut: [HeldOutAction] = []
+
+    enum CodingKeys: String, CodingKey {
+        case customer, segments, actions, suppressed, errors, holdout
+        case heldOut = "held_out"
+    }
+
+    /// Reads a plan as encoded; `holdout` and `held_out` may be absent (a plan without holdouts).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        customer = try c.decode(JSONValue.self, forKey: .customer)
+        segments = try c.decode([String].self, forKey: .segments)
+        actions = try c.decode([PlannedAction].self, forKey: .actions)
+        suppressed = try c.decode([Suppression].self, forKey: .suppressed)
+        errors = try c.decode([PolicyError].self, forKey: .errors)
+        holdout = try c.decodeIfPresent(String.self, forKey: .holdout)
+        heldOut = try c.decodeIfPresent([HeldOutAction].self, forKey: .heldOut) ?? []
+    }
+
+    /// Writes the plan; `held_out` only when a holdout kept something back, as the engine writes it.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(customer, forKey: .customer)
+        try c.encode(segments, forKey: .segments)
+        try c.encode(actions, forKey: .actions)
+        try c.encode(suppressed, forKey: .suppressed)
+        try c.encode(errors, forKey: .errors)
+        try c.encodeIfPresent(holdout, forKey: .holdout)
+        if !heldOut.isEmpty || holdout != nil { try c.encode(heldOut, forKey: .heldOut) }
+    }
+}
+
+/// An action a holdout kept from the customer (policy-language.md §8.5): what they would have received.
+public struct HeldOutAction: Sendable, Hashable, Codable {
+    /// The action.
+    public var action: String
+    /// The policy that proposed it.
+    public var policy: String
+    /// The holdout: a `holdout` declaration's name, or the name of the policy whose own holdout it is.
+    public var holdout: String
+}
+
+/// The factors of an action's score under `arbitration = "pcvl"` (policy-language.md §8.1):
+/// priority = p × c × v × l.
+public struct ScoreFactors: Sendable, Hashable, Codable {
+    /// Propensity, from 0 to 1.
+    public var p: Double
+    /// The product of the context weights that matched the request's context.
+    public var c: Double
+    /// Value.
+    public var v: Double
+    /// Levers: 1 + (action weight + group weight) / 100.
+    public var l: Double
 }
 
 /// One chosen action, routed to the department that carries it out.
@@ -32,6 +88,8 @@ public struct PlannedAction: Sendable, Hashable, Codable {
     public var reason: String
     /// Values that travel with the action.
     public var params: [String: JSONValue]
+    /// The factors of its score, when the set arbitrates by `"pcvl"` (§8.1).
+    public var factors: ScoreFactors? = nil
 }
 
 /// A proposal that did not make it into the plan.
@@ -91,14 +149,26 @@ extension Plan {
         actions = []
         for a in acts {
             guard let priority = a["priority"]?.doubleValue, let params = a["params"] else { throw fail() }
+            var factors: ScoreFactors?
+            if let f = a["factors"] {
+                guard let p = f["p"]?.doubleValue, let c = f["c"]?.doubleValue, let v = f["v"]?.doubleValue,
+                      let l = f["l"]?.doubleValue else { throw fail() }
+                factors = ScoreFactors(p: p, c: c, v: v, l: l)
+            }
             actions.append(PlannedAction(action: try string(a, "action"), department: try string(a, "department"),
                                          channel: try string(a, "channel"), priority: priority,
                                          policy: try string(a, "policy"), reason: try string(a, "reason"),
-                                         params: params.objectValue ?? [:]))  // a list as params has no named values
+                                         params: params.objectValue ?? [:],  // a list as params has no named values
+                                         factors: factors))
         }
         suppressed = []
         for x in sups {
             suppressed.append(Suppression(action: try string(x, "action"), policy: try string(x, "policy"), reason: try string(x, "reason")))
+        }
+        holdout = v["holdout"]?.stringValue
+        heldOut = []
+        for h in v["held_out"]?.arrayValue ?? [] {
+            heldOut.append(HeldOutAction(action: try string(h, "action"), policy: try string(h, "policy"), holdout: try string(h, "holdout")))
         }
         errors = []
         for e in errs {

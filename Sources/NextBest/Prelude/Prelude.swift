@@ -14,6 +14,7 @@ enum Prelude {
         ("schema", PackageResources.schema_lua),
         ("lint", PackageResources.lint_lua),
         ("contacts", PackageResources.contacts_lua),
+        ("levers", PackageResources.levers_lua),
         ("pipeline", PackageResources.pipeline_lua),
         ("stats", PackageResources.stats_lua),
         ("explain", PackageResources.explain_lua),

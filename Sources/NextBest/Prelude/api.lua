@@ -1,6 +1,6 @@
 -- The host's entry points into the prelude: wires the modules for one state and returns the table the bridge calls (load, finish, decide, ...).
 local natives, M = ...
-local tonumber, sformat, error = tonumber, string.format, error
+local tonumber, select, sformat, error = tonumber, select, string.format, error
 local fast_done = natives.fast_done  -- fast_done() -> ok: ends the fast run; false when its plan may not stand
 local time, language, lint, pipeline, stats, explain, testing =
       M.time, M.language, M.lint, M.pipeline, M.stats, M.explain, M.testing
@@ -41,7 +41,20 @@ function api.finish()
   language.index(set)
   language.seal(set, sb)
   decider = pipeline.new(set, sb, reporter, clock)
+  api.set_context()
   return { problems = set.problems, warnings = set.warnings }
+end
+
+--- Sets the request context policies read as `ctx.context` (§8.1) from key, value, key, value, ...
+--- (text); no arguments: an empty context.
+function api.set_context(...)
+  local t, n = {}, select("#", ...)
+  for i = 1, n - 1, 2 do
+    local k, v = select(i, ...)
+    t[k] = v
+  end
+  if decider then decider.ctxdata.context = sb.readonly_view(t, "ctx.context") end
+  return nil
 end
 
 --- Sets the evaluation time to a number of seconds since the epoch (the host's clock).

@@ -89,7 +89,9 @@ end
 function Trace:policy(p, skip, props, error)
   if props and props.action then props = { props } end
   local proposed = list()
-  for i = 1, props and #props or 0 do proposed[i] = { action = props[i].action, priority = props[i].priority, reason = props[i].reason } end
+  for i = 1, props and #props or 0 do
+    proposed[i] = { action = props[i].action, priority = props[i].priority, reason = props[i].reason, factors = props[i].factors }
+  end
   self.policies[#self.policies + 1] = { policy = p.name, ran = skip == nil, why = skip, proposed = proposed, error = error, at = p.where,
                                         read = self:take() }
 end
@@ -100,7 +102,7 @@ function Trace:lost(lost, kept)
 end
 
 --- A plan as the host and tests see it: plain lists, actions without their internal fields.
-local PLAN_ACTION_FIELDS = { "action", "department", "channel", "priority", "reason", "params", "policy" }
+local PLAN_ACTION_FIELDS = { "action", "department", "channel", "priority", "reason", "params", "policy", "factors" }
 --- Params may hold views of the profile, and views are reused for the next customer: a plan
 --- kept beyond its customer (a test's, explain's) gets plain copies of the data.
 local function plain(v, depth)
@@ -121,6 +123,8 @@ function explain.clean_plan(plan)
     x.params = plain(x.params, 0)
     out.actions[i] = x
   end
+  out.holdout = plan.holdout  -- holdouts (§8.5)
+  if plan.held_out then out.held_out = list(copy(plan.held_out)) end
   return out
 end
 

@@ -22,6 +22,18 @@ local function want_number(fname, what, x)
   if type(x) ~= "number" then error(sformat("%s expects a number for %s, got %s", fname, what, type_name(x)), 3) end
 end
 
+--- bucket(id, salt): a stable number in [0, 1) for A/B splits and holdouts (§8.5): the 32-bit
+--- FNV-1a hash of the bytes of the id's text, a zero byte and the salt, divided by 2^32.
+--- The same on every platform; a client can compute it in any language.
+function helpers.bucket(id, salt)
+  local s = tostring(id) .. "\0" .. tostring(salt or "")
+  local hash = 2166136261
+  for i = 1, #s do
+    hash = ((hash ~ sbyte(s, i)) * 16777619) & 0xffffffff
+  end
+  return hash / 4294967296.0
+end
+
 --- The helpers as policies see them, reading the time from `clock` (see time.new_clock).
 function helpers.new(clock)
   local h = {}
@@ -92,15 +104,7 @@ function helpers.new(clock)
     return false
   end
 
-  --- bucket(id, salt): a stable number in [0, 1) for A/B splits (FNV-1a over id and salt).
-  function h.bucket(id, salt)
-    local s = tostring(id) .. "\0" .. tostring(salt or "")
-    local hash = 2166136261
-    for i = 1, #s do
-      hash = ((hash ~ sbyte(s, i)) * 16777619) & 0xffffffff
-    end
-    return hash / 4294967296.0
-  end
+  h.bucket = helpers.bucket
 
   return h
 end

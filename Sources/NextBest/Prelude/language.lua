@@ -16,10 +16,11 @@ local language = {}
 --- pipeline reads once it is finished (the policies by gate).
 function language.new_set()
   return {
-    decl = { segment = {}, action = {}, policy = {}, test = {}, channel = {}, department = {}, group = {} },  -- by name
+    decl = { segment = {}, action = {}, policy = {}, test = {}, channel = {}, department = {}, group = {}, holdout = {} },  -- by name
     segments = {}, actions = {}, policies = {}, tests = {},        -- in load order (policies: by name once finished)
     channels = {}, departments = {},                               -- declared (§2.1), in load order
-    contact = { max_actions = 3, max_per_channel = 1, respect_consent = true, consent = "opt_in", history = "contacts" },
+    contact = { max_actions = 3, max_per_channel = 1, respect_consent = true, consent = "opt_in", history = "contacts",
+                arbitration = "priority" },
     contact_decl = nil,
     problems = list(), warnings = list(),
     policy_sources = {},  -- chunk names of policy and test files ("@path" = true), for placing errors
@@ -37,16 +38,19 @@ local FIELDS = {
   segment = { description = "string", when = "function" },
   action = { department = "string", channel = "string", description = "string",
              cooldown_days = "number", group = "string", eligible = "function",
-             max = "number", per_days = "number", suppress = "table", sla_days = "number" },
+             max = "number", per_days = "number", suppress = "table", sla_days = "number",
+             value = "number|function", propensity = "number|function", weight = "number", starts = "string", ends = "string" },
   policy = { description = "string", segments = "table", when = "function", propose = "function",
              action = "string", priority = "number|function", reason = "string|function",
-             params = "table|function" },
+             params = "table|function", holdout = "number|table" },
   contact_policy = { max_actions = "number", max_per_channel = "number", consent = "string",
-                     respect_consent = "boolean", history = "string", outcomes = "table" },
+                     respect_consent = "boolean", history = "string",
+                     arbitration = "string", context_weights = "table", fallback = "table", outcomes = "table" },
   channel = { consent = "string", requires_consent = "boolean", max = "number", per_days = "number",
               suppress = "table", description = "string" },
   department = { fields = "table", capacity = "number", description = "string" },
-  group = { max = "number", per_days = "number", suppress = "table", description = "string" },
+  group = { max = "number", per_days = "number", suppress = "table", weight = "number", description = "string" },
+  holdout = { share = "number", salt = "string", description = "string" },
   test = { customer = "table", now = "string", expect = "table", check = "function",
            description = "string" },
 }
@@ -91,6 +95,7 @@ function VALIDATE.action(set, rec, spec, label)
   if spec.sla_days ~= nil and (not finite(spec.sla_days) or spec.sla_days <= 0) then
     problem(set, rec.file, rec.line, label .. ": sla_days must be a number of days above 0")
   else rec.sla_days = spec.sla_days end
+  M.levers.action(set, rec, spec, label)  -- value, propensity, weight (§8.1), starts, ends (§8.6)
   local eligible = spec.eligible
   if type(eligible) == "function" then
     -- `eligible` may answer false, "why" (§5 step 3): true, or false, or { why }.
@@ -158,9 +163,9 @@ end
 
 --- A group of actions (§2): at most one per plan; may carry a cap (§8.2) and an outcome rule (§8.3).
 function VALIDATE.group(set, rec, spec, label)
-  rec.description = spec.description
-  language.check_cap(set, rec, spec, label)
-  language.check_suppress(set, rec, spec, label)
+  M.levers.group(set, rec, spec, label)           -- weight (§8.1)
+  language.check_cap(set, rec, spec, label)       -- §8.2
+  language.check_suppress(set, rec, spec, label)  -- §8.3
 end
 
 function VALIDATE.department(set, rec, spec, label)
@@ -186,8 +191,6 @@ function VALIDATE.policy(set, rec, spec, label)
     problem(set, rec.file, rec.line, label .. ": has neither 'propose = function(c, ctx) ... end' (full form) nor 'action' and 'priority' (short form)")
   elseif full and short then
     problem(set, rec.file, rec.line, label .. ": has both 'propose' and 'action': use one form")
-  elseif short and spec.priority == nil then
-    problem(set, rec.file, rec.line, label .. ": the short form needs a 'priority' (a number, or a function returning one)")
   elseif full and spec.priority ~= nil then
     problem(set, rec.file, rec.line, label .. ": 'priority' belongs to the short form; with 'propose', return it in each proposal")
   end
@@ -204,8 +207,11 @@ function VALIDATE.policy(set, rec, spec, label)
   rec.segments, rec.when, rec.propose, rec.description = segs, spec.when, spec.propose, spec.description
   rec.action, rec.priority, rec.reason, rec.params = spec.action, spec.priority, spec.reason, spec.params
   rec.default_reason = spec.description or ("policy " .. rec.name)
+  M.levers.policy(set, rec, spec, label)  -- holdout (§8.5); the short form's priority is checked in levers.resolve
   set.policies[#set.policies + 1] = rec
 end
+
+function VALIDATE.holdout(set, rec, spec, label) M.levers.holdout(set, rec, spec, label) end
 
 -- What a test's `expect` may check (§7), and what each must be.
 local EXPECT_FIELDS = {
@@ -317,6 +323,7 @@ local function contact_policy(set, sb)
       end
       contact.outcomes = outs
     end
+    M.levers.contact_policy(set, contact, spec, file, line)  -- arbitration, context_weights, fallback (§8.1, §8.5)
   end
 end
 
@@ -327,7 +334,7 @@ function language.install(set, sb)
   SAFE.segment, SAFE.action, SAFE.policy = declarer(set, sb, "segment"), declarer(set, sb, "action"), declarer(set, sb, "policy")
   SAFE.test, SAFE.contact_policy = declarer(set, sb, "test"), contact_policy(set, sb)
   SAFE.channel, SAFE.department = declarer(set, sb, "channel"), declarer(set, sb, "department")
-  SAFE.group = declarer(set, sb, "group")
+  SAFE.group, SAFE.holdout = declarer(set, sb, "group"), declarer(set, sb, "holdout")
 end
 
 --- Runs one file's source in the sandbox under the chunk name "@path"; what it cannot load
@@ -405,6 +412,7 @@ end
 --- Resolves references between declarations (policies → segments and actions, tests' expect).
 function language.resolve(set)
   resolve_routes(set)
+  M.levers.resolve(set)
   local action_names, segment_names = set.decl.action, set.decl.segment
   for _, p in ipairs(set.policies) do
     for _, s in ipairs(p.segments) do
@@ -450,7 +458,7 @@ function language.seal(set, sb)
   for _, v in next, sb.USER do sb.freeze(v, seen, sources, report) end
   for _, list_ in ipairs({ set.segments, set.actions, set.policies }) do
     for _, rec in ipairs(list_) do
-      for _, k in ipairs({ "when", "eligible", "propose", "priority", "reason", "params" }) do sb.freeze(rec[k], seen, sources, report) end
+      for _, k in ipairs({ "when", "eligible", "propose", "priority", "reason", "params", "value", "propensity" }) do sb.freeze(rec[k], seen, sources, report) end
     end
   end
   sort_problems(set.problems)

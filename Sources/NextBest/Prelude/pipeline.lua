@@ -15,6 +15,8 @@ local next, getinfo, ssub, sfind = next, natives.debug.getinfo, string.sub, stri
 local sgmatch = M.bounds.original.gmatch
 local consent_nulls = natives.consent_nulls  -- consent_nulls() -> the consent entries given as JSON null, or nil
 local sources = nil  -- policy file texts by path (set by pipeline.new), to place proposal errors
+local levers = M.levers
+local PCVL = false   -- whether the set arbitrates by value and levers (§8.1; set by pipeline.new)
 
 local pipeline = {}
 local JSON_NULL = {}  -- a consent entry written as JSON null (the reader drops other nulls)
@@ -34,14 +36,15 @@ end
 
 --- Checks one proposal from policy p; returns a candidate, or nil and an error.
 --- `name`, `pr`, `reason`, `params`, `dept`, `channel` are the proposal's fields (nil when absent).
-local function candidate(set, p, name, pr, reason, params, dept, channel)
+local function candidate(set, p, name, pr, reason, params, dept, channel, value, propensity)
   local spec = set.decl.action[name]
   if not spec then
     if name == nil then return nil, bad_proposal(p, "has no 'action'") end
     return nil, bad_proposal(p, sformat("names an unknown action %s%s", type_name(name), type(name) == "string" and suggest(name, set.decl.action) or ""))
   end
-  if type(pr) ~= "number" or pr ~= pr or pr == huge or pr == -huge then
-    return nil, bad_proposal(p, sformat("for '%s' has priority %s (a finite number is needed)", name, type_name(pr)))
+  if PCVL or type(pr) ~= "number" or pr ~= pr or pr == huge or pr == -huge then
+    local why = levers.check_proposal(set, name, pr, value, propensity)  -- priority, or value and propensity (§8.1)
+    if why then return nil, bad_proposal(p, why) end
   end
   if reason == nil then reason = p.default_reason
   elseif type(reason) ~= "string" then return nil, bad_proposal(p, sformat("for '%s' has a reason that is %s, not text", name, type_name(reason))) end
@@ -64,13 +67,15 @@ local function candidate(set, p, name, pr, reason, params, dept, channel)
   elseif set.declares_channel and not set.decl.channel[channel] then
     return nil, bad_proposal(p, sformat("for '%s' names an unknown channel '%s'%s", name, channel, suggest(channel, set.decl.channel)))
   end
-  return { action = name, priority = pr, reason = reason, params = params, policy = p.name,
-           department = dept, channel = channel, spec = spec }
+  local cand = { action = name, priority = pr, reason = reason, params = params, policy = p.name,
+                 department = dept, channel = channel, spec = spec }
+  if PCVL then cand.value, cand.propensity = value, propensity end  -- scored by levers.runner
+  return cand
 end
 
 -- The keys a proposal may have (§2); a list of proposals has whole-number keys.
 local PROPOSAL_KEYS = { action = true, priority = true, reason = true, params = true, department = true, channel = true }
-local PROPOSAL_KEY_LIST = "action, priority, reason, params, department, channel"
+local PROPOSAL_KEY_LIST = "action, priority, reason, params, department, channel"  -- under "pcvl": see pipeline.new
 
 --- A key of proposal (or list of proposals) `r` that a proposal may not have, or nil.
 local function unknown_key(r)
@@ -100,6 +105,11 @@ end
 
 --- The error for a proposal key it may not have (`reasn`), at the line that writes it.
 local function key_error(p, key)
+  if key == "value" or key == "propensity" then  -- not under "pcvl" (§8.1)
+    local e = bad_proposal(p, sformat("gives '%s', which counts only with contact_policy { arbitration = \"pcvl\" }: give a priority", key))
+    e.line = line_of_key(p, key)
+    return e
+  end
   local e = bad_proposal(p, sformat("has a key '%s' it may not have%s (a proposal may have %s)", tostring(key),
                                     type(key) == "string" and suggest(key, PROPOSAL_KEYS) or "", PROPOSAL_KEY_LIST))
   e.line = line_of_key(p, key)
@@ -119,7 +129,7 @@ local function run_policy(set, p, c, ctx, call)
     if bad then return nil, key_error(p, bad) end
     if rawget(r, "action") ~= nil then  -- one proposal
       return candidate(set, p, rawget(r, "action"), rawget(r, "priority"), rawget(r, "reason"), rawget(r, "params"),
-                       rawget(r, "department"), rawget(r, "channel"))
+                       rawget(r, "department"), rawget(r, "channel"), PCVL and rawget(r, "value") or nil, PCVL and rawget(r, "propensity") or nil)
     end
     local out = {}
     for i = 1, rawlen(r) do
@@ -130,7 +140,7 @@ local function run_policy(set, p, c, ctx, call)
       bad = unknown_key(q)
       if bad then return nil, key_error(p, bad) end
       local cand, err = candidate(set, p, rawget(q, "action"), rawget(q, "priority"), rawget(q, "reason"), rawget(q, "params"),
-                                  rawget(q, "department"), rawget(q, "channel"))
+                                  rawget(q, "department"), rawget(q, "channel"), PCVL and rawget(q, "value") or nil, PCVL and rawget(q, "propensity") or nil)
       if not cand then return nil, err end
       out[i] = cand
     end
@@ -250,6 +260,12 @@ function pipeline.new(set, sb, reporter, clock)
   local HISTORY = M.contacts.new(set, sb, clock)      -- extra contacts, caps and outcome rules (§3, §8.2, §8.3)
   local HELD = SCHEMA and SCHEMA.held
   sources = set.sources
+  PCVL = set.contact.arbitration == "pcvl"
+  if PCVL then  -- proposals give value and propensity instead of a priority
+    PROPOSAL_KEYS.value, PROPOSAL_KEYS.propensity = true, true
+    PROPOSAL_KEY_LIST = "action, value, propensity, reason, params, department, channel"
+  end
+  local run_policy = levers.runner(set, run_policy)  -- under "pcvl", each candidate is scored (§8.1)
   local careful_call = reporter.call
 
   -- ctx and ctx.segments: one read-only view per state; what they show is set per customer.
@@ -470,6 +486,7 @@ function pipeline.new(set, sb, reporter, clock)
         end
       end
       if not why then why = HISTORY.check(p, history, actions) end  -- §8.2 caps, §8.3 outcome rules
+      if not why and a.dates then why = levers.outside_dates(a, clock.epoch) end  -- campaign dates (§8.6)
       if not why and a.eligible then
         local ok, r = call(a.eligible_call, c, CTX)
         if not ok then
@@ -506,6 +523,17 @@ function pipeline.new(set, sb, reporter, clock)
     return actions, suppressed, errs
   end
 
+  local AFTER = levers.after(set, choose)  -- holdouts and fallback (§8.5); nil when the set has neither
+  local LEVERS = AFTER ~= nil or PCVL       -- plans may carry factors, a holdout, held_out
+
+  --- 5. The plan, after holdouts and fallback when the set has them.
+  local function plan_of(id, seglist, c, view, cands, actions, suppressed, errs, call)
+    local holdout, held_out
+    if AFTER then actions, suppressed, errs, holdout, held_out = AFTER(id, c, view, cands, actions, suppressed, errs, call) end
+    return { customer = id, segments = seglist, actions = actions, suppressed = suppressed, errors = errs or EMPTY,
+             levers = LEVERS or nil, holdout = holdout, held_out = held_out }, errs ~= nil
+  end
+
   local d = { ctxdata = CTXDATA, contacts = HISTORY }
 
   --- The policies that ran for the last customer decided, the proposals each made, and their number.
@@ -526,7 +554,8 @@ function pipeline.new(set, sb, reporter, clock)
     cands, errs = proposals_fast(view, seglist, errs)          -- 2. proposals
     local actions, suppressed                                  -- 3. eligibility, 4. arbitration
     actions, suppressed, errs = choose(c, view, cands, errs, direct)
-    return { customer = id, segments = seglist, actions = actions, suppressed = suppressed, errors = errs or EMPTY }, errs ~= nil  -- 5. plan
+    if LEVERS then return plan_of(id, seglist, c, view, cands, actions, suppressed, errs, direct) end  -- 5. plan
+    return { customer = id, segments = seglist, actions = actions, suppressed = suppressed, errors = errs or EMPTY }, errs ~= nil
   end
 
   --- Decides one customer carefully: every policy call protected, each error kept in its
@@ -545,7 +574,7 @@ function pipeline.new(set, sb, reporter, clock)
     cands, errs = proposals_careful(view, seglist, errs, trace)
     local actions, suppressed                                         -- 3. eligibility, 4. arbitration
     actions, suppressed, errs = choose(c, view, cands, errs, careful_call)
-    return { customer = id, segments = seglist, actions = actions, suppressed = suppressed, errors = errs or EMPTY }, errs ~= nil  -- 5. plan
+    return plan_of(id, seglist, c, view, cands, actions, suppressed, errs, careful_call)  -- 5. plan
   end
 
   return d
