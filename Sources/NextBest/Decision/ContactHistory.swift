@@ -114,7 +114,7 @@ extension Engine {
     func decide<T>(now: String?, history: [String: [PastContact]], _ push: (LuaState, NativeBuffer) -> DecideOutcome,
                    read: (NativeBuffer) throws -> T) throws(DecisionError) -> T {
         let text = history.isEmpty ? "" : ContactHistory.json(history)
-        return try decide(now: now, { state, out in
+        return try decide(now: now, context: nil, { state, out in
             do { try state.setHistory(text) } catch { return .failed(message: "cannot hand the contact history to the engine: \(error)", customer: nil) }
             defer { try? state.setHistory("") }
             return push(state, out)
