@@ -369,8 +369,8 @@ public final class PostgresStore: Store {
                                                  logger: Self.quiet)
                 for try await (id, task, customer, action, channel, outcome, at, value) in outcomes.decode(
                     (String, String?, String, String, String?, String, String, Double?).self) {
-                    try sink.outcome(ScannedOutcome(id: id, task: task, customer: customer, action: action, channel: channel,
-                                                    outcome: outcome, at: StoreTime.stored(at), value: value))
+                    try sink.outcome(OutcomeRow(id: id, task: task, customer: customer, action: action, channel: channel,
+                                                outcome: outcome, at: StoreTime.stored(at), value: value))
                 }
                 try await c.query("COMMIT", logger: Self.quiet)
                 return sink

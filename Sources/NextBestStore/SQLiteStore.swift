@@ -313,8 +313,8 @@ public final class SQLiteStore: Store {
             let outcomes = try Row.fetchCursor(db, sql: "SELECT \(Schema.scanOutcomeColumns) FROM outcomes" + o.sql,
                                                arguments: StatementArguments(o.values))
             while let r = try outcomes.next() {
-                try sink.outcome(ScannedOutcome(id: r[0], task: r[1], customer: r[2], action: r[3], channel: r[4],
-                                                outcome: r[5], at: StoreTime.stored(r[6]), value: r[7]))
+                try sink.outcome(OutcomeRow(id: r[0] as String, task: r[1], customer: r[2], action: r[3], channel: r[4],
+                                             outcome: r[5], at: StoreTime.stored(r[6]), value: r[7]))
             }
             return sink
         }

@@ -11,8 +11,8 @@ public protocol StoreScanSink: Sendable {
     mutating func decision(_ d: ScannedDecision) throws
     /// One task, as it stands at the scan's `now`.
     mutating func task(_ t: TaskRecord) throws
-    /// One outcome.
-    mutating func outcome(_ o: ScannedOutcome) throws
+    /// One outcome, as stored (its `id` is the stored key).
+    mutating func outcome(_ o: OutcomeRow) throws
 }
 
 /// A recorded decision as a scan reads it: the row, with the plan's segments and holdouts.
@@ -53,26 +53,6 @@ public struct HeldOutAction: Sendable, Hashable {
                                  holdout: item["holdout"]?.stringValue ?? "")
         }
     }
-}
-
-/// An outcome as a scan reads it.
-public struct ScannedOutcome: Sendable, Hashable {
-    /// The outcome's key.
-    public var id: String
-    /// The task it answers, if any.
-    public var task: String?
-    /// The customer's id text.
-    public var customer: String
-    /// The action.
-    public var action: String
-    /// The channel, if known.
-    public var channel: String?
-    /// The outcome.
-    public var outcome: String
-    /// When it happened.
-    public var at: Date
-    /// The value it brought, if any.
-    public var value: Double?
 }
 
 /// Decodes the repeated small JSON texts of a scan (segment lists) once per distinct text.

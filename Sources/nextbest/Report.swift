@@ -106,7 +106,7 @@ struct ReportSink: StoreScanSink {
             segments: t.segments))
     }
 
-    mutating func outcome(_ o: ScannedOutcome) throws {
+    mutating func outcome(_ o: OutcomeRow) throws {
         try builder.add(ReportOutcome(task: o.task, customer: o.customer, action: o.action, channel: o.channel,
                                       outcome: o.outcome, at: o.at, value: o.value))
     }
