@@ -467,12 +467,13 @@ function pipeline.new(set, sb, reporter, clock)
         elseif given == nil then
           if not OPT_OUT then why = NO_CONSENT_RECORDED[p.channel] end
         else
-          why = sformat("consent for %s is %s, not true or false", p.channel, given == JSON_NULL and "null" or type_name(given))
+          local shown = given == JSON_NULL and "null" or type_name(given)
+          why = sformat("consent for %s is %s, not true or false", p.channel, shown)
           if not held and not (reported and reported[key]) then  -- one error per consent entry
             reported = reported or {}
             reported[key] = true
             errs = add_error(errs, { field = "consent." .. key, message = sformat(
-              "consent for %s is %s, not true or false: no action used it (write true or false)", p.channel, given == JSON_NULL and "null" or type_name(given)) })
+              "consent for %s is %s, not true or false: no action used it (write true or false)", p.channel, shown) })
           end
         end
       end
