@@ -111,41 +111,49 @@ struct PlanClaimScanner {
     /// The claims of the plan in `line` (record `record`, output line `lineNumber`); `id` is
     /// the customer id's JSON text without its quotes.
     func claims(in line: UnsafeRawBufferPointer, id: String, record: Int, lineNumber: Int, into out: inout [CapacityClaim]) {
-        var s = Scan(b: line)
-        guard s.eat(UInt8(ascii: "{")) else { return }
-        while let key = s.string() {
-            guard s.eat(UInt8(ascii: ":")) else { return }
-            if key == "actions" {
-                guard s.eat(UInt8(ascii: "[")) else { return }
-                while s.peek == UInt8(ascii: "{") {
-                    guard let a = action(&s) else { return }
-                    var seen = Set<Int>()
-                    for k in [a.action.flatMap { keys.action[$0] }, a.department.flatMap { keys.department[$0] }] {
-                        if let k, seen.insert(k).inserted {
-                            out.append(CapacityClaim(priority: a.priority, id: id, action: a.action ?? "", record: record, line: lineNumber, key: k))
-                        }
-                    }
-                    _ = s.eat(UInt8(ascii: ","))
+        // Our encoder writes "customer" and "segments" first, and neither can hold this text
+        // unescaped: the first match is the plan's own "actions".
+        guard let at = PlanClaimScanner.find(PlanClaimScanner.actionsKey, in: line) else { return }
+        var s = Scan(b: line, i: at + PlanClaimScanner.actionsKey.count)
+        while s.peek == UInt8(ascii: "{") {
+            guard let a = action(&s) else { return }
+            if let name = a.action {
+                if let k = keys.action[name] {
+                    out.append(CapacityClaim(priority: a.priority, id: id, action: name, record: record, line: lineNumber, key: k))
                 }
-                return
+                if let d = a.department, let k = keys.department[d] {
+                    out.append(CapacityClaim(priority: a.priority, id: id, action: name, record: record, line: lineNumber, key: k))
+                }
             }
-            guard s.skipValue() else { return }
             _ = s.eat(UInt8(ascii: ","))
         }
     }
+
+    /// Where `needle` first is in `hay`.
+    static func find(_ needle: [UInt8], in hay: UnsafeRawBufferPointer) -> Int? {
+        guard let base = hay.baseAddress, !needle.isEmpty else { return nil }
+        var i = 0
+        while i + needle.count <= hay.count, let p = memchr(base + i, Int32(needle[0]), hay.count - i - needle.count + 1) {
+            let j = UnsafeRawPointer(p) - base
+            if needle.withUnsafeBytes({ memcmp(base + j, $0.baseAddress!, needle.count) }) == 0 { return j }
+            i = j + 1
+        }
+        return nil
+    }
+
+    private static let actionsKey = Array("\"actions\":[".utf8)
+    private static let actionKey = Array("action".utf8), departmentKey = Array("department".utf8), priorityKey = Array("priority".utf8)
 
     /// One action object: its name, department and priority.
     private func action(_ s: inout Scan) -> (action: String?, department: String?, priority: Double)? {
         guard s.eat(UInt8(ascii: "{")) else { return nil }
         var name: String?, dept: String?, priority = 0.0
-        while let key = s.string() {
+        while let key = s.stringRange() {
             guard s.eat(UInt8(ascii: ":")) else { return nil }
-            switch key {
-            case "action": name = s.string()
-            case "department": dept = s.string()
-            case "priority": priority = s.number() ?? 0
-            default: guard s.skipValue() else { return nil }
-            }
+            if s.equals(key, PlanClaimScanner.actionKey) { name = s.string() }
+            else if s.equals(key, PlanClaimScanner.departmentKey) { dept = s.string() }
+            else if s.equals(key, PlanClaimScanner.priorityKey) { priority = s.number() ?? 0 }
+            else { guard s.skipValue() else { return nil } }
             _ = s.eat(UInt8(ascii: ","))
         }
         return s.eat(UInt8(ascii: "}")) ? (name, dept, priority) : nil
@@ -161,6 +169,18 @@ struct PlanClaimScanner {
             guard peek == c else { return false }
             i += 1
             return true
+        }
+
+        /// The range of the text of the string at `i` (escapes kept), moving past it.
+        mutating func stringRange() -> Range<Int>? {
+            guard let end = stringEnd() else { return nil }
+            defer { i = end }
+            return (i + 1)..<(end - 1)
+        }
+
+        /// Whether the bytes in `range` are `text`.
+        func equals(_ range: Range<Int>, _ text: [UInt8]) -> Bool {
+            range.count == text.count && text.withUnsafeBytes { memcmp(b.baseAddress! + range.lowerBound, $0.baseAddress!, text.count) == 0 }
         }
 
         /// A string's raw text (escapes kept: names and ids here need no unescaping to compare).

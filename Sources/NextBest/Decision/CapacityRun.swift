@@ -32,16 +32,23 @@ final class SpillFile {
         size += bytes.count
     }
 
-    /// Reads `count` bytes at `offset` into `into` (appended).
-    func read(offset: Int, count: Int, into out: inout [UInt8]) throws {
-        let start = out.count
-        out.append(contentsOf: repeatElement(0, count: count))
-        var done = 0
-        try out.withUnsafeMutableBytes { buf in
+    /// Reads up to `count` bytes at `offset` into `buffer`; returns how many (0 at the end).
+    func read(into buffer: UnsafeMutableRawPointer, count: Int, offset: Int) throws -> Int {
+        while true {
+            let n = pread(fd, buffer, count, off_t(offset))
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw ProfileReadError(message: "cannot read back the temporary file of a run with capacity: \(String(cString: strerror(errno)))") }
+            return n
+        }
+    }
+
+    /// The `count` bytes at `offset`.
+    func bytes(offset: Int, count: Int) throws -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: count) { buf, done in
+            done = 0
             while done < count {
-                let n = pread(fd, buf.baseAddress! + start + done, count - done, off_t(offset + done))
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw ProfileReadError(message: "cannot read back the temporary file of a run with capacity: \(String(cString: strerror(errno)))") }
+                let n = try read(into: buf.baseAddress! + done, count: count - done, offset: offset + done)
+                guard n > 0 else { throw ProfileReadError(message: "the temporary file of a run with capacity ended early") }
                 done += n
             }
         }
@@ -85,9 +92,8 @@ extension Engine {
         try r.out.withBytes { out in
             var start = 0, next = 0
             while start < out.count {
-                var end = start
-                while end < out.count && out[end] != 0x0A { end += 1 }
-                end = min(end + 1, out.count)
+                let nl = memchr(out.baseAddress! + start, 0x0A, out.count - start)
+                let end = nl.map { UnsafeRawPointer($0) - out.baseAddress! + 1 } ?? out.count
                 var plan: (number: Int, id: String)?
                 if next < r.ids.count, r.ids[next].start < end {
                     let e = r.ids[next]
@@ -252,35 +258,38 @@ extension Engine {
     /// `output` gets whole lines, about 256 KiB at a time.
     private static func merge(spill: SpillFile, lines: Int, replaced: [Int: (offset: Int, count: Int)], redone: SpillFile,
                               output: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let block = 1 << 20
-        var pending: [UInt8] = []   // bytes of the spill read but not yet split into lines
-        var out: [UInt8] = []
-        out.reserveCapacity(300 << 10)
-        var offset = 0, line = 0
-        while offset < spill.size || !pending.isEmpty {
+        var buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 1)
+        defer { buf.deallocate() }
+        var have = 0, offset = 0, line = 0
+        while offset < spill.size || have > 0 {
+            if have == buf.count {  // a line longer than the buffer: make room
+                let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: buf.count * 2, alignment: 1)
+                bigger.baseAddress!.copyMemory(from: buf.baseAddress!, byteCount: have)
+                buf.deallocate()
+                buf = bigger
+            }
             if offset < spill.size {
-                let n = min(block, spill.size - offset)
-                try spill.read(offset: offset, count: n, into: &pending)
+                let n = try spill.read(into: buf.baseAddress! + have, count: min(buf.count - have, spill.size - offset), offset: offset)
+                have += n
                 offset += n
             }
-            var start = 0
-            while let nl = pending[start...].firstIndex(of: 0x0A) {
-                if let r = replaced[line] { try redone.read(offset: r.offset, count: r.count, into: &out) }
-                else { out.append(contentsOf: pending[start...nl]) }
-                line += 1
-                start = nl + 1
-                if out.count >= 256 << 10 {
-                    try out.withUnsafeBytes(output)
-                    out.removeAll(keepingCapacity: true)
+            let base = buf.baseAddress!
+            var start = 0, run = 0   // the next line; the first line not yet written
+            while start < have, let nl = memchr(base + start, 0x0A, have - start) {
+                let end = UnsafeRawPointer(nl) - UnsafeRawPointer(base) + 1
+                if let r = replaced[line] {
+                    if run < start { try output(UnsafeRawBufferPointer(start: base + run, count: start - run)) }
+                    try redone.bytes(offset: r.offset, count: r.count).withUnsafeBytes(output)
+                    run = end
                 }
+                line += 1
+                start = end
             }
-            pending.removeFirst(start)
-            if offset >= spill.size && !pending.isEmpty {  // a last line without a newline (none is written so)
-                out.append(contentsOf: pending)
-                pending.removeAll()
-            }
+            if offset >= spill.size && start < have { start = have }  // a last line without a newline (ours all end in one)
+            if run < start { try output(UnsafeRawBufferPointer(start: base + run, count: start - run)) }
+            if start > 0 && start < have { memmove(base, base + start, have - start) }
+            have -= start
         }
-        if !out.isEmpty { try out.withUnsafeBytes(output) }
     }
 
     /// Copies standard input into a new file at `path`.
