@@ -33,6 +33,11 @@ action "invite_event" {
   starts = "2026-10-01", ends = "2026-11-26",
   -- Only customers in a city where an event takes place this season.
   eligible = function(c) return one_of(c.city, EVENT_CITIES) end,
+  -- Seats: of the 40 seats per event, 3 are still free for this run's invitations. They go to
+  -- the customers with the highest priority across the whole run (not the first in the file);
+  -- the others get their next action (usually the webinar) with "action invite_event is at
+  -- capacity (3)" among the suppressed.
+  capacity = 3,
 }
 
 -- Retention (at most one per plan) ------------------------------------------------------------

@@ -16,6 +16,8 @@ channel "in_person" { requires_consent = false }    -- a visit the account manag
 -- What each team sees of the customer beside the action (copied into its work queue).
 department "marketing"        { fields = { "name", "email", "city" } }
 department "sales"            { fields = { "name", "email", "phone", "city" } }
-department "customer_service" { fields = { "name", "email", "phone" } }
+-- The contact centre handles at most 80 calls and messages a day (one run is one day's plan): the
+-- 80 highest priorities across all customers get them, the rest their next action.
+department "customer_service" { fields = { "name", "email", "phone" }, capacity = 80 }
 department "customer_success" { fields = { "name", "email", "phone" } }
 department "social_care"      { fields = { "name", "city" } }

@@ -43,6 +43,11 @@ public struct PolicyDiff: Sendable {
     /// Policy errors per error (`policy 'x': message`, without its place), before and after.
     public var policyErrorsBefore: [String: Int] = [:], policyErrorsAfter: [String: Int] = [:]
 
+    /// Customers who lost an action to capacity (policy-language.md §8.4), before and after.
+    public var capacityMovedBefore = 0, capacityMovedAfter = 0
+    /// The first few customers the new set's capacity moved: `C00012 invite_event → invite_webinar`.
+    public var capacityExamples: [String] = []
+
     /// Policy errors the new set has and the baseline did not (by policy and message), with their counts.
     public var newPolicyErrors: [String: Int] { policyErrorsAfter.filter { policyErrorsBefore[$0.key] == nil } }
 
@@ -81,6 +86,8 @@ public struct PolicyDiff: Sendable {
                 $0[$1] = counts(channelsBefore[$1] ?? [:], channelsAfter[$1] ?? [:])
             }),
             "new_actions": .array(newActions.map { .string($0) }), "new_segments": .array(newSegments.map { .string($0) }),
+            "capacity_moved": ["before": .int(capacityMovedBefore), "after": .int(capacityMovedAfter),
+                               "examples": .array(capacityExamples.map { .string($0) })],
             "removed_actions": .array(removedActions.map { .string($0) }),
             "removed_segments": .array(removedSegments.map { .string($0) }),
         ]
@@ -111,9 +118,28 @@ public struct PolicyDiff: Sendable {
         if !(plan["errors"]?.arrayValue ?? []).isEmpty { plansWithErrors += 1 }
     }
 
+    /// The actions a plan lost to capacity (suppressed with `... is at capacity (N)`).
+    static func lostToCapacity(_ plan: JSONValue) -> [String] {
+        (plan["suppressed"]?.arrayValue ?? []).compactMap { s in
+            guard let reason = s["reason"]?.stringValue, reason.contains(" is at capacity (") else { return nil }
+            return s["action"]?.stringValue ?? "?"
+        }
+    }
+
     /// Adds one record's plans under both sets.
     mutating func add(before: JSONValue, after: JSONValue, number: Int, examples limit: Int) {
         records += 1
+        if !PolicyDiff.lostToCapacity(before).isEmpty { capacityMovedBefore += 1 }
+        let lost = PolicyDiff.lostToCapacity(after)
+        if !lost.isEmpty {
+            capacityMovedAfter += 1
+            if capacityExamples.count < limit {
+                let had = Set((before["actions"]?.arrayValue ?? []).compactMap { $0["action"]?.stringValue })
+                let instead = (after["actions"]?.arrayValue ?? []).compactMap { $0["action"]?.stringValue }.filter { !had.contains($0) }
+                let who = after["customer"]?.stringValue ?? "input \(number)"
+                capacityExamples.append("\(who) \(lost.joined(separator: ", ")) → \(instead.isEmpty ? "no other action" : instead.joined(separator: ", "))")
+            }
+        }
         PolicyDiff.count(before, actions: &actionsBefore, departments: &departmentsBefore, channels: &channelsBefore,
                          segments: &segmentsBefore,
                          errorRecords: &errorRecordsBefore, plansWithErrors: &plansWithErrorsBefore)

@@ -103,6 +103,13 @@ extension PolicyDiff {
             }
             lines += table(rows).map { "  " + $0 }
         }
+        if capacityMovedBefore + capacityMovedAfter > 0 {
+            lines.append("")
+            lines.append("capacity moved \(grouped(capacityMovedAfter)) customers to their next action"
+                         + (capacityMovedBefore > 0 ? " (the baseline: \(grouped(capacityMovedBefore)))" : "")
+                         + (capacityExamples.isEmpty ? "" : ":"))
+            for e in capacityExamples { lines.append("  " + e) }
+        }
         section("actions per department", departmentsBefore, departmentsAfter)
         let depts = Set(channelsBefore.keys).union(channelsAfter.keys).sorted()
         if !depts.isEmpty {

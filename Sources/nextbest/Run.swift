@@ -224,6 +224,11 @@ extension BatchSummary {
         lines.append("  customers with no action: \(grouped(plansWithoutAction)) of \(grouped(plans))"
             + String(format: " (%.1f%%)", 100 * shareWithoutAction))
         lines.append("  actions: \(grouped(actions))")
+        if let capacity {
+            lines.append("  capacity: \(grouped(capacity.customersMoved)) customers moved to their next action"
+                + " (\(capacity.rounds) round\(capacity.rounds == 1 ? "" : "s") of deciding again)")
+            lines += capacity.lines.map { "    " + $0 }
+        }
         func section(_ label: String, _ d: [String: Int], share: Bool = false) {
             guard !d.isEmpty else { return }
             lines.append("  \(label):")

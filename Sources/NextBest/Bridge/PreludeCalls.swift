@@ -10,6 +10,7 @@ enum PreludeEntry: String {
     case resetCounters = "reset_counters"
     case runTests = "run_tests"
     case setHistory = "set_history"
+    case setBlocked = "set_blocked"
 }
 
 /// What `finish` reports: the problems that stop the set from loading, and warnings.
@@ -166,6 +167,9 @@ extension LuaState {
 
     /// Sets the extra contacts of the customers decided next (`ContactHistory.json`), or none ("").
     func setHistory(_ json: String) throws(LuaError) { _ = try call(.setHistory, [json]) }
+
+    /// Sets the capacity blocks of the customers decided next (`CapacityKeys.blockedJSON`), or none ("").
+    func setBlocked(_ json: String) throws(LuaError) { _ = try call(.setBlocked, [json]) }
 
     /// Sets the request context policies read as `ctx.context` (policy-language.md §8.1); empty clears it.
     func setContext(_ context: [String: String]) throws(LuaError) {

@@ -54,6 +54,8 @@ public struct BatchSummary: Sendable {
     public var shard: Shard?
     /// Records left to the other shards (not counted in `records`).
     public var skippedForOtherShards = 0
+    /// What capacity across customers did (policy-language.md §8.4), when the set has any.
+    public var capacity: CapacityReport?
 
     /// Total actions chosen.
     public var actions: Int { actionsByAction.values.reduce(0, +) }
@@ -158,10 +160,17 @@ final class ChunkResult {
 }
 
 extension Engine {
-    /// Decides every profile in `path` and writes one line per record, in input order.
+    /// Decides every profile in `path` and writes one line per record, in input order. When
+    /// departments or actions of the set have a `capacity`, it is applied across the whole
+    /// population (policy-language.md §8.4; see `CapacityRun.swift`); a single `decide` cannot
+    /// see the population and does not apply it.
     public func run(profiles path: String, options: BatchOptions, output: @escaping (UnsafeRawBufferPointer) throws -> Void,
                     routes: RouteWriter? = nil,
                     progress: ((_ bytesRead: Int, _ records: Int) -> Void)? = nil) throws -> BatchSummary {
+        let capacities = CapacityKeys(description, shard: options.shard)
+        if !capacities.isEmpty {  // capacity across customers: CapacityRun.swift
+            return try runWithCapacity(profiles: path, options: options, keys: capacities, output: output, routes: routes, progress: progress)
+        }
         var source = try makeRecordSource(path: path, format: options.format, chunkBytes: options.chunkBytes,
                                           typing: CSVTyping(schema: profileSchema, reading: options.csv))
         let skipped = SkippedRecords()
@@ -224,6 +233,7 @@ extension Engine {
     /// Decides every record of a chunk with one state.
     static func process(_ chunk: RecordChunk, state: LuaState, routes: Bool) -> ChunkResult {
         let r = ChunkResult(routes: routes)
+        if let blocked = chunk.blocked, !applyBlocks(blocked, chunk: chunk, state: state, result: r) { return r }
         chunk.bytes.withUnsafeBytes { all in
             for rec in chunk.records {
                 r.records += 1

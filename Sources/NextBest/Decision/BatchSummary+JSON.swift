@@ -63,6 +63,15 @@ extension BatchSummary {
             o["skipped_for_other_shards"] = .int(skippedForOtherShards)
         }
         if let last = duplicatesCheckedUpTo { o["duplicates_checked_up_to"] = .int(last) }
+        if let capacity {
+            o["capacity"] = [
+                "customers_moved": .int(capacity.customersMoved), "rounds": .int(capacity.rounds),
+                "limits": .array(capacity.limits.map {
+                    ["kind": .string($0.kind), "name": .string($0.name), "capacity": .int($0.capacity), "declared": .int($0.declared),
+                     "taken": .int($0.taken), "turned_away": .int($0.customersTurnedAway)]
+                }),
+            ]
+        }
         return .object(o)
     }
 }

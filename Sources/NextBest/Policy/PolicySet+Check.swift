@@ -28,9 +28,11 @@ public struct ActionInfo: Sendable, Hashable, Decodable {
     public var description: String?
     /// Days after it is made that its task is due (with a store), if set.
     public var slaDays: Double?
+    /// At most this many of it per run (or per day with a store), if set (policy-language.md §8.4).
+    public var capacity: Int?
 
     enum CodingKeys: String, CodingKey {
-        case name, at, department, channel, group, description
+        case name, at, department, channel, group, description, capacity
         case cooldownDays = "cooldown_days"
         case slaDays = "sla_days"
     }

@@ -81,7 +81,9 @@ function api.decide(c, _, careful)
     if not fast_done() then error("the fast run was stopped or took too long", 0) end  -- the bridge decides again carefully
   end
   if plan then
-    stats.count(counters, plan, has_errors, decider.ran)
+    local before = decider.before()
+    if before then stats.recount(counters, before, plan)  -- decided again after losing to capacity (§8.4)
+    else stats.count(counters, plan, has_errors, decider.ran) end
     plan.profile, plan.route_fields = c, ROUTE_FIELDS  -- for the route writer (json_out.c)
   end
   return plan, has_errors, customer
@@ -89,6 +91,11 @@ end
 
 --- Sets the extra contacts of the customers decided next (JSON text keyed by customer id; "" for none).
 function api.set_history(json) decider.contacts.set(json) end
+
+--- Sets the capacity blocks of the customers decided next (§8.4; JSON text keyed by customer id; "" for none).
+function api.set_blocked(json)
+  if decider.capacity then decider.capacity.set(json) end
+end
 
 --- One customer, step by step: { plan, trace } for explain.
 function api.explain(profile_json) return explain.run(decider, clock, profile_json) end

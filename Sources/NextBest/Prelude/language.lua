@@ -39,7 +39,8 @@ local FIELDS = {
   action = { department = "string", channel = "string", description = "string",
              cooldown_days = "number", group = "string", eligible = "function",
              max = "number", per_days = "number", suppress = "table", sla_days = "number",
-             value = "number|function", propensity = "number|function", weight = "number", starts = "string", ends = "string" },
+             value = "number|function", propensity = "number|function", weight = "number", starts = "string", ends = "string",
+             capacity = "number" },
   policy = { description = "string", segments = "table", when = "function", propose = "function",
              action = "string", priority = "number|function", reason = "string|function",
              params = "table|function", holdout = "number|table" },
@@ -77,6 +78,8 @@ function VALIDATE.segment(set, rec, spec, label)
   set.segments[#set.segments + 1] = rec
 end
 
+local function whole(x, least) return finite(x) and x == floor(x) and x >= least end
+
 function VALIDATE.action(set, rec, spec, label)
   for _, f in ipairs({ "department", "channel" }) do
     local v = spec[f]
@@ -95,6 +98,9 @@ function VALIDATE.action(set, rec, spec, label)
   if spec.sla_days ~= nil and (not finite(spec.sla_days) or spec.sla_days <= 0) then
     problem(set, rec.file, rec.line, label .. ": sla_days must be a number of days above 0")
   else rec.sla_days = spec.sla_days end
+  if spec.capacity ~= nil and not whole(spec.capacity, 0) then  -- §8.4
+    problem(set, rec.file, rec.line, label .. ": capacity must be a whole number of actions, 0 or more")
+  else rec.capacity = spec.capacity end
   M.levers.action(set, rec, spec, label)  -- value, propensity, weight (§8.1), starts, ends (§8.6)
   local eligible = spec.eligible
   if type(eligible) == "function" then
@@ -108,8 +114,6 @@ function VALIDATE.action(set, rec, spec, label)
   end
   set.actions[#set.actions + 1] = rec
 end
-
-local function whole(x, least) return finite(x) and x == floor(x) and x >= least end
 
 --- Checks a frequency cap (`max = N, per_days = D`, §8.2) on a declaration; both or neither.
 function language.check_cap(set, rec, spec, label)
@@ -479,7 +483,8 @@ function language.describe(set)
   for _, a in ipairs(set.actions) do
     out.actions[#out.actions + 1] = { name = a.name, at = a.where, department = text(a.department) or "", channel = text(a.channel) or "",
                                       cooldown_days = number(a.cooldown_days), group = text(a.group), description = text(a.description),
-                                      sla_days = number(a.sla_days), max = a.max, per_days = a.per_days, suppress = a.suppress }
+                                      sla_days = number(a.sla_days), max = a.max, per_days = a.per_days, suppress = a.suppress,
+                                      capacity = a.capacity }
   end
   local channels, departments, seen = list(), list(), { channel = {}, department = {} }
   for _, c in ipairs(set.channels) do

@@ -1,4 +1,4 @@
--- Levers (policy-language.md §8.1, §8.5, §8.6): value × propensity × context × levers, campaign dates, fallback and holdouts.
+-- Levers (policy-language.md §8.1, §8.4, §8.5, §8.6): value × propensity × context × levers, capacity blocks, campaign dates, fallback and holdouts.
 local natives, M = ...
 local type, ipairs, pairs, next, tostring, rawget = type, ipairs, pairs, next, tostring, rawget
 local huge = math.huge
@@ -8,6 +8,7 @@ local list, EMPTY, type_name, suggest = V.list, V.EMPTY, V.type_name, V.suggest
 local bad_proposal = M.errors.bad_proposal
 local parse_time = M.time.parse
 local bucket = M.helpers.bucket
+local json_decode = natives.json_decode
 local problem = M.language.problem
 
 local levers = {}
@@ -366,6 +367,37 @@ function levers.after(set, choose)
     end
     return actions, suppressed, errs, nil, held
   end
+end
+
+--- Capacity across customers (§8.4), or nil when no department or action has one. The host
+--- decides the whole population, then hands each customer who lost an action to capacity
+--- the actions they are now blocked from, each with its reason (`set`).
+function levers.capacity(set)
+  local any = false
+  for _, d in ipairs(set.departments) do if d.capacity then any = true end end
+  for _, a in ipairs(set.actions) do if a.capacity then any = true end end
+  if not any then return nil end
+  local cap = { byid = nil }
+
+  --- Sets the blocks of the customers decided next from JSON text
+  --- `{"id":{"now":{"action":"reason",...},"before":{...}}}` (now, and before this round); "" clears them.
+  function cap.set(json)
+    cap.byid = nil
+    if json == nil or json == "" then return end
+    local byid = {}
+    for id, e in pairs(json_decode(json)) do byid[id] = { new = e.now or {}, old = e.before or {} } end
+    cap.byid = byid
+  end
+
+  --- This customer's blocks { new, old }, or nil when the host blocked them from nothing.
+  function cap.blocked(id)
+    local byid = cap.byid
+    return byid and byid[id]
+  end
+
+  --- Why candidate `p` is suppressed by `b` (one of a customer's blocks), or nil.
+  function cap.why(b, p) return b[p.action] end
+  return cap
 end
 
 return levers

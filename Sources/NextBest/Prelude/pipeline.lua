@@ -300,6 +300,8 @@ function pipeline.new(set, sb, reporter, clock)
     return channel
   end)
   local OPT_OUT = CONTACT.consent == "opt_out"
+  local CAP = levers.capacity(set)  -- capacity across customers (§8.4); nil when nothing has one
+  local BLOCK, BEFORE = nil, nil     -- this customer's capacity block; their plan before it grew
   local CHANNEL_FULL = memo(function(channel)
     return sformat("channel %s is full (at most %d per plan)", channel, CONTACT.max_per_channel)
   end)
@@ -499,6 +501,7 @@ function pipeline.new(set, sb, reporter, clock)
           why = type(because) == "string" and "not eligible: " .. because or "not eligible (the action's eligible check said no)"
         end
       end
+      if not why and BLOCK then why = CAP.why(BLOCK, p) end  -- lost to capacity (§8.4)
       -- 4. Arbitration
       if not why then
         local g = a.group
@@ -535,7 +538,17 @@ function pipeline.new(set, sb, reporter, clock)
              levers = LEVERS or nil, holdout = holdout, held_out = held_out }, errs ~= nil
   end
 
-  local d = { ctxdata = CTXDATA, contacts = HISTORY }
+  --- Capacity (§8.4): sets BLOCK for customer `id`; when blocked, first makes their plan under the last round's block (BEFORE, for the counters).
+  local function block_for(id, seglist, c, view, cands, call)
+    local b = CAP.blocked(id)
+    BEFORE, BLOCK = nil, b and b.old
+    if not b then return end
+    local acts, sup = choose(c, view, cands, nil, call)
+    BEFORE, BLOCK = plan_of(id, seglist, c, view, cands, acts, sup, nil, call), b.new
+  end
+
+  local d = { ctxdata = CTXDATA, contacts = HISTORY, capacity = CAP }
+  function d.before() return BEFORE end  -- the last customer's plan before their capacity block grew, or nil
 
   --- The policies that ran for the last customer decided, the proposals each made, and their number.
   function d.ran() return RAN, RAN_PROPOSALS, NRAN end
@@ -553,6 +566,7 @@ function pipeline.new(set, sb, reporter, clock)
     local seglist = segments_fast(view)                        -- 1. segments
     local cands
     cands, errs = proposals_fast(view, seglist, errs)          -- 2. proposals
+    if CAP then block_for(id, seglist, c, view, cands, direct) end
     local actions, suppressed                                  -- 3. eligibility, 4. arbitration
     actions, suppressed, errs = choose(c, view, cands, errs, direct)
     if LEVERS then return plan_of(id, seglist, c, view, cands, actions, suppressed, errs, direct) end  -- 5. plan
@@ -573,6 +587,7 @@ function pipeline.new(set, sb, reporter, clock)
     seglist, errs = segments_careful(view, errs, trace)               -- 1. segments
     local cands                                                       -- 2. proposals
     cands, errs = proposals_careful(view, seglist, errs, trace)
+    if CAP then block_for(id, seglist, c, view, cands, careful_call) end
     local actions, suppressed                                         -- 3. eligibility, 4. arbitration
     actions, suppressed, errs = choose(c, view, cands, errs, careful_call)
     return plan_of(id, seglist, c, view, cands, actions, suppressed, errs, careful_call)  -- 5. plan

@@ -118,4 +118,45 @@ function stats.count(s, plan, has_errors, ran)
   end
 end
 
+--- Adds `sign` (1 or -1) to `counts[key]`; a count back at 0 is removed.
+local function add(counts, key, sign)
+  local n = (counts[key] or 0) + sign
+  if n == 0 then n = nil end
+  counts[key] = n
+end
+
+--- What a plan's choice counts (actions, channels, departments, suppressions, funnels' taken
+--- and suppressed), added with `sign`.
+local function count_choice(s, plan, sign)
+  local actions = plan.actions
+  if #actions == 0 then s.no_action = s.no_action + sign end
+  for i = 1, #actions do
+    local a = actions[i]
+    add(s.actions, a.action, sign)
+    add(s.departments, a.department, sign)
+    add(s.channels, a.channel, sign)
+    local dc = s.department_channels[a.department]
+    if dc == nil then dc = {}; s.department_channels[a.department] = dc end
+    add(dc, a.channel, sign)
+    local f = funnel(s, a.policy)
+    f.taken = f.taken + sign
+  end
+  local suppressed = plan.suppressed
+  for i = 1, #suppressed do
+    local x = suppressed[i]
+    local key = REASON_KEYS[x.reason] or reason_key(s, x.reason)
+    local by_reason = s.suppressed[x.action]
+    if by_reason == nil then by_reason = {}; s.suppressed[x.action] = by_reason end
+    add(by_reason, key, sign)
+    add(funnel(s, x.policy).suppressed, key, sign)
+  end
+end
+
+--- Counts a customer decided again after losing an action to capacity (§8.4): the choice of
+--- their plan `before` is taken back and the new `plan`'s counted; the rest was counted once.
+function stats.recount(s, before, plan)
+  count_choice(s, before, -1)
+  count_choice(s, plan, 1)
+end
+
 return stats

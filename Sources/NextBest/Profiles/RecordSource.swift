@@ -40,6 +40,8 @@ struct RecordChunk: Sendable {
     var records: [RecordSlice] = []
     /// Whether plans of this chunk carry their input record number (`Shard.swift`).
     var inputNumbers = false
+    /// The capacity blocks of this chunk's customers (policy-language.md §8.4), as `set_blocked` reads them.
+    var blocked: String?
 }
 
 /// A source of record chunks, read in order.

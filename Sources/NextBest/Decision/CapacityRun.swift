@@ -1,0 +1,315 @@
+// Capacity across customers (policy-language.md §8.4): a batch run in rounds — decide everyone, give each capacity to its best claims, decide the losers again — with the plans spilled to disk.
+import Foundation
+
+/// A temporary file plan lines are appended to and read back from. It is unlinked as soon as
+/// it is open, so it goes away with the process whatever happens.
+final class SpillFile {
+    private let fd: Int32
+    /// Bytes written so far.
+    private(set) var size = 0
+
+    /// A new spill file in `directory`.
+    init(directory: String) throws {
+        let path = directory + "/nextbest-capacity-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).spill"
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else {
+            throw ProfileReadError(message: "cannot write the temporary file \(path) that a run with capacity needs: \(String(cString: strerror(errno))) (set TMPDIR to a folder with room)")
+        }
+        unlink(path)
+    }
+
+    deinit { close(fd) }
+
+    /// Appends `bytes`.
+    func append(_ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = Foundation.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw ProfileReadError(message: "cannot write the temporary file of a run with capacity: \(String(cString: strerror(errno)))") }
+            done += n
+        }
+        size += bytes.count
+    }
+
+    /// Reads up to `count` bytes at `offset` into `buffer`; returns how many (0 at the end).
+    func read(into buffer: UnsafeMutableRawPointer, count: Int, offset: Int) throws -> Int {
+        while true {
+            let n = pread(fd, buffer, count, off_t(offset))
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw ProfileReadError(message: "cannot read back the temporary file of a run with capacity: \(String(cString: strerror(errno)))") }
+            return n
+        }
+    }
+
+    /// The `count` bytes at `offset`.
+    func bytes(offset: Int, count: Int) throws -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: count) { buf, done in
+            done = 0
+            while done < count {
+                let n = try read(into: buf.baseAddress! + done, count: count - done, offset: offset + done)
+                guard n > 0 else { throw ProfileReadError(message: "the temporary file of a run with capacity ended early") }
+                done += n
+            }
+        }
+    }
+}
+
+extension Engine {
+    /// Sets a chunk's capacity blocks in `state`; when that fails, every record of the chunk
+    /// gets an error record (and false is returned).
+    static func applyBlocks(_ blocked: String, chunk: RecordChunk, state: LuaState, result r: ChunkResult) -> Bool {
+        do {
+            try state.setBlocked(blocked)
+            return true
+        } catch {
+            for rec in chunk.records {
+                r.records += 1
+                writeErrorRecord(r, number: rec.number, customer: nil, message: "capacity could not be applied to this record: \(error)")
+            }
+            return false
+        }
+    }
+
+    /// Runs `source` through `states` (in parallel when there are several) and hands each
+    /// chunk's result to `consume` in input order, with the bytes read so far.
+    private func drive(_ source: any RecordSource, states: [LuaState], routes: Bool, history: (any ContactHistoryProvider)?,
+                       consume: (ChunkResult, Int) throws -> Void) throws {
+        if states.count == 1 {
+            var source = source
+            while let chunk = try source.nextChunk() {
+                if let history { try Engine.loadHistory(history, chunk: chunk, state: states[0]) }
+                try consume(Engine.process(chunk, state: states[0], routes: routes), source.bytesRead)
+            }
+        } else {
+            try ParallelRun(states: states, source: source, routes: routes, history: history).run(consume)
+        }
+    }
+
+    /// Calls `body` with each line of `r`'s output (newline included) and, for a plan, its
+    /// record number and customer id text (without quotes).
+    private static func lines(of r: ChunkResult, _ body: (UnsafeRawBufferPointer, (number: Int, id: String)?) throws -> Void) rethrows {
+        try r.out.withBytes { out in
+            var start = 0, next = 0
+            while start < out.count {
+                let nl = memchr(out.baseAddress! + start, 0x0A, out.count - start)
+                let end = nl.map { UnsafeRawPointer($0) - out.baseAddress! + 1 } ?? out.count
+                var plan: (number: Int, id: String)?
+                if next < r.ids.count, r.ids[next].start < end {
+                    let e = r.ids[next]
+                    next += 1
+                    let quoted = e.end - e.start >= 2 && out[e.start] == UInt8(ascii: "\"")
+                    let idRange = quoted ? (e.start + 1)..<(e.end - 1) : e.start..<e.end
+                    plan = (e.number, String(decoding: UnsafeRawBufferPointer(rebasing: out[idRange]), as: UTF8.self))
+                }
+                try body(UnsafeRawBufferPointer(rebasing: out[start..<end]), plan)
+                start = end
+            }
+        }
+    }
+
+    /// `run(profiles:...)` for a set with capacities: pass 1 decides everyone into a spill
+    /// file and keeps only the claims on capacities; then, round by round, each capacity goes
+    /// to its best claims (priority, then id text), and the customers who lost one are
+    /// decided again with that action blocked, until no capacity is exceeded. The cut-off of
+    /// a capacity only rises, so every winner ranks above every customer turned away.
+    func runWithCapacity(profiles givenPath: String, options: BatchOptions, keys: CapacityKeys,
+                         output: @escaping (UnsafeRawBufferPointer) throws -> Void, routes: RouteWriter?,
+                         progress: ((_ bytesRead: Int, _ records: Int) -> Void)?) throws -> BatchSummary {
+        let start = DispatchTime.now()
+        let tmp = NSTemporaryDirectory()
+        var path = givenPath
+        var stdinCopy: String?
+        defer { if let stdinCopy { unlink(stdinCopy) } }
+        if givenPath == "-" {  // read more than once: standard input is copied to a temporary file first
+            let copy = tmp + "/nextbest-capacity-stdin-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+            try Self.copyStandardInput(to: copy)
+            stdinCopy = copy
+            path = copy
+        }
+        let typing = CSVTyping(schema: profileSchema, reading: options.csv)
+        let makeSource = { () throws -> any RecordSource in
+            try makeRecordSource(path: path, format: options.format, chunkBytes: options.chunkBytes, typing: typing)
+        }
+        let skipped = SkippedRecords()
+        let scanner = PlanClaimScanner(keys: keys)
+        let spill = try SpillFile(directory: tmp), redone = try SpillFile(directory: tmp)
+        let jobs = min(options.jobs, options.jobs > 1 ? self.options.concurrency : 1)
+        var report = CapacityReport(limits: keys.keys.map {
+            CapacityReport.Limit(kind: $0.kind, name: $0.name, capacity: $0.capacity, declared: $0.declared)
+        })
+        var summary = try pool.withStates(jobs) { states -> BatchSummary in
+            for s in states {
+                try refreshClock(s)
+                try s.resetCounters()
+                try s.setBlocked("")
+            }
+            defer { for s in states { try? s.setBlocked(""); if options.history != nil { try? s.setHistory("") } } }
+            var summary = BatchSummary()
+            var seen = RepeatedIds()
+            var current = [[CapacityClaim]](repeating: [], count: keys.keys.count)
+            var lineCount = 0
+
+            // Pass 1: everyone, into the spill; only the claims stay in memory.
+            let first = ShardFilterSource(base: try makeSource(), shard: options.shard, inputNumbers: options.inputNumbers, skipped: skipped)
+            var found: [CapacityClaim] = []
+            try drive(first, states: states, routes: false, history: options.history) { r, bytes in
+                try Self.lines(of: r) { line, plan in
+                    if let plan {
+                        scanner.claims(in: line, id: plan.id, record: plan.number, lineNumber: lineCount, into: &found)
+                    }
+                    lineCount += 1
+                }
+                for e in r.ids {
+                    guard let earlier = seen.earlierInput(hash: e.hash, number: e.number) else { continue }
+                    summary.duplicateIds += 1
+                    if summary.duplicateExamples.count < 5 {
+                        let id = r.out.withBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[e.start..<e.end]), as: UTF8.self) }
+                        summary.duplicateExamples.append("customer \(id): inputs \(earlier) and \(e.number)")
+                    }
+                }
+                try r.out.withBytes { try spill.append($0) }
+                summary.records += r.records
+                summary.plans += r.plans
+                summary.plansWithErrors += r.plansWithErrors
+                summary.errorRecords += r.errorRecords
+                for e in r.errorExamples where summary.errorExamples.count < 5 { summary.errorExamples.append(e) }
+                progress?(bytes, summary.records)
+            }
+            for c in found { current[c.key].append(c) }
+            found = []
+
+            // Rounds: allocate, then decide again whoever lost.
+            var bar = [CapacityClaim?](repeating: nil, count: keys.keys.count)
+            var blocks: [Int: CapacityBlock] = [:]
+            var replaced: [Int: (offset: Int, count: Int)] = [:]
+            while true {
+                var lost: [Int: CapacityBlock] = [:]
+                for k in current.indices {
+                    current[k].sort { $0.isBetter(than: $1) }
+                    var kept: [CapacityClaim] = []
+                    for c in current[k] {
+                        if kept.count < keys.keys[k].capacity && (bar[k].map { c.isBetter(than: $0) } ?? true) {
+                            kept.append(c)
+                            continue
+                        }
+                        if bar[k].map({ c.isBetter(than: $0) }) ?? true { bar[k] = c }
+                        report.limits[k].customersTurnedAway += 1
+                        var b = lost[c.record] ?? CapacityBlock(id: c.id, line: c.line)
+                        if !b.actions.contains(where: { $0.name == c.action }) { b.actions.append((c.action, k)) }
+                        lost[c.record] = b
+                    }
+                    current[k] = kept
+                }
+                if lost.isEmpty { break }
+                report.rounds += 1
+                for k in current.indices { current[k].removeAll { lost[$0.record] != nil } }
+                for (record, l) in lost {
+                    var b = blocks[record] ?? CapacityBlock(id: l.id, line: l.line)
+                    b.before = b.actions.count
+                    for a in l.actions where !b.actions.contains(where: { $0.name == a.name }) { b.actions.append(a) }
+                    blocks[record] = b
+                }
+                let wanted = lost.keys.sorted()
+                let source = SelectedRecordsSource(base: try makeSource(), wanted: wanted, inputNumbers: options.inputNumbers,
+                                                   keys: keys, blocks: blocks.filter { lost[$0.key] != nil })
+                var position = 0
+                try drive(source, states: states, routes: false, history: options.history) { r, _ in
+                    try Self.lines(of: r) { line, plan in
+                        guard position < wanted.count, let b = blocks[wanted[position]] else { return }
+                        replaced[b.line] = (redone.size, line.count)
+                        try redone.append(line)
+                        if let plan { scanner.claims(in: line, id: plan.id, record: plan.number, lineNumber: b.line, into: &found) }
+                        position += 1
+                    }
+                }
+                for c in found { current[c.key].append(c) }
+                found = []
+            }
+            for k in current.indices { report.limits[k].taken = current[k].count }
+            report.customersMoved = blocks.count
+
+            for s in states { summary.add(try s.counters()) }
+            summary.includeDeclared(description)
+            summary.nowGiven = self.options.now != nil
+            summary.duplicatesCheckedUpTo = seen.checkedUpTo
+
+            if let routes {  // the work queues need the final plans' items: one more pass, plans and routes written as they come
+                let final = SelectedRecordsSource(base: ShardFilterSource(base: try makeSource(), shard: options.shard, inputNumbers: false, skipped: SkippedRecords()),
+                                                  wanted: nil, inputNumbers: options.inputNumbers, keys: keys,
+                                                  blocks: blocks.mapValues { var b = $0; b.before = b.actions.count; return b })
+                try drive(final, states: states, routes: true, history: options.history) { r, _ in
+                    try r.out.withBytes(output)
+                    if let rb = r.routes { try routes.add(rb) }
+                }
+            } else {
+                try Self.merge(spill: spill, lines: lineCount, replaced: replaced, redone: redone, output: output)
+            }
+            return summary
+        }
+        summary.capacity = report
+        summary.seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        summary.shard = options.shard
+        summary.skippedForOtherShards = skipped.count
+        return summary
+    }
+
+    /// Writes the spill's lines in order, each replaced line taken from `redone` instead;
+    /// `output` gets whole lines, about 256 KiB at a time.
+    private static func merge(spill: SpillFile, lines: Int, replaced: [Int: (offset: Int, count: Int)], redone: SpillFile,
+                              output: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 1)
+        defer { buf.deallocate() }
+        var have = 0, offset = 0, line = 0
+        while offset < spill.size || have > 0 {
+            if have == buf.count {  // a line longer than the buffer: make room
+                let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: buf.count * 2, alignment: 1)
+                bigger.baseAddress!.copyMemory(from: buf.baseAddress!, byteCount: have)
+                buf.deallocate()
+                buf = bigger
+            }
+            if offset < spill.size {
+                let n = try spill.read(into: buf.baseAddress! + have, count: min(buf.count - have, spill.size - offset), offset: offset)
+                have += n
+                offset += n
+            }
+            let base = buf.baseAddress!
+            var start = 0, run = 0   // the next line; the first line not yet written
+            while start < have, let nl = memchr(base + start, 0x0A, have - start) {
+                let end = UnsafeRawPointer(nl) - UnsafeRawPointer(base) + 1
+                if let r = replaced[line] {
+                    if run < start { try output(UnsafeRawBufferPointer(start: base + run, count: start - run)) }
+                    try redone.bytes(offset: r.offset, count: r.count).withUnsafeBytes(output)
+                    run = end
+                }
+                line += 1
+                start = end
+            }
+            if offset >= spill.size && start < have { start = have }  // a last line without a newline (ours all end in one)
+            if run < start { try output(UnsafeRawBufferPointer(start: base + run, count: start - run)) }
+            if start > 0 && start < have { memmove(base, base + start, have - start) }
+            have -= start
+        }
+    }
+
+    /// Copies standard input into a new file at `path`.
+    private static func copyStandardInput(to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else { throw ProfileReadError(message: "cannot copy standard input to \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buf.withUnsafeMutableBytes { Foundation.read(0, $0.baseAddress!, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw ProfileReadError(message: "cannot read standard input: \(String(cString: strerror(errno)))") }
+            if n == 0 { return }
+            var done = 0
+            while done < n {
+                let w = buf.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + done, n - done) }
+                if w < 0 && errno == EINTR { continue }
+                guard w > 0 else { throw ProfileReadError(message: "cannot copy standard input to \(path): \(String(cString: strerror(errno)))") }
+                done += w
+            }
+        }
+    }
+}

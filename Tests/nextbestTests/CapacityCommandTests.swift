@@ -1,0 +1,244 @@
+// Capacity across customers (policy-language.md §8.4) through `nextbest run`: the best claims win, whatever --jobs, input order or shards.
+import Foundation
+import NextBest
+import Testing
+
+/// A set where every customer proposes a sales call (priority = score), some an event seat
+/// (priority = seat), and everyone a newsletter mail (priority 0); one action per plan, so a
+/// customer who loses the call gets the next proposal that still fits.
+private let capacitySet = """
+    channel "email" { requires_consent = false }
+    channel "phone" { requires_consent = false }
+    channel "in_person" { requires_consent = false }
+    department "sales" { capacity = 500 }
+    department "marketing" {}
+    action "call" { department = "sales", channel = "phone" }
+    action "seat" { department = "marketing", channel = "in_person", capacity = 300 }
+    action "mail" { department = "marketing", channel = "email" }
+    contact_policy { max_actions = 1 }
+    policy "offers" {
+      holdout = { share = 0.1, salt = "capacity-test" },
+      propose = function(c)
+        local out = { { action = "call", priority = c.score } }
+        if c.seat then out[2] = { action = "seat", priority = c.seat } end
+        return out
+      end,
+    }
+    policy "newsletter" { action = "mail", priority = 0 }
+    """
+
+/// 5,000 customers (about 1.3 MB, so several chunks): scores with many ties, every third one a seat.
+private let capacityProfiles: [String] = (0..<5000).map { i in
+    let score = (i * 7919) % 97
+    let seat = i % 3 == 0 ? ",\"seat\":\((i * 31) % 89 + 5)" : ""
+    return "{\"id\":\"K\(String(format: "%05d", (i * 3571) % 100_000))\",\"score\":\(score)\(seat),\"pad\":\"\(String(repeating: "x", count: 200))\"}"
+}
+
+/// Writes the set and the profiles (shuffled with `seed` when given); returns the folder.
+private func capacityFixture(shuffle seed: UInt64? = nil) throws -> String {
+    let dir = try temporaryDirectory()
+    try write(capacitySet, to: dir + "/set/offers.lua")
+    var lines = capacityProfiles
+    if let seed {
+        var g = SplitMix(seed: seed)
+        lines.shuffle(using: &g)
+    }
+    try write(lines.joined(separator: "\n") + "\n", to: dir + "/p.jsonl")
+    return dir
+}
+
+/// A small deterministic generator for the shuffles.
+private struct SplitMix: RandomNumberGenerator {
+    var seed: UInt64
+    mutating func next() -> UInt64 {
+        seed &+= 0x9E37_79B9_7F4A_7C15
+        var z = seed
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// One customer's plan, read.
+private struct Decided {
+    var id: String
+    var line: String
+    var actions: [String]
+    var capacityReasons: [String: String]   // action -> reason, for those lost to capacity
+    var heldOut: Bool
+
+    init(_ line: String) throws {
+        let v = try JSONValue(parsing: line)
+        id = try #require(v["customer"]?.stringValue)
+        self.line = line
+        actions = (v["actions"]?.arrayValue ?? []).compactMap { $0["action"]?.stringValue }
+        capacityReasons = [:]
+        for s in v["suppressed"]?.arrayValue ?? [] {
+            if let r = s["reason"]?.stringValue, r.contains("is at capacity"), let a = s["action"]?.stringValue { capacityReasons[a] = r }
+        }
+        heldOut = v["held_out"] != nil
+    }
+}
+
+private func decided(_ out: Output) throws -> [String: Decided] {
+    var byId: [String: Decided] = [:]
+    for line in out.lines { let d = try Decided(line); byId[d.id] = d }
+    return byId
+}
+
+/// The score and seat of each customer, by id.
+private let capacityInputs: [String: (score: Int, seat: Int?)] = {
+    var out: [String: (Int, Int?)] = [:]
+    for line in capacityProfiles {
+        let v = try! JSONValue(parsing: line)
+        out[v["id"]!.stringValue!] = (v["score"]!.intValue!, v["seat"]?.intValue)
+    }
+    return out
+}()
+
+/// Whether (p1, id1) ranks above (p2, id2): priority descending, then id text ascending.
+private func ranksAbove(_ p1: Int, _ id1: String, _ p2: Int, _ id2: String) -> Bool {
+    p1 != p2 ? p1 > p2 : id1.utf8.lexicographicallyPrecedes(id2.utf8)
+}
+
+@Suite("nextbest run with capacity")
+struct CapacityCommandTests {
+    @Test func theBestClaimsWinAndTheOthersGetTheirNextProposal() throws {
+        let dir = try capacityFixture()
+        let r = try nextbest("run", "--policies", dir + "/set", "--profiles", dir + "/p.jsonl", "--now", "2026-11-01",
+                             "--jobs", "2", "--summary", dir + "/summary.json")
+        #expect(r.status == 0, "\(r.stderr)")
+        let plans = try decided(r)
+        #expect(plans.count == 5000)
+        let calls = plans.values.filter { $0.actions == ["call"] }
+        let lostCall = plans.values.filter { $0.capacityReasons["call"] != nil }
+        #expect(calls.count == 500)
+        #expect(lostCall.count > 1000)
+        #expect(lostCall.allSatisfy { $0.capacityReasons["call"] == "department sales is at capacity (500)" })
+        // Every winner ranks above every customer who lost the call to capacity.
+        let worstWinner = try #require(calls.map { ($0.id, capacityInputs[$0.id]!.score) }.min { ranksAbove($1.1, $1.0, $0.1, $0.0) })
+        let bestLoser = try #require(lostCall.map { ($0.id, capacityInputs[$0.id]!.score) }.min { ranksAbove($0.1, $0.0, $1.1, $1.0) })
+        #expect(ranksAbove(worstWinner.1, worstWinner.0, bestLoser.1, bestLoser.0))
+        #expect(worstWinner.1 == bestLoser.1, "the cut-off falls inside a tie, which the id text decides")
+        // The seats: the same, among the customers whose best remaining proposal was a seat.
+        let seats = plans.values.filter { $0.actions == ["seat"] }
+        let lostSeat = plans.values.filter { $0.capacityReasons["seat"] != nil }
+        #expect(seats.count == 300)
+        #expect(lostSeat.allSatisfy { $0.capacityReasons["seat"] == "action seat is at capacity (300)" })
+        #expect(lostSeat.count > 0)
+        let worstSeat = try #require(seats.map { ($0.id, capacityInputs[$0.id]!.seat!) }.min { ranksAbove($1.1, $1.0, $0.1, $0.0) })
+        let bestSeatLoser = try #require(lostSeat.map { ($0.id, capacityInputs[$0.id]!.seat!) }.min { ranksAbove($0.1, $0.0, $1.1, $1.0) })
+        #expect(ranksAbove(worstSeat.1, worstSeat.0, bestSeatLoser.1, bestSeatLoser.0))
+        // A loser gets their next proposal that still fits: a seat (if they proposed one and
+        // did not lose it too), else the mail.
+        for l in lostCall where !l.heldOut {
+            let expected = capacityInputs[l.id]!.seat != nil && l.capacityReasons["seat"] == nil ? ["seat"] : ["mail"]
+            #expect(l.actions == expected, "\(l.id): \(l.line)")
+        }
+        // Held-out customers take no capacity: they proposed a call but hold none, and are never turned away.
+        let held = plans.values.filter(\.heldOut)
+        #expect(held.count > 250)
+        #expect(held.allSatisfy { $0.actions == ["mail"] && $0.capacityReasons.isEmpty })
+        // The summary says what capacity did.
+        #expect(r.stderr.contains("capacity: "), "\(r.stderr)")
+        #expect(r.stderr.contains("department sales: 500 of 500 taken"))
+        #expect(r.stderr.contains("action seat: 300 of 300 taken"))
+        let summary = try JSONValue(parsing: try String(contentsOfFile: dir + "/summary.json", encoding: .utf8))
+        let limits = try #require(summary["capacity"]?["limits"]?.arrayValue)
+        #expect(limits.map { $0["name"]?.stringValue } == ["sales", "seat"])
+        #expect(limits.map { $0["taken"]?.intValue } == [500, 300])
+        #expect(summary["per_action"]?["call"]?.intValue == 500)
+        #expect(summary["per_action"]?["mail"]?.intValue == plans.values.filter { $0.actions == ["mail"] }.count)
+    }
+
+    @Test func theAllocationIsTheSameWhateverJobsAndInputOrder() throws {
+        let dir = try capacityFixture()
+        let common = ["run", "--policies", dir + "/set", "--profiles", dir + "/p.jsonl", "--now", "2026-11-01"]
+        let one = try run(nextbestPath, common + ["--jobs", "1"])
+        let two = try run(nextbestPath, common + ["--jobs", "2"])
+        #expect(one.status == 0 && two.status == 0)
+        #expect(one.stdout == two.stdout)
+        let shuffled = try capacityFixture(shuffle: 7)
+        let other = try run(nextbestPath, ["run", "--policies", shuffled + "/set", "--profiles", shuffled + "/p.jsonl",
+                                           "--now", "2026-11-01", "--jobs", "2"])
+        #expect(other.status == 0)
+        #expect(other.stdout != two.stdout)  // another order of lines ...
+        #expect(try decided(other).mapValues(\.line) == decided(two).mapValues(\.line))  // ... the same plans
+        // Standard input is read once and spilled, with the same result.
+        let piped = try run(nextbestPath, ["run", "--policies", dir + "/set", "--profiles", "-", "--now", "2026-11-01"],
+                            stdin: try String(contentsOfFile: dir + "/p.jsonl", encoding: .utf8))
+        #expect(piped.stdout == two.stdout)
+    }
+
+    @Test func eachShardGetsItsShareAndTheUnionDoesNotDependOnInputOrder() throws {
+        var unions: [[String: String]] = []
+        for seed in [nil, 11] as [UInt64?] {
+            let dir = try capacityFixture(shuffle: seed)
+            var union: [String: String] = [:]
+            for index in 0..<3 {
+                let r = try run(nextbestPath, ["run", "--policies", dir + "/set", "--profiles", dir + "/p.jsonl",
+                                               "--now", "2026-11-01", "--shard", "\(index)/3", "--jobs", index == 1 ? "1" : "2"])
+                #expect(r.status == 0, "\(r.stderr)")
+                let plans = try decided(r)
+                #expect(plans.values.filter { $0.actions == ["call"] }.count == [167, 167, 166][index])
+                #expect(plans.values.filter { $0.actions == ["seat"] }.count == 100)
+                #expect(r.stderr.contains("this shard's share of 500"))
+                for (id, d) in plans { union[id] = d.line }
+            }
+            #expect(union.count == 5000)
+            unions.append(union)
+        }
+        #expect(unions[0] == unions[1])
+    }
+
+    @Test func routesAndDiffSeeTheFinalPlans() throws {
+        let dir = try capacityFixture()
+        let r = try nextbest("run", "--policies", dir + "/set", "--profiles", dir + "/p.jsonl", "--now", "2026-11-01",
+                             "--routes", dir + "/routes", "--out", dir + "/plans.jsonl")
+        #expect(r.status == 0, "\(r.stderr)")
+        let plain = try nextbest("run", "--policies", dir + "/set", "--profiles", dir + "/p.jsonl", "--now", "2026-11-01")
+        #expect(try String(contentsOfFile: dir + "/plans.jsonl", encoding: .utf8) == plain.stdout)
+        let sales = try String(contentsOfFile: dir + "/routes/sales.jsonl", encoding: .utf8)
+        #expect(sales.split(separator: "\n").count == 500)
+
+        // A baseline without capacity: diff says whom capacity moved, and where to.
+        try write(capacitySet.replacingOccurrences(of: "{ capacity = 500 }", with: "{}")
+                             .replacingOccurrences(of: ", capacity = 300 }", with: " }"), to: dir + "/base/offers.lua")
+        let d = try nextbest("diff", "--policies", dir + "/set", "--baseline", dir + "/base", "--profiles", dir + "/p.jsonl",
+                             "--now", "2026-11-01", "--format", "json")
+        #expect(d.status == 0, "\(d.stderr)")
+        let diff = try JSONValue(parsing: d.stdout)
+        let moved = try #require(diff["capacity_moved"]?["after"]?.intValue)
+        #expect(moved == (try decided(plain)).values.filter { !$0.capacityReasons.isEmpty }.count)
+        #expect(diff["capacity_moved"]?["before"]?.intValue == 0)
+        let example = try #require(diff["capacity_moved"]?["examples"]?.arrayValue?.first?.stringValue)
+        #expect(example.contains(" call → ") || example.contains(" seat → "), "\(example)")
+        let text = try nextbest("diff", "--policies", dir + "/set", "--baseline", dir + "/base", "--profiles", dir + "/p.jsonl",
+                                "--now", "2026-11-01")
+        #expect(text.stdout.contains("capacity moved "), "\(text.stdout)")
+        #expect(text.stdout.contains(" customers to their next action:"))
+    }
+
+    @Test func theSampleSetFillsTheEventSeatsAndTheContactCentre() throws {
+        let r = try nextbest("run", "--policies", "policies", "--profiles", "policies/samples/customers.jsonl", "--now", "2026-11-01")
+        #expect(r.status == 0, "\(r.stderr)")
+        let plans = try decided(r)
+        let all = try r.lines.map { try JSONValue(parsing: $0) }
+        let service = all.flatMap { $0["actions"]?.arrayValue ?? [] }.filter { $0["department"]?.stringValue == "customer_service" }
+        #expect(service.count == 80)
+        #expect(plans.values.filter { $0.actions.contains("invite_event") }.count == 3)
+        let turnedAway = plans.values.filter { $0.capacityReasons["invite_event"] != nil }
+        #expect(!turnedAway.isEmpty)
+        #expect(turnedAway.allSatisfy { $0.capacityReasons["invite_event"] == "action invite_event is at capacity (3)" })
+        #expect(plans.values.contains { $0.capacityReasons.values.contains("department customer_service is at capacity (80)") })
+        #expect(r.stderr.contains("department customer_service: 80 of 80 taken"))
+    }
+
+    @Test func capacityMustBeAWholeNumber() throws {
+        let dir = try temporaryDirectory()
+        try write(capacitySet.replacingOccurrences(of: "capacity = 300", with: "capacity = 2.5"), to: dir + "/set/offers.lua")
+        let r = try nextbest("check", "--policies", dir + "/set")
+        #expect(r.status != 0)
+        #expect((r.stdout + r.stderr).contains("capacity must be a whole number of actions"))
+    }
+}
