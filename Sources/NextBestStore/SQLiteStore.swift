@@ -133,26 +133,31 @@ public final class SQLiteStore: Store {
     /// Inserts decisions and their tasks inside the caller's transaction; see `Store.record`.
     static func insert(_ decisions: [RecordedDecision], _ db: Database) throws -> RecordResult {
         var result = RecordResult()
-        let insertDecision = try db.cachedStatement(sql: """
+        let insertDecision = try BulkStatement(db, """
             INSERT INTO decisions (id, run, customer, revision, at, plan, held_out) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT DO NOTHING
             """)
-        let insertTask = try db.cachedStatement(sql: """
+        let insertTask = try BulkStatement(db, """
             INSERT INTO tasks (id, decision, customer, action, department, channel, priority, created_at, status,
               status_at, due_at, policy, segments, fields)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
             """)
+        var lastAt: (Date, String)?
         for d in decisions {
-            let at = StoreTime.text(d.at)
-            try insertDecision.execute(arguments: [d.id, d.run, d.customer, d.revision, at, d.plan, d.heldOut])
-            guard db.changesCount == 1 else { result.skipped += 1; continue }
+            let at: String
+            if let l = lastAt, l.0 == d.at { at = l.1 } else { at = StoreTime.text(d.at); lastAt = (d.at, at) }
+            insertDecision.bind(1, d.id); insertDecision.bind(2, d.run); insertDecision.bind(3, d.customer)
+            insertDecision.bind(4, d.revision); insertDecision.bind(5, at); insertDecision.bind(6, d.plan)
+            insertDecision.bind(7, d.heldOut)
+            guard try insertDecision.execute() == 1 else { result.skipped += 1; continue }
             result.decisions += 1
             for (i, t) in d.tasks.enumerated() {
-                try insertTask.execute(arguments: [
-                    d.taskID(at: i), d.id, d.customer, t.action, t.department, t.channel, t.priority, at, at,
-                    t.dueAt.map(StoreTime.text), t.policy, Schema.segmentsText(t.segments), t.fields,
-                ])
-                result.tasks += db.changesCount
+                insertTask.bind(1, d.taskID(at: i)); insertTask.bind(2, d.id); insertTask.bind(3, d.customer)
+                insertTask.bind(4, t.action); insertTask.bind(5, t.department); insertTask.bind(6, t.channel)
+                insertTask.bind(7, t.priority); insertTask.bind(8, at); insertTask.bind(9, at)
+                insertTask.bind(10, t.dueAt.map(StoreTime.text)); insertTask.bind(11, t.policy)
+                insertTask.bind(12, Schema.segmentsText(t.segments)); insertTask.bind(13, t.fields)
+                result.tasks += try insertTask.execute()
             }
         }
         return result
@@ -169,7 +174,7 @@ public final class SQLiteStore: Store {
                 for r in found { known[r[0]] = (r[1], r[2], r[3]) }
             }
             var result = OutcomeImportResult()
-            let insert = try db.cachedStatement(sql: """
+            let insert = try BulkStatement(db, """
                 INSERT INTO outcomes (id, task, customer, action, channel, outcome, at, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT DO NOTHING
                 """)
@@ -183,9 +188,10 @@ public final class SQLiteStore: Store {
                     }
                     if channel == nil { channel = task.channel }
                 }
-                try insert.execute(arguments: [row.id, row.task, row.customer, row.action, channel, row.outcome,
-                                               StoreTime.text(row.at), row.value])
-                if db.changesCount == 1 { result.imported += 1 } else { result.duplicates += 1 }
+                insert.bind(1, row.id); insert.bind(2, row.task); insert.bind(3, row.customer); insert.bind(4, row.action)
+                insert.bind(5, channel); insert.bind(6, row.outcome); insert.bind(7, StoreTime.text(row.at))
+                insert.bind(8, row.value)
+                if try insert.execute() == 1 { result.imported += 1 } else { result.duplicates += 1 }
             }
             return result
         }
