@@ -8,7 +8,7 @@ import GRDBSQLite
 /// Only inside a `Database` access block (the connection's thread).
 struct BulkStatement {
     private let statement: Statement
-    private let handle: OpaquePointer
+    fileprivate let handle: OpaquePointer
     private let connection: OpaquePointer?
 
     /// The statement for `sql`, from the connection's cache.
@@ -89,4 +89,12 @@ struct BulkStatement {
         let message = connection.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
         return DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: statement.sql)
     }
+}
+
+extension BulkStatement {
+    /// The current row's column `i` as an integer (0 for NULL).
+    func int(_ i: Int32) -> Int { Int(sqlite3_column_int64(handle, i)) }
+
+    /// The current row's column `i` as a stored time, `nil` for NULL.
+    func date(_ i: Int32) -> Date? { bytes(i).map(StoreTime.stored(utf8:)) }
 }

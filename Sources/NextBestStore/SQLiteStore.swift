@@ -121,7 +121,7 @@ public final class SQLiteStore: Store {
         }
     }
 
-    private func reading<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func reading<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do { return try await pool.read(body) } catch { throw Self.mapped(error, name: name) }
     }
 
@@ -239,30 +239,6 @@ public final class SQLiteStore: Store {
     /// A task by id, as it stands at `now`.
     public func task(_ id: String, at now: Date) async throws -> TaskRecord? {
         try await reading { db in try Self.fetchTask(db, id)?.asOf(now) }
-    }
-
-    /// A queue, oldest first, as it stands at `now`.
-    public func tasks(department: String?, status: TaskStatus?, limit: Int?, at now: Date) async throws -> [TaskRecord] {
-        var conditions: [String] = []
-        var args: [(any DatabaseValueConvertible)?] = []
-        if let department { conditions.append("department = ?"); args.append(department) }
-        if let status {
-            conditions.append(Schema.statusCondition(status, now: "?"))
-            if status == .open || status == .expired { args.append(StoreTime.text(now)) }
-        }
-        var sql = "SELECT \(Schema.taskColumns) FROM tasks"
-        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-        sql += " ORDER BY created_at, id"
-        if let limit { sql += " LIMIT \(max(0, limit))" }
-        let arguments = StatementArguments(args)
-        let query = sql
-        return try await reading { db in
-            var cache = SegmentCache()
-            let rows = try Row.fetchCursor(db, sql: query, arguments: arguments)
-            var out: [TaskRecord] = []
-            while let r = try rows.next() { out.append(Self.taskRecord(r, &cache).asOf(now)) }
-            return out
-        }
     }
 
     /// `open → assigned`, compare-and-set.

@@ -118,6 +118,13 @@ public enum StoreTime {
         return date(text) ?? Date(timeIntervalSince1970: 0)
     }
 
+    /// The `Date` of stored text given as UTF-8 bytes.
+    static func stored(utf8 u: UnsafeRawBufferPointer) -> Date {
+        let b = u.bindMemory(to: UInt8.self)
+        if let s = fixedWidthSeconds(b) ?? seconds(utf8: b) { return Date(timeIntervalSince1970: TimeInterval(s)) }
+        return Date(timeIntervalSince1970: 0)
+    }
+
     /// Seconds since 1970 of the stored form `yyyy-MM-ddTHH:mm:ssZ` read in place (no copy), or
     /// `nil` for any other text (which then goes through `seconds`).
     private static func fixedWidthSeconds(_ u: UnsafeBufferPointer<UInt8>) -> Int64? {
