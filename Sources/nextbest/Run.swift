@@ -119,10 +119,12 @@ struct Run: ParsableCommand {
         do {
             summary = try engine.run(profiles: profiles, options: options,
                                      output: write, routes: routeWriter, progress: bar.update)
+            try memory.recorder?.finish()  // every plan recorded and written before the output is committed
             bar.finish()
             try sink.commit()
             try routeWriter?.commit()
         } catch {
+            try? memory.recorder?.finish()
             bar.finish()
             sink.discard()
             routeWriter?.discard()
