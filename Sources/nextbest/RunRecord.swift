@@ -19,8 +19,14 @@ final class PlanRecorder: @unchecked Sendable {
     let sla: [String: Double]
     private let ids = DecisionIDGenerator()
 
-    /// Chunks waiting to be recorded, with where their lines go.
-    private var queue: [(bytes: [UInt8], lines: Int, write: (UnsafeRawBufferPointer) throws -> Void)] = []
+    /// The profile fields each department declares (copied into its tasks).
+    let departmentFields: [String: [String]]
+    /// A chunk of plan lines, its line count, its work items (department, JSON line) and where its lines go.
+    private typealias Chunk = (bytes: [UInt8], lines: Int, items: [(String, [UInt8])], write: (UnsafeRawBufferPointer) throws -> Void)
+    /// Chunks waiting to be recorded.
+    private var queue: [Chunk] = []
+    /// The work items of the chunk about to be handed over (engine's writing thread only).
+    private var items: [(String, [UInt8])] = []
     private var closed = false
     private var failure: (any Error)?
     private var writer: Thread?
@@ -34,12 +40,23 @@ final class PlanRecorder: @unchecked Sendable {
     /// What was recorded so far (final once `finish` has returned).
     private(set) var result = RecordResult()
 
-    init(store: any Store, run: String, revision: String, at: Date, sla: [String: Double]) {
+    init(store: any Store, run: String, revision: String, at: Date, sla: [String: Double], fields: [String: [String]] = [:]) {
+        self.departmentFields = fields.filter { !$0.value.isEmpty }
         self.store = store
         self.run = run
         self.revision = revision
         self.at = at
         self.sla = sla
+    }
+
+    /// Whether tasks need the work items (some department declares profile fields).
+    var wantsItems: Bool { !departmentFields.isEmpty }
+
+    /// A chunk's work items, just before its lines: kept for the chunk's tasks (their fields).
+    func take(_ w: WorkItems) {
+        w.forEach { department, line in
+            if departmentFields[department] != nil { items.append((department, Array(line))) } else { items.append((department, [])) }
+        }
     }
 
     /// One chunk of output lines, from the engine's writing thread: queued for the writer thread
@@ -57,7 +74,8 @@ final class PlanRecorder: @unchecked Sendable {
         if let failure { throw failure }
         var lines = 0
         for b in bytes where b == 0x0A { lines += 1 }
-        queue.append((Array(bytes), lines, write))
+        queue.append((Array(bytes), lines, items, write))
+        items = []
         condition.broadcast()
     }
 
@@ -77,7 +95,7 @@ final class PlanRecorder: @unchecked Sendable {
         while true {
             while queue.isEmpty && !closed && failure == nil { condition.wait() }
             if queue.isEmpty || failure != nil { break }
-            var taken: [(bytes: [UInt8], lines: Int, write: (UnsafeRawBufferPointer) throws -> Void)] = []
+            var taken: [Chunk] = []
             var plans = 0
             while let first = queue.first, taken.isEmpty || plans + first.lines <= Self.batchPlans {
                 queue.removeFirst()
@@ -100,7 +118,7 @@ final class PlanRecorder: @unchecked Sendable {
     }
 
     /// Records several chunks in one transaction, then writes their lines (tagged) in order.
-    private func record(_ chunks: [(bytes: [UInt8], lines: Int, write: (UnsafeRawBufferPointer) throws -> Void)]) throws {
+    private func record(_ chunks: [Chunk]) throws {
         // Each plan line: where it is, and what it says.
         var found: [[(line: Range<Int>, plan: ScannedPlan)]] = []
         var customers: [String] = []
@@ -129,7 +147,7 @@ final class PlanRecorder: @unchecked Sendable {
         for (c, plans) in zip(chunks, found) {
             var out: [UInt8] = []
             out.reserveCapacity(c.bytes.count + plans.count * 80)
-            var copied = 0
+            var copied = 0, item = 0
             for (line, p) in plans {
                 let id = existing[p.customer] ?? ids.next()
                 out.append(contentsOf: c.bytes[copied..<(line.upperBound - 2)])  // the line without "}\n"
@@ -142,9 +160,14 @@ final class PlanRecorder: @unchecked Sendable {
                 let planText = String(decoding: c.bytes[line.lowerBound..<(line.upperBound - 2)] + out[head..<(out.count - 1)],
                                       as: UTF8.self)
                 let tasks = p.actions.map { a in
-                    RecordedTask(action: a.action, department: a.department, channel: a.channel, priority: a.priority,
-                                 dueAt: sla[a.action].map { at.addingTimeInterval($0 * 86_400) }, policy: a.policy,
-                                 segments: p.segments)
+                    var fields: String?
+                    if item < c.items.count, c.items[item].0 == a.department {
+                        fields = departmentFields[a.department].flatMap { Self.fields($0.count, of: c.items[item].1) }
+                        item += 1
+                    }
+                    return RecordedTask(action: a.action, department: a.department, channel: a.channel, priority: a.priority,
+                                        dueAt: sla[a.action].map { at.addingTimeInterval($0 * 86_400) }, policy: a.policy,
+                                        segments: p.segments, fields: fields)
                 }
                 decisions.append(RecordedDecision(id: id, run: run, customer: p.customer, revision: revision, at: at,
                                                   plan: planText, heldOut: p.heldOut, tasks: tasks))
@@ -160,5 +183,26 @@ final class PlanRecorder: @unchecked Sendable {
             result.skipped += r.skipped
         }
         for (c, out) in zip(chunks, outputs) { try out.withUnsafeBytes { try c.write($0) } }
+    }
+
+    /// The department's fields of a work item: its last `n` members (the item ends with them,
+    /// in declared order), as a JSON object text; `nil` when the item cannot be read.
+    static func fields(_ n: Int, of line: [UInt8]) -> String? {
+        line.withUnsafeBytes { u -> String? in
+            let scan = JSONScan(u: u)
+            var end = u.count
+            while end > 0, u[end - 1] == 0x0A || u[end - 1] == 0x0D { end -= 1 }
+            var members: [(Range<Int>, Range<Int>)] = []
+            guard scan.members(0..<end, { members.append(($0, $1)) }), members.count >= n else { return nil }
+            var out: [UInt8] = [0x7B]
+            for (i, m) in members.suffix(n).enumerated() {
+                if i > 0 { out.append(0x2C) }
+                out.append(contentsOf: u[(m.0.lowerBound - 1)..<(m.0.upperBound + 1)])
+                out.append(0x3A)
+                out.append(contentsOf: u[m.1])
+            }
+            out.append(0x7D)
+            return String(decoding: out, as: UTF8.self)
+        }
     }
 }

@@ -112,33 +112,50 @@ struct Tasks: AsyncParsableCommand {
         }
     }
 
-    /// `nextbest tasks done ID --outcome O [--note T]`.
+    /// `nextbest tasks done ID --outcome O [--note T] [--policies DIR]`.
     struct Done: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Mark a task done with its outcome (open or assigned → done); the outcome is recorded for the next decision.",
-            discussion: "Outcomes: \(OutcomeCheck.defaultOutcomes.joined(separator: ", ")). The outcome is stored in the "
+            discussion: "Outcomes: \(OutcomeCheck.defaultOutcomes.joined(separator: ", ")), or with --policies the ones the set's "
+                + "contact_policy { outcomes = {...} } lists. The outcome is stored in the "
                 + "outcomes table too (key task:<id>), so the customer's history — and the next decision — sees it."
         )
 
         @Argument(help: ArgumentHelp("The task's id (from tasks list).", valueName: "id"))
         var id: String
 
-        @Option(name: .long, help: ArgumentHelp("How the customer responded: \(OutcomeCheck.defaultOutcomes.joined(separator: ", ")).", valueName: "outcome"))
+        @Option(name: .long, help: ArgumentHelp("How the customer responded: \(OutcomeCheck.defaultOutcomes.joined(separator: ", ")) (or the set's own list, with --policies).", valueName: "outcome"))
         var outcome: String
 
         @Option(name: .long, help: ArgumentHelp("A note for colleagues.", valueName: "text"))
         var note: String?
 
+        @Option(name: .long, help: ArgumentHelp("A policy set: the outcomes its contact_policy lists are then the known ones.", valueName: "dir"))
+        var policies: String?
+
         @OptionGroup var storeOptions: StoreOptions
 
         func validate() throws {
-            let known = OutcomeCheck.defaultOutcomes
+            if policies == nil { try Self.check(outcome, among: OutcomeCheck.defaultOutcomes) }
+        }
+
+        /// Refuses an outcome not in `known`, naming the known ones.
+        static func check(_ outcome: String, among known: [String]) throws {
             if !known.contains(outcome) {
                 throw ValidationError("unknown outcome '\(outcome)' — known: \(known.joined(separator: ", "))")
             }
         }
 
         func run() async throws {
+            if let policies {
+                let report: PolicyCheck
+                do { report = try PolicySet(directory: policies).check() } catch { throw cannotRun(error.description) }
+                if !report.problems.isEmpty {
+                    for p in report.problems { nextbest.note(p.description) }
+                    throw cannotRun("the policy set \(policies) does not load (\(count(report.problems.count, "problem")))")
+                }
+                try Self.check(outcome, among: report.outcomes ?? OutcomeCheck.defaultOutcomes)
+            }
             _ = try await moveTask(storeOptions) { store in try await store.done(task: id, outcome: outcome, note: note, at: Date()) }
             print("task \(id): done (\(outcome)); outcome recorded")
         }
