@@ -48,7 +48,10 @@ public final class SQLiteStore: Store {
             config.busyMode = .timeout(busyTimeout)
             config.foreignKeysEnabled = true
             config.prepareDatabase { db in
+                // A commit survives the process being killed (WAL; synced at checkpoints), and the page
+                // cache holds a big batch's index pages (32 MiB at most, taken only as used).
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                try db.execute(sql: "PRAGMA cache_size = -32768")
             }
             let pool = try DatabasePool(path: path, configuration: config)
             // Up to date: no write lock is taken, so opening never waits behind another writer.
