@@ -25,10 +25,7 @@ public struct OutcomeCheck: Sendable {
     public func check(_ raw: RawRow) -> Result<OutcomeRow, OutcomeRowError> {
         if let problem = raw.problem { return .failure(OutcomeRowError(line: raw.line, message: problem)) }
         func fail(_ m: String) -> Result<OutcomeRow, OutcomeRowError> { .failure(OutcomeRowError(line: raw.line, message: m)) }
-        func field(_ name: String) -> String? {
-            guard let v = raw.fields[name]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
-            return v
-        }
+        func field(_ name: String) -> String? { Self.trimmed(raw.fields[name]) }
         for (k, v) in raw.fields where v.utf8.contains(0) { return fail("field '\(k)' holds a NUL character") }
         guard let customer = field("customer") else { return fail("no customer") }
         guard let action = field("action") else { return fail("no action") }
@@ -56,6 +53,15 @@ public struct OutcomeCheck: Sendable {
         }
         return .success(OutcomeRow(id: field("id"), task: field("task"), customer: customer, action: action, channel: channel,
                                    outcome: outcome, at: Date(timeIntervalSince1970: TimeInterval(seconds)), value: value))
+    }
+
+    /// A cell without its surrounding white space, `nil` when nothing is left. Cells that start
+    /// and end with a visible ASCII character (nearly all) are taken as they are, without Foundation.
+    static func trimmed(_ v: String?) -> String? {
+        guard let v, let first = v.utf8.first, let last = v.utf8.last else { return nil }
+        if first > 32 && first < 128 && last > 32 && last < 128 { return v }
+        let t = v.trimmingCharacters(in: .whitespaces)
+        return t.isEmpty ? nil : t
     }
 
     /// Why a row naming a task that does not exist is refused.
@@ -137,34 +143,53 @@ public struct OutcomeImporter: Sendable {
     }
 
     /// Imports every row `rows` yields; `progress` is called after each committed batch.
+    ///
+    /// Reading and checking the next batch overlaps with writing the one before (at most one
+    /// batch is being written at a time, so batches commit in file order).
     public func run<S: Sequence>(_ rows: S, progress: (OutcomeImportSummary) -> Void = { _ in }) async throws
         -> OutcomeImportSummary where S.Element == RawRow {
         var summary = OutcomeImportSummary()
         var batch: [OutcomeRow] = []
         var lines: [Int] = []
         batch.reserveCapacity(batchSize)
-        func flush() async throws {
-            guard !batch.isEmpty else { return }
-            let r = try await store.importOutcomes(batch)
+        var writing: (task: Task<OutcomeImportResult, any Error>, lines: [Int])?
+        let store = self.store
+        func settle() async throws {
+            guard let w = writing else { return }
+            writing = nil
+            let r = try await w.task.value
             summary.imported += r.imported
             summary.duplicates += r.duplicates
             summary.batches += 1
-            for rej in r.rejected { summary.errors.append(OutcomeRowError(line: lines[rej.index], message: rej.reason)) }
-            batch.removeAll(keepingCapacity: true)
-            lines.removeAll(keepingCapacity: true)
+            for rej in r.rejected { summary.errors.append(OutcomeRowError(line: w.lines[rej.index], message: rej.reason)) }
             progress(summary)
         }
-        for raw in rows {
-            switch check.check(raw) {
-            case .success(let row):
-                batch.append(row)
-                lines.append(raw.line)
-                if batch.count >= batchSize { try await flush() }
-            case .failure(let e):
-                summary.errors.append(e)
-            }
+        func flush() async throws {
+            guard !batch.isEmpty else { return }
+            try await settle()
+            let rows = batch
+            writing = (Task { try await store.importOutcomes(rows) }, lines)
+            batch = []
+            batch.reserveCapacity(batchSize)
+            lines = []
         }
-        try await flush()
+        do {
+            for raw in rows {
+                switch check.check(raw) {
+                case .success(let row):
+                    batch.append(row)
+                    lines.append(raw.line)
+                    if batch.count >= batchSize { try await flush() }
+                case .failure(let e):
+                    summary.errors.append(e)
+                }
+            }
+            try await flush()
+            try await settle()
+        } catch {
+            _ = try? await writing?.task.value  // never leave a batch being written behind
+            throw error
+        }
         summary.errors.sort { $0.line < $1.line }
         return summary
     }

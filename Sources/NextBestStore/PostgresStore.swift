@@ -11,7 +11,7 @@ public final class PostgresStore: Store {
     private let client: PostgresClient
     private let runner: Task<Void, Never>
     private let name: String
-    private static let quiet = Logger(label: "nextbest.store", factory: { _ in SwiftLogNoOpLogHandler() })
+    static let quiet = Logger(label: "nextbest.store", factory: { _ in SwiftLogNoOpLogHandler() })
 
     private init(location: PostgresLocation, client: PostgresClient, runner: Task<Void, Never>) {
         self.url = .postgres(location)
@@ -102,7 +102,7 @@ public final class PostgresStore: Store {
         }
     }
 
-    private func reading<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func reading<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
             return try await client.withConnection { c in try await body(c) }
         } catch {
@@ -277,28 +277,6 @@ public final class PostgresStore: Store {
         try await reading { c in try await Self.fetchTask(c, id)?.asOf(now) }
     }
 
-    /// A queue, oldest first, as it stands at `now`.
-    public func tasks(department: String?, status: TaskStatus?, limit: Int?, at now: Date) async throws -> [TaskRecord] {
-        var binds = PostgresBindings()
-        var sql = "SELECT \(Schema.taskColumns) FROM tasks"
-        var conditions: [String] = []
-        if let department { binds.append(department); conditions.append("department = $\(binds.count)") }
-        if let status {
-            if status == .open || status == .expired { binds.append(StoreTime.text(now)) }
-            conditions.append(Schema.statusCondition(status, now: "$\(binds.count)"))
-        }
-        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-        sql += " ORDER BY created_at, id"
-        if let limit { sql += " LIMIT \(max(0, limit))" }
-        let final = PostgresQuery(unsafeSQL: sql, binds: binds)
-        return try await reading { c in
-            var out: [TaskRecord] = []
-            var cache = SegmentCache()
-            for try await row in try await c.query(final, logger: Self.quiet) { out.append(try Self.taskRecord(row, &cache).asOf(now)) }
-            return out
-        }
-    }
-
     /// `open → assigned`, compare-and-set.
     public func assign(task id: String, to assignee: String, at: Date) async throws -> TaskMove {
         try await move(TaskMoveSpec(id, .assign(to: assignee), at: at))
@@ -431,7 +409,7 @@ public final class PostgresStore: Store {
         return out
     }
 
-    private static func taskRecord(_ row: PostgresRow, _ cache: inout SegmentCache) throws -> TaskRecord {
+    static func taskRecord(_ row: PostgresRow, _ cache: inout SegmentCache) throws -> TaskRecord {
         let r = row.makeRandomAccess()
         func s(_ i: Int) throws -> String { try r[i].decode(String.self) }
         func o(_ i: Int) throws -> String? { try r[i].decode(String?.self) }

@@ -39,9 +39,11 @@ public protocol Store: Sendable {
     /// A task by id as it stands at `now` (open past its due time reads as `expired`), or `nil`.
     func task(_ id: String, at now: Date) async throws -> TaskRecord?
 
-    /// A department's queue (or every department's), oldest first, as it stands at `now`: an open
-    /// task past its due time reads (and filters) as `expired`.
-    func tasks(department: String?, status: TaskStatus?, limit: Int?, at now: Date) async throws -> [TaskRecord]
+    /// Streams a department's queue (or every department's) into `sink`, oldest first, as it
+    /// stands at `now` (an open task past its due time reads and filters as `expired`), from one
+    /// snapshot: first `expect(tasks:)` with how many follow, then each task. Returns the sink.
+    func tasks<Sink: TaskSink>(department: String?, status: TaskStatus?, limit: Int?, at now: Date,
+                               into sink: Sink) async throws -> Sink
 
     /// `open → assigned` (compare-and-set). Assigning again to the same person changes nothing;
     /// anything else throws `TaskMoveError` saying who holds the task.
@@ -77,6 +79,11 @@ extension Store {
     /// A task by id as it stands now, or `nil`.
     public func task(_ id: String) async throws -> TaskRecord? {
         try await task(id, at: Date())
+    }
+
+    /// A department's queue (or every department's), oldest first, as it stands at `now`, in memory.
+    public func tasks(department: String?, status: TaskStatus?, limit: Int?, at now: Date) async throws -> [TaskRecord] {
+        try await tasks(department: department, status: status, limit: limit, at: now, into: TaskList()).tasks
     }
 
     /// A department's queue (or every department's), oldest first, as it stands now.

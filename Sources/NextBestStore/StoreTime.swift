@@ -10,10 +10,17 @@ import Foundation
 public enum StoreTime {
     /// Seconds since 1970 for an ISO-8601 date or date-time, or `nil` when it is not one.
     public static func seconds(_ text: some StringProtocol) -> Int64? {
-        var u = Array(text.utf8)
-        while let last = u.last, last == 32 { u.removeLast() }
+        if let s = text.utf8.withContiguousStorageIfAvailable({ seconds(utf8: $0) }) { return s }
+        return Array(text.utf8).withUnsafeBufferPointer { seconds(utf8: $0) }
+    }
+
+    /// Seconds since 1970 for an ISO-8601 date or date-time in UTF-8 bytes, or `nil`.
+    public static func seconds(utf8 u: UnsafeBufferPointer<UInt8>) -> Int64? {
+        var n = u.count
+        while n > 0, u[n - 1] == 32 { n -= 1 }
         var i = 0
-        while i < u.count, u[i] == 32 { i += 1 }
+        while i < n, u[i] == 32 { i += 1 }
+        let u = UnsafeBufferPointer(rebasing: u[0..<n])
         func digits(_ n: Int) -> Int? {
             guard i + n <= u.count else { return nil }
             var v = 0
@@ -85,17 +92,17 @@ public enum StoreTime {
         let days = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
         let rest = Int(seconds - Int64(days) * 86_400)
         let (y, m, d) = civil(fromDays: days)
-        var out = [UInt8]()
-        out.reserveCapacity(20)
-        func put(_ v: Int, _ width: Int) {
-            var digits = [UInt8](repeating: 48, count: width)
-            var x = v
-            for k in (0..<width).reversed() { digits[k] = UInt8(48 + x % 10); x /= 10 }
-            out += digits
+        // Written in place into the string's own storage: no array, no intermediate strings.
+        return String(unsafeUninitializedCapacity: 20) { out in
+            func put(_ v: Int, _ width: Int, at start: Int) {
+                var x = v
+                for k in stride(from: start + width - 1, through: start, by: -1) { out[k] = UInt8(48 + x % 10); x /= 10 }
+            }
+            put(y, 4, at: 0); out[4] = 45; put(m, 2, at: 5); out[7] = 45; put(d, 2, at: 8); out[10] = 84
+            put(rest / 3600, 2, at: 11); out[13] = 58; put(rest / 60 % 60, 2, at: 14); out[16] = 58
+            put(rest % 60, 2, at: 17); out[19] = 90
+            return 20
         }
-        put(y, 4); out.append(45); put(m, 2); out.append(45); put(d, 2); out.append(84)
-        put(rest / 3600, 2); out.append(58); put(rest / 60 % 60, 2); out.append(58); put(rest % 60, 2); out.append(90)
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// The stored text for any ISO-8601 input, or `nil` when it is not a date or date-time.
@@ -109,6 +116,13 @@ public enum StoreTime {
             return Date(timeIntervalSince1970: TimeInterval(s))
         }
         return date(text) ?? Date(timeIntervalSince1970: 0)
+    }
+
+    /// The `Date` of stored text given as UTF-8 bytes.
+    static func stored(utf8 u: UnsafeRawBufferPointer) -> Date {
+        let b = u.bindMemory(to: UInt8.self)
+        if let s = fixedWidthSeconds(b) ?? seconds(utf8: b) { return Date(timeIntervalSince1970: TimeInterval(s)) }
+        return Date(timeIntervalSince1970: 0)
     }
 
     /// Seconds since 1970 of the stored form `yyyy-MM-ddTHH:mm:ssZ` read in place (no copy), or

@@ -114,15 +114,22 @@ struct Run: ParsableCommand {
         options.csv = csv.reading
         options.history = memory.history
         let write: (UnsafeRawBufferPointer) throws -> Void
-        if let recorder = memory.recorder { write = { try recorder.handle($0, write: sink.write) } } else { write = sink.write }
+        if let recorder = memory.recorder {
+            write = { try recorder.handle($0, write: sink.write) }
+            if recorder.wantsItems { options.workItems = { recorder.take($0) } }  // the tasks' profile fields
+        } else {
+            write = sink.write
+        }
         let summary: BatchSummary
         do {
             summary = try engine.run(profiles: profiles, options: options,
                                      output: write, routes: routeWriter, progress: bar.update)
+            try memory.recorder?.finish()  // every plan recorded and written before the output is committed
             bar.finish()
             try sink.commit()
             try routeWriter?.commit()
         } catch {
+            try? memory.recorder?.finish()
             bar.finish()
             sink.discard()
             routeWriter?.discard()

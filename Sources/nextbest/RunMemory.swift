@@ -179,7 +179,8 @@ struct RunMemory {
             let at = engine.options.now.flatMap { StoreTime.date($0) } ?? Date()
             var sla: [String: Double] = [:]
             for a in engine.policySet.actionsWithSLA(engine) { sla[a.name] = a.days }
-            m.recorder = PlanRecorder(store: store, run: id, revision: engine.policySet.revision, at: at, sla: sla)
+            m.recorder = PlanRecorder(store: store, run: id, revision: engine.policySet.revision, at: at, sla: sla,
+                                      fields: engine.departmentFields)
         }
         m.history = StoreContactHistory(store: store, run: m.runID)
         return m

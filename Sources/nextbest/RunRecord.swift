@@ -1,12 +1,15 @@
-// `run --record`: every plan of a chunk gets its decision id and revision and is recorded with its tasks, one transaction per chunk.
+// `run --record`: plans recorded by a writer thread beside the deciding, several chunks per transaction, each plan written out once recorded.
 import Foundation
 import NextBest
 import NextBestStore
 
-/// Records the plans a run writes. It sits between the engine and the output: each chunk of
-/// plan lines is parsed, given `"decision"` and `"revision"`, recorded (decisions and tasks,
-/// one transaction), and only then written out. A resumed run (same run id) keeps the decision
-/// ids already recorded for its customers; the store skips what it already holds.
+/// Records the plans a run writes. It sits between the engine and the output: the engine hands
+/// it each chunk of plan lines (in input order) and goes on deciding; a writer thread takes the
+/// chunks waiting (several at once), gives every plan `"decision"` and `"revision"`, records
+/// them with their tasks in one transaction, and only then writes the lines out, in order. At
+/// most `queueLimit` chunks wait, so a slow store holds the run back instead of filling memory.
+/// A resumed run (same run id) keeps the decision ids already recorded for its customers; the
+/// store skips what it already holds.
 final class PlanRecorder: @unchecked Sendable {
     let store: any Store
     let run: String
@@ -15,10 +18,30 @@ final class PlanRecorder: @unchecked Sendable {
     /// Days until a task is due, by action (`sla_days`).
     let sla: [String: Double]
     private let ids = DecisionIDGenerator()
-    /// What was recorded so far (used by the consuming thread only).
+
+    /// The profile fields each department declares (copied into its tasks).
+    let departmentFields: [String: [String]]
+    /// A chunk of plan lines, its line count, its work items (department, JSON line) and where its lines go.
+    private typealias Chunk = (bytes: [UInt8], lines: Int, items: [(String, [UInt8])], write: (UnsafeRawBufferPointer) throws -> Void)
+    /// Chunks waiting to be recorded.
+    private var queue: [Chunk] = []
+    /// The work items of the chunk about to be handed over (engine's writing thread only).
+    private var items: [(String, [UInt8])] = []
+    private var closed = false
+    private var failure: (any Error)?
+    private var writer: Thread?
+    private var writerDone = false
+    private let condition = NSCondition()
+    /// Chunks waiting at most (each is about 256 KiB of input's plans).
+    static let queueLimit = 8
+    /// Lines per transaction at most (whole chunks; one chunk alone may be larger).
+    static let batchPlans = 4000
+
+    /// What was recorded so far (final once `finish` has returned).
     private(set) var result = RecordResult()
 
-    init(store: any Store, run: String, revision: String, at: Date, sla: [String: Double]) {
+    init(store: any Store, run: String, revision: String, at: Date, sla: [String: Double], fields: [String: [String]] = [:]) {
+        self.departmentFields = fields.filter { !$0.value.isEmpty }
         self.store = store
         self.run = run
         self.revision = revision
@@ -26,57 +49,160 @@ final class PlanRecorder: @unchecked Sendable {
         self.sla = sla
     }
 
-    /// One chunk of output lines: records its plans, then hands the lines, with their decision
-    /// ids, to `write`.
-    func handle(_ bytes: UnsafeRawBufferPointer, write: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var plans: [(range: Range<Int>, customer: String, plan: JSONValue)] = []
-        var lines: [Range<Int>] = []
-        var start = 0
-        let prefix = Array("{\"customer\":".utf8)
-        for i in 0..<bytes.count where bytes[i] == 0x0A {
-            let line = start..<(i + 1)
-            lines.append(line)
-            if line.count > prefix.count + 2, zip(bytes[line].prefix(prefix.count), prefix).allSatisfy({ $0 == $1 }),
-               let v = try? JSONValue(parsing: UnsafeRawBufferPointer(rebasing: bytes[start..<i])),
-               let c = v["customer"] {
-                plans.append((line, c.stringValue ?? c.jsonText, v))
-            }
-            start = i + 1
+    /// Whether tasks need the work items (some department declares profile fields).
+    var wantsItems: Bool { !departmentFields.isEmpty }
+
+    /// A chunk's work items, just before its lines: kept for the chunk's tasks (their fields).
+    func take(_ w: WorkItems) {
+        w.forEach { department, line in
+            if departmentFields[department] != nil { items.append((department, Array(line))) } else { items.append((department, [])) }
         }
-        if start < bytes.count { lines.append(start..<bytes.count) }
-        guard !plans.isEmpty else { try write(bytes); return }
+    }
+
+    /// One chunk of output lines, from the engine's writing thread: queued for the writer thread
+    /// (waiting while the queue is full). Throws the writer's failure, which stops the run.
+    func handle(_ bytes: UnsafeRawBufferPointer, write: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        if writer == nil {
+            let t = Thread { [self] in self.drain() }
+            t.stackSize = 1 << 20
+            writer = t
+            t.start()
+        }
+        while failure == nil && queue.count >= Self.queueLimit { condition.wait() }
+        if let failure { throw failure }
+        var lines = 0
+        for b in bytes where b == 0x0A { lines += 1 }
+        queue.append((Array(bytes), lines, items, write))
+        items = []
+        condition.broadcast()
+    }
+
+    /// Waits until every queued chunk is recorded and written; throws what went wrong, if anything.
+    func finish() throws {
+        condition.lock()
+        defer { condition.unlock() }
+        closed = true
+        condition.broadcast()
+        while writer != nil && !writerDone { condition.wait() }
+        if let failure { throw failure }
+    }
+
+    /// The writer thread: takes what waits, records it, writes it out; until closed and empty.
+    private func drain() {
+        condition.lock()
+        while true {
+            while queue.isEmpty && !closed && failure == nil { condition.wait() }
+            if queue.isEmpty || failure != nil { break }
+            var taken: [Chunk] = []
+            var plans = 0
+            while let first = queue.first, taken.isEmpty || plans + first.lines <= Self.batchPlans {
+                queue.removeFirst()
+                plans += first.lines
+                taken.append(first)
+            }
+            condition.broadcast()
+            condition.unlock()
+            do { try record(taken) } catch {
+                condition.lock()
+                failure = failure ?? error
+                condition.broadcast()
+                break
+            }
+            condition.lock()
+        }
+        writerDone = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Records several chunks in one transaction, then writes their lines (tagged) in order.
+    private func record(_ chunks: [Chunk]) throws {
+        // Each plan line: where it is, and what it says.
+        var found: [[(line: Range<Int>, plan: ScannedPlan)]] = []
+        var customers: [String] = []
+        for c in chunks {
+            var plans: [(line: Range<Int>, plan: ScannedPlan)] = []
+            c.bytes.withUnsafeBytes { bytes in
+                var start = 0
+                for i in 0..<bytes.count where bytes[i] == 0x0A {
+                    if i - start > 12, bytes[start] == 0x7B, bytes[i - 1] == 0x7D,
+                       let plan = ScannedPlan.read(UnsafeRawBufferPointer(rebasing: bytes[start..<i])) {
+                        plans.append((start..<(i + 1), plan))
+                        customers.append(plan.customer)
+                    }
+                    start = i + 1
+                }
+            }
+            found.append(plans)
+        }
         let store = self.store, run = self.run
-        let customers = plans.map(\.customer)
-        let existing = try blocking { try await store.recordedDecisions(run: run, customers: customers) }
+        let wanted = customers
+        let existing = wanted.isEmpty ? [:] : try blocking { try await store.recordedDecisions(run: run, customers: wanted) }
         var decisions: [RecordedDecision] = []
-        var tagged: [Range<Int>: String] = [:]
-        decisions.reserveCapacity(plans.count)
-        for p in plans {
-            let id = existing[p.customer] ?? ids.next()
-            var text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[p.range.lowerBound..<(p.range.upperBound - 2)]), as: UTF8.self)
-            text += ",\"decision\":\"\(id)\",\"revision\":\"\(revision)\"}"
-            tagged[p.range] = text
-            let segments = p.plan["segments"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            let tasks = (p.plan["actions"]?.arrayValue ?? []).compactMap { a -> RecordedTask? in
-                guard let action = a["action"]?.stringValue else { return nil }
-                let due = sla[action].map { at.addingTimeInterval($0 * 86_400) }
-                return RecordedTask(action: action, department: a["department"]?.stringValue ?? "", channel: a["channel"]?.stringValue ?? "",
-                                    priority: a["priority"]?.doubleValue ?? 0, dueAt: due, policy: a["policy"]?.stringValue,
-                                    segments: segments)
+        decisions.reserveCapacity(customers.count)
+        var outputs: [[UInt8]] = []
+        let tail = Array(",\"revision\":\"\(revision)\"}\n".utf8)
+        for (c, plans) in zip(chunks, found) {
+            var out: [UInt8] = []
+            out.reserveCapacity(c.bytes.count + plans.count * 80)
+            var copied = 0, item = 0
+            for (line, p) in plans {
+                let id = existing[p.customer] ?? ids.next()
+                out.append(contentsOf: c.bytes[copied..<(line.upperBound - 2)])  // the line without "}\n"
+                let head = out.count
+                out.append(contentsOf: ",\"decision\":\"".utf8)
+                out.append(contentsOf: id.utf8)
+                out.append(0x22)
+                out.append(contentsOf: tail)
+                copied = line.upperBound
+                let planText = String(decoding: c.bytes[line.lowerBound..<(line.upperBound - 2)] + out[head..<(out.count - 1)],
+                                      as: UTF8.self)
+                let tasks = p.actions.map { a in
+                    var fields: String?
+                    if item < c.items.count, c.items[item].0 == a.department {
+                        fields = departmentFields[a.department].flatMap { Self.fields($0.count, of: c.items[item].1) }
+                        item += 1
+                    }
+                    return RecordedTask(action: a.action, department: a.department, channel: a.channel, priority: a.priority,
+                                        dueAt: sla[a.action].map { at.addingTimeInterval($0 * 86_400) }, policy: a.policy,
+                                        segments: p.segments, fields: fields)
+                }
+                decisions.append(RecordedDecision(id: id, run: run, customer: p.customer, revision: revision, at: at,
+                                                  plan: planText, heldOut: p.heldOut, tasks: tasks))
             }
-            decisions.append(RecordedDecision(id: id, run: run, customer: p.customer, revision: revision, at: at, plan: text, tasks: tasks))
+            out.append(contentsOf: c.bytes[copied...])
+            outputs.append(out)
         }
-        let batch = decisions
-        let r = try blocking { try await store.record(batch) }
-        result.decisions += r.decisions
-        result.tasks += r.tasks
-        result.skipped += r.skipped
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + plans.count * 64)
-        for line in lines {
-            if let t = tagged[line] { out.append(contentsOf: t.utf8); out.append(0x0A) }
-            else { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[line])) }
+        if !decisions.isEmpty {
+            let batch = decisions
+            let r = try blocking { try await store.record(batch) }
+            result.decisions += r.decisions
+            result.tasks += r.tasks
+            result.skipped += r.skipped
         }
-        try out.withUnsafeBytes { try write($0) }
+        for (c, out) in zip(chunks, outputs) { try out.withUnsafeBytes { try c.write($0) } }
+    }
+
+    /// The department's fields of a work item: its last `n` members (the item ends with them,
+    /// in declared order), as a JSON object text; `nil` when the item cannot be read.
+    static func fields(_ n: Int, of line: [UInt8]) -> String? {
+        line.withUnsafeBytes { u -> String? in
+            let scan = JSONScan(u: u)
+            var end = u.count
+            while end > 0, u[end - 1] == 0x0A || u[end - 1] == 0x0D { end -= 1 }
+            var members: [(Range<Int>, Range<Int>)] = []
+            guard scan.members(0..<end, { members.append(($0, $1)) }), members.count >= n else { return nil }
+            var out: [UInt8] = [0x7B]
+            for (i, m) in members.suffix(n).enumerated() {
+                if i > 0 { out.append(0x2C) }
+                out.append(contentsOf: u[(m.0.lowerBound - 1)..<(m.0.upperBound + 1)])
+                out.append(0x3A)
+                out.append(contentsOf: u[m.1])
+            }
+            out.append(0x7D)
+            return String(decoding: out, as: UTF8.self)
+        }
     }
 }

@@ -63,72 +63,26 @@ struct Tasks: AsyncParsableCommand {
         func run() async throws {
             let at = try moveTime(now)
             let (store, _) = try await storeOptions.open()
-            let list: [TaskRecord]
+            let wanted = status.flatMap(TaskStatus.init(rawValue:))
+            let out = ByteOutput()
             do {
-                list = try await store.tasks(department: department, status: status.flatMap(TaskStatus.init(rawValue:)),
-                                             limit: limit, at: at)
+                // JSON goes out as the store reads it; a table or CSV needs every row first (widths, field names).
+                switch format {
+                case "json":
+                    try await store.tasks(department: department, status: wanted, limit: limit, at: at,
+                                          into: JSONTaskWriter(out: out, department: department, status: status)).finish()
+                case "csv":
+                    try await store.tasks(department: department, status: wanted, limit: limit, at: at,
+                                          into: TaskCells(csv: true)).writeCSV(to: out)
+                default:
+                    try await store.tasks(department: department, status: wanted, limit: limit, at: at, into: TaskCells(csv: false))
+                        .writeTable(scope: department ?? "all departments", what: status.map { "\($0) task" } ?? "task", to: out)
+                }
             } catch {
                 await store.close()
                 throw cannotRun(storeMessage(error))
             }
             await store.close()
-            let out = StandardOutput()
-            switch format {
-            case "json":
-                let doc = JSONValue.object([
-                    "department": department.map(JSONValue.string) ?? .null, "status": status.map(JSONValue.string) ?? .null,
-                    "count": .int(list.count), "tasks": .array(list.map(\.json)),
-                ])
-                out.write(doc.jsonText + "\n")
-            case "csv":
-                writeCSV(list, to: out)
-            default:
-                writeTable(list, to: out)
-            }
-            out.flush()
-        }
-
-        /// Each task's profile fields, and all their names in first-seen order.
-        private func fields(_ list: [TaskRecord]) -> (names: [String], values: [[String: JSONValue]]) {
-            var seen = Set<String>(), names: [String] = [], values: [[String: JSONValue]] = []
-            values.reserveCapacity(list.count)
-            for t in list {
-                let pairs = t.fieldList
-                for (name, _) in pairs where seen.insert(name).inserted { names.append(name) }
-                values.append(Dictionary(pairs, uniquingKeysWith: { a, _ in a }))
-            }
-            return (names, values)
-        }
-
-        private func writeTable(_ list: [TaskRecord], to out: StandardOutput) {
-            let scope = department ?? "all departments"
-            let what = status.map { "\($0) task" } ?? "task"
-            guard !list.isEmpty else {
-                out.write("\(scope): no \(what)s\n")
-                return
-            }
-            out.write("\(scope): \(count(list.count, what)), oldest first (times in UTC)\n")
-            let (names, fieldValues) = fields(list)
-            var rows: [[String]] = [["TASK", "CREATED", "DUE", "CUSTOMER", "ACTION", "CHANNEL", "STATUS", "ASSIGNEE"] + names]
-            rows.reserveCapacity(list.count + 1)
-            for (t, values) in zip(list, fieldValues) {
-                rows.append([t.id, minutes(t.createdAt), t.dueAt.map(minutes) ?? "-", t.customer, t.action, t.channel,
-                             t.status.rawValue, t.assignee ?? "-"] + names.map { cell(values[$0]) ?? "-" })
-            }
-            alignedTable(rows, to: out)
-        }
-
-        private func writeCSV(_ list: [TaskRecord], to out: StandardOutput) {
-            let (names, fieldValues) = fields(list)
-            out.write("\u{FEFF}" + RouteWriter.csvRow(["id", "created_at", "due_at", "customer", "action", "department", "channel",
-                                                       "priority", "status", "assignee", "status_at", "policy"] + names))
-            for (t, values) in zip(list, fieldValues) {
-                out.write(RouteWriter.csvRow([
-                    t.id, StoreTime.text(t.createdAt), t.dueAt.map(StoreTime.text) ?? "", t.customer, t.action, t.department,
-                    t.channel, String(format: "%.2f", t.priority), t.status.rawValue, t.assignee ?? "", StoreTime.text(t.statusAt),
-                    t.policy ?? "",
-                ] + names.map { cell(values[$0]) ?? "" }))
-            }
         }
     }
 
@@ -158,33 +112,50 @@ struct Tasks: AsyncParsableCommand {
         }
     }
 
-    /// `nextbest tasks done ID --outcome O [--note T]`.
+    /// `nextbest tasks done ID --outcome O [--note T] [--policies DIR]`.
     struct Done: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Mark a task done with its outcome (open or assigned → done); the outcome is recorded for the next decision.",
-            discussion: "Outcomes: \(OutcomeCheck.defaultOutcomes.joined(separator: ", ")). The outcome is stored in the "
+            discussion: "Outcomes: \(OutcomeCheck.defaultOutcomes.joined(separator: ", ")), or with --policies the ones the set's "
+                + "contact_policy { outcomes = {...} } lists. The outcome is stored in the "
                 + "outcomes table too (key task:<id>), so the customer's history — and the next decision — sees it."
         )
 
         @Argument(help: ArgumentHelp("The task's id (from tasks list).", valueName: "id"))
         var id: String
 
-        @Option(name: .long, help: ArgumentHelp("How the customer responded: \(OutcomeCheck.defaultOutcomes.joined(separator: ", ")).", valueName: "outcome"))
+        @Option(name: .long, help: ArgumentHelp("How the customer responded: \(OutcomeCheck.defaultOutcomes.joined(separator: ", ")) (or the set's own list, with --policies).", valueName: "outcome"))
         var outcome: String
 
         @Option(name: .long, help: ArgumentHelp("A note for colleagues.", valueName: "text"))
         var note: String?
 
+        @Option(name: .long, help: ArgumentHelp("A policy set: the outcomes its contact_policy lists are then the known ones.", valueName: "dir"))
+        var policies: String?
+
         @OptionGroup var storeOptions: StoreOptions
 
         func validate() throws {
-            let known = OutcomeCheck.defaultOutcomes
+            if policies == nil { try Self.check(outcome, among: OutcomeCheck.defaultOutcomes) }
+        }
+
+        /// Refuses an outcome not in `known`, naming the known ones.
+        static func check(_ outcome: String, among known: [String]) throws {
             if !known.contains(outcome) {
                 throw ValidationError("unknown outcome '\(outcome)' — known: \(known.joined(separator: ", "))")
             }
         }
 
         func run() async throws {
+            if let policies {
+                let report: PolicyCheck
+                do { report = try PolicySet(directory: policies).check() } catch { throw cannotRun(error.description) }
+                if !report.problems.isEmpty {
+                    for p in report.problems { nextbest.note(p.description) }
+                    throw cannotRun("the policy set \(policies) does not load (\(count(report.problems.count, "problem")))")
+                }
+                try Self.check(outcome, among: report.outcomes ?? OutcomeCheck.defaultOutcomes)
+            }
             _ = try await moveTask(storeOptions) { store in try await store.done(task: id, outcome: outcome, note: note, at: Date()) }
             print("task \(id): done (\(outcome)); outcome recorded")
         }
@@ -233,60 +204,4 @@ private func moveTime(_ text: String?) throws -> Date {
         throw ValidationError("--now '\(text)' is not a date (use ISO-8601, as in 2026-11-03 or 2026-11-03T10:00:00Z)")
     }
     return d
-}
-
-/// A stored time to the minute, for people: `2026-11-03 10:00`.
-private func minutes(_ d: Date) -> String {
-    var s = StoreTime.text(d)
-    s = String(s.prefix(16))
-    return s.replacingOccurrences(of: "T", with: " ")
-}
-
-/// A profile field's value as a cell: text as is, other values as JSON, null as nothing.
-private func cell(_ v: JSONValue?) -> String? {
-    switch v {
-    case nil, .null?: return nil
-    case .string(let s)?: return s
-    case let other?: return other.jsonText
-    }
-}
-
-/// Rows as aligned columns (two spaces apart, trailing spaces trimmed), written in large chunks.
-private func alignedTable(_ rows: [[String]], to out: StandardOutput) {
-    var widths: [Int] = []
-    for row in rows {
-        for (i, c) in row.enumerated() {
-            let w = c.unicodeScalars.count
-            if i == widths.count { widths.append(w) } else if w > widths[i] { widths[i] = w }
-        }
-    }
-    for row in rows {
-        var line = ""
-        line.reserveCapacity(160)
-        for (i, c) in row.enumerated() {
-            line += c
-            if i < row.count - 1 { line += String(repeating: " ", count: widths[i] - c.unicodeScalars.count + 2) }
-        }
-        while line.hasSuffix(" ") { line.removeLast() }
-        line += "\n"
-        out.write(line)
-    }
-}
-
-/// Standard output through one buffer, written in large pieces.
-final class StandardOutput {
-    private var buffer = ""
-
-    /// Adds text; writes when a good amount has built up.
-    func write(_ text: String) {
-        buffer += text
-        if buffer.utf8.count >= 1 << 16 { flush() }
-    }
-
-    /// Writes what is buffered.
-    func flush() {
-        guard !buffer.isEmpty else { return }
-        FileHandle.standardOutput.write(Data(buffer.utf8))
-        buffer.removeAll(keepingCapacity: true)
-    }
 }

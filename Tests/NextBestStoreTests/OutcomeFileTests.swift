@@ -1,5 +1,6 @@
 // Reading and checking outcome rows: JSON Lines, CSV, and the error rows' messages.
 import Foundation
+import NextBest
 import Testing
 @testable import NextBestStore
 
@@ -78,5 +79,18 @@ struct OutcomeFileTests {
         let b = OutcomeRow(id: nil, customer: "C", action: "a", outcome: "accepted", at: StoreTime.date("2026-11-03T09:00:00Z")!)
         let c = OutcomeRow(id: nil, customer: "C", action: "a", outcome: "declined", at: StoreTime.date("2026-11-03T09:00:00Z")!)
         #expect(a.id == b.id && a.id != c.id)
+    }
+
+    @Test("content keys: the store's SHA-256 gives the core's digest for every length across the block edges")
+    func contentKeyDigest() {
+        #expect(SHA256Hex.of("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256Hex.of("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        let hex = Array("0123456789abcdef".utf8)
+        for n in 0...200 {
+            let text = String((0..<n).map { Character(Unicode.Scalar(UInt8(33 + ($0 * 7 + n) % 90))) }) + (n % 3 == 0 ? "é" : "")
+            let core = SHA256.hash(Array(text.utf8)).flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 15)]] }
+            #expect(SHA256Hex.of(text) == String(decoding: core, as: UTF8.self), "length \(n)")
+            #expect(SHA256Hex.of(text, hexDigits: 32) == String(decoding: core.prefix(32), as: UTF8.self))
+        }
     }
 }

@@ -95,6 +95,23 @@ struct TasksCommandTests {
         // The expired task's status was written by the refused move; read as expired before and after.
         #expect(before == after)
         #expect(try await storeCounts(url) == countsBefore)
+
+        // A set with its own outcomes: `done --policies` takes them; without the set, only the default list.
+        try write("""
+            channel "email" { }
+            department "marketing" { }
+            action "newsletter" { department = "marketing", channel = "email" }
+            policy "everyone" { propose = function(c) return { { action = "newsletter", priority = 50 } } end }
+            contact_policy { outcomes = { "accepted", "callback" } }
+            """, to: dir + "/own/set.lua")
+        out = try nextbest("tasks", "done", "D1-2", "--outcome", "callback", "--store", url)
+        #expect(out.status == 2 && out.stderr.contains("unknown outcome 'callback'"), "\(out.stderr)")
+        out = try nextbest("tasks", "done", "D1-2", "--outcome", "declined", "--policies", dir + "/own", "--store", url)
+        #expect(out.status == 2 && out.stderr.contains("known: accepted, callback"), "\(out.stderr)")
+        out = try nextbest("tasks", "done", "D1-2", "--outcome", "callback", "--policies", dir + "/own", "--store", url)
+        #expect(out.status == 0 && out.stdout == "task D1-2: done (callback); outcome recorded\n", "\(out.stderr)")
+        out = try nextbest("history", "--store", url, "--customer", "C1", "--format", "json")
+        #expect(out.stdout.contains("\"outcome\":\"callback\"") && out.stdout.contains("\"task\":\"D1-2\""), "\(out.stdout)")
     }
 
     @Test("two people assigning the same task at the same moment: exactly one wins, the other is told who has it",
@@ -169,5 +186,36 @@ struct TasksCommandTests {
         #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("<svg"))
         let bad = try nextbest("report", "--store", url, "--from", "2026-11-10", "--to", "2026-11-01", "--out", dir + "/bad.html")
         #expect(bad.status == 2 && !FileManager.default.fileExists(atPath: dir + "/bad.html"))
+    }
+}
+
+@Suite("Recorded tasks carry the department's fields")
+struct RecordedFieldsTests {
+    @Test("run --record: each task keeps its department's declared profile fields, as the route files show them",
+          arguments: CLIBackend.available)
+    func recordedTasksHaveFields(_ backend: CLIBackend) async throws {
+        let dir = try temporaryDirectory()
+        let url = try freshStoreURL(backend, in: dir)
+        let samples = packageRoot + "/policies/samples/customers.jsonl"
+        let out = try nextbest("run", "--policies", packageRoot + "/policies", "--profiles", samples, "--now", "2026-11-01",
+                               "--store", url, "--record", "--run-id", "fields", "--routes", dir + "/routes", "--quiet", "--jobs", "2")
+        #expect(out.status == 0, "\(out.stderr)")
+        // Every route line of sales names a task whose fields are the line's name, email, phone and city.
+        let routes = try String(contentsOfFile: dir + "/routes/sales.jsonl", encoding: .utf8)
+            .split(separator: "\n").compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(!routes.isEmpty)
+        let listed = try nextbest("tasks", "list", "--store", url, "--department", "sales", "--format", "json", "--now", "2026-11-01")
+        let doc = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any]
+        let tasks = doc?["tasks"] as? [[String: Any]] ?? []
+        #expect(tasks.count == routes.count)
+        var byKey: [String: [String: Any]] = [:]
+        for t in tasks { byKey["\(t["customer"] ?? "") \(t["action"] ?? "")"] = t["fields"] as? [String: Any] }
+        for r in routes {
+            let fields = byKey["\(r["customer"] ?? "") \(r["action"] ?? "")"]
+            #expect(fields?.count == 4, "\(r)")
+            for name in ["name", "email", "phone", "city"] {
+                #expect("\(fields?[name] ?? "missing")" == "\(r[name] ?? NSNull())", "\(name) of \(r)")
+            }
+        }
     }
 }

@@ -29,3 +29,13 @@ final class RouteBatch {
         index.removeAll()
     }
 }
+
+/// A chunk's work items, lent to `BatchOptions.workItems` for the length of the call.
+public struct WorkItems {
+    let batch: RouteBatch
+
+    /// Calls `body` with each item's department and JSON line (newline included), in plan order.
+    public func forEach(_ body: (_ department: String, _ line: UnsafeRawBufferPointer) throws -> Void) rethrows {
+        try batch.forEach(body)
+    }
+}

@@ -137,6 +137,9 @@ public struct BatchOptions: Sendable {
     /// Past contacts from outside the profiles (a store, a history file), fetched once per chunk
     /// of input for the chunk's customers; `nil`: the profiles' own contacts only.
     public var history: (any ContactHistoryProvider)?
+    /// Receives each chunk's work items (one per action taken, with the department's profile
+    /// fields, as the route files get them) just before the chunk's plan lines reach `output`.
+    public var workItems: (@Sendable (WorkItems) throws -> Void)?
 
     /// Options with the given values.
     public init(jobs: Int = ProcessInfo.processInfo.activeProcessorCount, format: ProfileFormat = .jsonl,
@@ -186,6 +189,7 @@ extension Engine {
             }
             var summary = BatchSummary()
             var seen = RepeatedIds()
+            let wantItems = routes != nil || options.workItems != nil
             func consume(_ r: ChunkResult) throws {
                 r.out.withBytes { out in
                     for e in r.ids {
@@ -197,6 +201,7 @@ extension Engine {
                         }
                     }
                 }
+                if let items = options.workItems, let rb = r.routes { try items(WorkItems(batch: rb)) }
                 try r.out.withBytes(output)
                 if let routes, let rb = r.routes { try routes.add(rb) }
                 summary.records += r.records
@@ -208,11 +213,11 @@ extension Engine {
             if jobs == 1 {
                 while let chunk = try source.nextChunk() {
                     if let h = options.history { try Engine.loadHistory(h, chunk: chunk, state: states[0]) }
-                    try consume(Engine.process(chunk, state: states[0], routes: routes != nil))
+                    try consume(Engine.process(chunk, state: states[0], routes: wantItems))
                     progress?(source.bytesRead, summary.records)
                 }
             } else {
-                try ParallelRun(states: states, source: source, routes: routes != nil, history: options.history).run { r, bytes in
+                try ParallelRun(states: states, source: source, routes: wantItems, history: options.history).run { r, bytes in
                     try consume(r)
                     progress?(bytes, summary.records)
                 }

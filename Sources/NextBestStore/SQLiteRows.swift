@@ -1,0 +1,100 @@
+// Bulk SQLite writes and reads through a prepared statement's own handle: values bound and read as bytes, no per-row boxing.
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// A prepared statement (cached by GRDB on its connection) driven through SQLite's C interface:
+/// bind each value, `step`, `reset`, and again — the statement is compiled once per connection.
+/// Only inside a `Database` access block (the connection's thread).
+struct BulkStatement {
+    private let statement: Statement
+    fileprivate let handle: OpaquePointer
+    private let connection: OpaquePointer?
+
+    /// The statement for `sql`, from the connection's cache.
+    init(_ db: Database, _ sql: String) throws {
+        statement = try db.cachedStatement(sql: sql)
+        handle = statement.sqliteStatement
+        connection = db.sqliteConnection
+        sqlite3_reset(handle)
+    }
+
+    /// SQLite copies the bytes it is given (they are Swift's and may move).
+    private static var transient: sqlite3_destructor_type { unsafeBitCast(-1, to: sqlite3_destructor_type.self) }
+
+    /// Binds text (or NULL) to the 1-based parameter `i`.
+    func bind(_ i: Int32, _ value: String?) {
+        guard var value else { sqlite3_bind_null(handle, i); return }
+        _ = value.withUTF8 { u in
+            if let base = u.baseAddress {
+                base.withMemoryRebound(to: CChar.self, capacity: u.count) { sqlite3_bind_text(handle, i, $0, Int32(u.count), Self.transient) }
+            } else {
+                sqlite3_bind_text(handle, i, "", 0, Self.transient)
+            }
+        }
+    }
+
+    /// Binds UTF-8 bytes as text to the 1-based parameter `i`.
+    func bind(_ i: Int32, bytes u: UnsafeRawBufferPointer) {
+        if let base = u.baseAddress, u.count > 0 {
+            sqlite3_bind_text(handle, i, base.assumingMemoryBound(to: CChar.self), Int32(u.count), Self.transient)
+        } else {
+            sqlite3_bind_text(handle, i, "", 0, Self.transient)
+        }
+    }
+
+    /// Binds a number (or NULL) to the 1-based parameter `i`.
+    func bind(_ i: Int32, _ value: Double?) {
+        if let value { sqlite3_bind_double(handle, i, value) } else { sqlite3_bind_null(handle, i) }
+    }
+
+    /// Runs a statement that returns no rows; returns how many rows it changed, and is ready again.
+    @discardableResult
+    func execute() throws -> Int {
+        defer { sqlite3_reset(handle) }
+        let code = sqlite3_step(handle)
+        guard code == SQLITE_DONE || code == SQLITE_ROW else { throw error(code) }
+        return Int(sqlite3_changes(connection))
+    }
+
+    /// Steps to the next row of a query: `true` when there is one (read it with `text`, `double`).
+    func next() throws -> Bool {
+        let code = sqlite3_step(handle)
+        if code == SQLITE_ROW { return true }
+        sqlite3_reset(handle)
+        if code == SQLITE_DONE { return false }
+        throw error(code)
+    }
+
+    /// Ends a query early; the statement is ready again.
+    func reset() { sqlite3_reset(handle) }
+
+    /// The current row's 0-based column `i` as UTF-8 bytes (valid until the next step), `nil` for NULL.
+    func bytes(_ i: Int32) -> UnsafeRawBufferPointer? {
+        guard sqlite3_column_type(handle, i) != SQLITE_NULL, let p = sqlite3_column_text(handle, i) else { return nil }
+        return UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(handle, i)))
+    }
+
+    /// The current row's column `i` as text, `nil` for NULL.
+    func text(_ i: Int32) -> String? {
+        bytes(i).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The current row's column `i` as a number, `nil` for NULL.
+    func double(_ i: Int32) -> Double? {
+        sqlite3_column_type(handle, i) == SQLITE_NULL ? nil : sqlite3_column_double(handle, i)
+    }
+
+    private func error(_ code: Int32) -> DatabaseError {
+        let message = connection.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
+        return DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: statement.sql)
+    }
+}
+
+extension BulkStatement {
+    /// The current row's column `i` as an integer (0 for NULL).
+    func int(_ i: Int32) -> Int { Int(sqlite3_column_int64(handle, i)) }
+
+    /// The current row's column `i` as a stored time, `nil` for NULL.
+    func date(_ i: Int32) -> Date? { bytes(i).map(StoreTime.stored(utf8:)) }
+}
