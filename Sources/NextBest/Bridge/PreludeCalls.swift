@@ -9,7 +9,7 @@ enum PreludeEntry: String {
     case setContext = "set_context"
     case resetCounters = "reset_counters"
     case runTests = "run_tests"
-    case setHistory = "set_history"
+    case nowEpoch = "now_epoch"
 }
 
 /// What `finish` reports: the problems that stop the set from loading, and warnings.
@@ -38,6 +38,8 @@ struct SetDescription: Sendable, Decodable {
     var profile: ProfileSchema?
     /// The contact policy, as far as the host reads it.
     var contactPolicy: ContactPolicyInfo?
+    /// The most days back a contact can matter to the set's cooldowns, caps and outcome rules.
+    var historyDays: Double?
 
     /// `contact_policy` fields the host reads.
     struct ContactPolicyInfo: Sendable, Decodable {
@@ -48,6 +50,7 @@ struct SetDescription: Sendable, Decodable {
     enum CodingKeys: String, CodingKey {
         case segments, actions, policies, tests, channels, departments, profile
         case contactPolicy = "contact_policy"
+        case historyDays = "history_days"
     }
 }
 
@@ -154,9 +157,6 @@ extension LuaState {
 
     /// Sets the evaluation time to a number of seconds since the epoch.
     func setNow(epoch: Int) throws(LuaError) { _ = try call(.setNowEpoch, [String(epoch)]) }
-
-    /// Sets the extra contacts of the customers decided next (`ContactHistory.json`), or none ("").
-    func setHistory(_ json: String) throws(LuaError) { _ = try call(.setHistory, [json]) }
 
     /// Sets the request context policies read as `ctx.context` (policy-language.md §8.1); empty clears it.
     func setContext(_ context: [String: String]) throws(LuaError) {
