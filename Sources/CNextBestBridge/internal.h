@@ -70,6 +70,10 @@ void nb_json_number(lua_State *L, int idx, nb_buf *b);
 /// customer id is; when `routes` is not NULL, appends each action's department name and work
 /// item there and one nb_route per action to `route_index`.
 void nb_encode_plan(lua_State *L, int idx, nb_buf *out, nb_buf *routes, nb_marks *marks, nb_buf *route_index);
+/// The Lua state of `s` (for the bridge's other C files).
+lua_State *nb_state_lua(nb_state *s);
+/// Pushes the prelude's API table of `s`.
+void nb_push_api(lua_State *L, nb_state *s);
 /// Raises a memory error when a buffer could not grow.
 void nb_check(lua_State *L, int rc);
 /// What the watchdog (fastrun.c) knows of one state: when its current fast run started

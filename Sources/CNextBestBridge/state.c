@@ -400,6 +400,8 @@ void nb_close(nb_state *s) {
 }
 
 size_t nb_memory_used(const nb_state *s) { return s->used; }
+lua_State *nb_state_lua(nb_state *s) { return s->L; }
+void nb_push_api(lua_State *L, nb_state *s) { lua_rawgeti(L, LUA_REGISTRYINDEX, s->api_ref); }
 size_t nb_memory_peak(const nb_state *s) { return s->peak; }
 
 typedef struct {

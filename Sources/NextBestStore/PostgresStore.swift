@@ -260,6 +260,25 @@ public final class PostgresStore: Store {
         return out
     }
 
+    /// Many customers' history rows since `since`, newest first; see `Store.contactRows`.
+    public func contactRows(customers: [String], since: Date?) async throws -> [String: [ContactRow]] {
+        if customers.isEmpty { return [:] }
+        var binds = PostgresBindings()
+        binds.append(customers)
+        if let since { binds.append(StoreTime.text(since)) }
+        let bindings = binds
+        let sql = ContactRowsSQL.query(list: "(SELECT unnest($1::text[]))", since: since == nil ? nil : "$2", nullText: "NULL::text")
+        return try await reading { c in
+            let rows = try await c.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: Self.quiet)
+            var out: [String: [ContactRow]] = [:]
+            for try await (customer, action, channel, at, outcome, task, _) in rows.decode(
+                (String, String, String?, String, String?, String?, Int32).self) {
+                out[customer, default: []].append(ContactRow(action: action, channel: channel, at: at, outcome: outcome, task: task))
+            }
+            return out
+        }
+    }
+
     /// The decisions of `run` among `customers`; see `Store.recordedDecisions`.
     public func recordedDecisions(run: String, customers: [String]) async throws -> [String: String] {
         if customers.isEmpty { return [:] }

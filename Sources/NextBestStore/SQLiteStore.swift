@@ -226,6 +226,30 @@ public final class SQLiteStore: Store {
         return out
     }
 
+    /// Many customers' history rows since `since`, newest first; see `Store.contactRows`.
+    public func contactRows(customers: [String], since: Date?) async throws -> [String: [ContactRow]] {
+        if customers.isEmpty { return [:] }
+        let list = Schema.jsonArray(customers)
+        let sql = ContactRowsSQL.query(list: "(SELECT value FROM json_each(?1))", since: since == nil ? nil : "?2")
+        let arguments: StatementArguments = since.map { [list, StoreTime.text($0)] } ?? [list]
+        return try await reading { db in
+            var out: [String: [ContactRow]] = [:]
+            var current = "", rows: [ContactRow] = []
+            let cursor = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+            while let r = try cursor.next() {
+                let customer: String = r[0]
+                if customer != current {
+                    if !rows.isEmpty { out[current] = rows }
+                    current = customer
+                    rows = []
+                }
+                rows.append(ContactRow(action: r[1], channel: r[2], at: r[3], outcome: r[4], task: r[5]))
+            }
+            if !rows.isEmpty { out[current] = rows }
+            return out
+        }
+    }
+
     /// The decisions of `run` among `customers`; see `Store.recordedDecisions`.
     public func recordedDecisions(run: String, customers: [String]) async throws -> [String: String] {
         if customers.isEmpty { return [:] }

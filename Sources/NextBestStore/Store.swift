@@ -32,6 +32,11 @@ public protocol Store: Sendable {
     /// at or after `since` when given. Customers with no history are absent from the result.
     func history(customers: [String], since: Date?) async throws -> [String: [HistoryEntry]]
 
+    /// The history rows of many customers made at or after `since` (one query), newest first,
+    /// for deciding: times as stored text; see ``ContactRow`` and ``ContactRow/merge(_:skippingDecisions:)``.
+    /// Customers with no rows are absent from the result.
+    func contactRows(customers: [String], since: Date?) async throws -> [String: [ContactRow]]
+
     /// The decisions already recorded for `run` among `customers`: decision id by customer (a
     /// resumed run keeps them and does not take their tasks for history).
     func recordedDecisions(run: String, customers: [String]) async throws -> [String: String]

@@ -21,51 +21,34 @@ private final class ResultBox<T>: @unchecked Sendable { var result: Result<T, an
 
 /// A store's contact history for the engine: each customer's recorded tasks that were not
 /// cancelled (a contact at `created_at`) with their outcomes attached, and outcomes that name no
-/// recorded task as contacts of their own. One store query per chunk of customers.
+/// recorded task as contacts of their own (`ContactRow.merge`). One store query per chunk of
+/// customers, for the window the set's rules need.
 struct StoreContactHistory: ContactHistoryProvider {
     let store: any Store
     /// The run being recorded: its own earlier decisions (a resumed run) are not history.
     let run: String?
 
-    func contacts(for customers: [String]) throws -> [String: [PastContact]] {
+    func contacts(for customers: [String], since: Int64?) throws -> [String: [PastContact]] {
         let store = self.store, run = self.run
-        let (entries, own) = try blocking { () async throws -> ([String: [HistoryEntry]], Set<String>) in
-            let entries = try await store.history(customers: customers, since: nil)
-            guard let run, !entries.isEmpty else { return (entries, []) }
-            return (entries, Set(try await store.recordedDecisions(run: run, customers: customers).values))
+        let from = since.map { Date(timeIntervalSince1970: TimeInterval($0)) }
+        let (rows, own) = try blocking { () async throws -> ([String: [ContactRow]], Set<String>) in
+            let rows = try await store.contactRows(customers: customers, since: from)
+            guard let run, !rows.isEmpty else { return (rows, []) }
+            return (rows, Set(try await store.recordedDecisions(run: run, customers: customers).values))
         }
         var out: [String: [PastContact]] = [:]
-        for (customer, list) in entries {
-            let merged = Self.merge(list, skippingDecisions: own)
-            if !merged.isEmpty { out[customer] = merged }
+        out.reserveCapacity(rows.count)
+        for (customer, list) in rows {
+            let merged = ContactRow.merge(list, skippingDecisions: own)
+            if !merged.isEmpty { out[customer] = merged.map(PastContact.init) }
         }
         return out
     }
+}
 
-    /// Tasks with their outcomes, then outcomes without a (listed) task, oldest first.
-    static func merge(_ entries: [HistoryEntry], skippingDecisions own: Set<String>) -> [PastContact] {
-        var contacts: [PastContact] = []
-        var byTask: [String: Int] = [:]
-        var skipped: Set<String> = []
-        for e in entries.reversed() where e.outcome == nil {
-            if let t = e.task, !own.isEmpty, let dash = t.lastIndex(of: "-"), own.contains(String(t[..<dash])) {
-                skipped.insert(t)
-                continue
-            }
-            if let t = e.task { byTask[t] = contacts.count }
-            contacts.append(PastContact(action: e.action, channel: e.channel, at: StoreTime.text(e.at)))
-        }
-        for e in entries.reversed() {
-            guard let outcome = e.outcome else { continue }
-            if let t = e.task, skipped.contains(t) { continue }
-            if let t = e.task, let i = byTask[t], contacts[i].outcome == nil {
-                contacts[i].outcome = outcome
-            } else {
-                contacts.append(PastContact(action: e.action, channel: e.channel, at: StoreTime.text(e.at), outcome: outcome))
-            }
-        }
-        return contacts
-    }
+extension PastContact {
+    /// The engine's contact for a merged store contact.
+    init(_ c: MergedContact) { self.init(action: c.action, channel: c.channel, at: c.at, outcome: c.outcome) }
 }
 
 /// A history file (`run --history FILE`): JSON Lines objects or CSV rows with `customer`,

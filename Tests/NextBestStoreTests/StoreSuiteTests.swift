@@ -124,6 +124,35 @@ struct StoreSuiteTests {
         }
     }
 
+    @Test("contact rows for deciding: only the window asked for, an old task's outcome left out with its task, merged as contacts",
+          arguments: Backend.available)
+    func contactRowsWindow(_ backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let ids = IDs()
+            let old = decisions(run: "r1", customers: ["C1", "C2"], at: t("2026-09-01T09:00:00Z"), ids: ids)
+            let recent = decisions(run: "r2", customers: ["C1"], at: t("2026-10-20T09:00:00Z"), ids: ids)
+            _ = try await store.record(old + recent)
+            _ = try await store.importOutcomes([
+                // An answer to the old task, given inside the window: it belongs to its task's time.
+                OutcomeRow(id: "a", task: old[0].taskID(at: 0), customer: "C1", action: "invite_webinar", outcome: "declined", at: t("2026-10-10")),
+                OutcomeRow(id: "b", task: recent[0].taskID(at: 0), customer: "C1", action: "invite_webinar", outcome: "accepted", at: t("2026-10-21")),
+                OutcomeRow(id: "c", customer: "C1", action: "invite_webinar", outcome: "ignored", at: t("2026-10-05")),
+            ])
+            let all = try await store.contactRows(customers: ["C1", "C2", "nobody"], since: nil)
+            #expect(all["C1"]?.count == 5 && all["C2"]?.count == 1 && all["nobody"] == nil)
+            // The same rows, in the same order, as the history the service reads.
+            #expect(all["C1"] == (try await store.history(customer: "C1")).map(ContactRow.init))
+            let window = try await store.contactRows(customers: ["C1", "C2"], since: t("2026-10-01"))
+            #expect(window["C2"] == nil)
+            let c1 = try #require(window["C1"])
+            #expect(c1.map(\.at) == ["2026-10-21T00:00:00Z", "2026-10-20T09:00:00Z", "2026-10-05T00:00:00Z"])
+            #expect(ContactRow.merge(c1).map { [$0.at, $0.outcome ?? "-"] }
+                    == [["2026-10-20T09:00:00Z", "accepted"], ["2026-10-05T00:00:00Z", "ignored"]])
+            // A resumed run's own decisions are not its history.
+            #expect(ContactRow.merge(c1, skippingDecisions: [recent[0].id]).map(\.outcome) == ["ignored"])
+        }
+    }
+
     @Test("task moves are compare-and-set and say who holds the task", arguments: Backend.available)
     func taskMoves(_ backend: Backend) async throws {
         try await withStore(backend) { store, _ in

@@ -91,7 +91,7 @@ struct ContactRulesTests {
         final class Counting: ContactHistoryProvider, @unchecked Sendable {
             let lock = NSLock()
             var calls = 0, customers = 0
-            func contacts(for ids: [String]) -> [String: [PastContact]] {
+            func contacts(for ids: [String], since: Int64?) -> [String: [PastContact]] {
                 lock.lock(); calls += 1; customers += ids.count; lock.unlock()
                 return Dictionary(uniqueKeysWithValues: ids.filter { Int($0)! % 2 == 0 }.map {
                     ($0, [PastContact(action: "promo", channel: "email", at: "2026-11-09")])

@@ -59,6 +59,9 @@ final class LuaState {
 
     deinit { nb_close(state) }
 
+    /// The C state, for the bridge's other Swift files.
+    var handle: OpaquePointer { state }
+
     /// Calls `body` with the modules as C structs whose pointers stay valid during the call.
     private static func withModules<R>(_ rest: ArraySlice<(name: String, source: [UInt8])>,
                                        _ done: [nb_module] = [], _ body: ([nb_module]) -> R) -> R {

@@ -9,8 +9,8 @@ enum PreludeEntry: String {
     case setContext = "set_context"
     case resetCounters = "reset_counters"
     case runTests = "run_tests"
-    case setHistory = "set_history"
     case setBlocked = "set_blocked"
+    case nowEpoch = "now_epoch"
 }
 
 /// What `finish` reports: the problems that stop the set from loading, and warnings.
@@ -39,6 +39,8 @@ struct SetDescription: Sendable, Decodable {
     var profile: ProfileSchema?
     /// The contact policy, as far as the host reads it.
     var contactPolicy: ContactPolicyInfo?
+    /// The most days back a contact can matter to the set's cooldowns, caps and outcome rules.
+    var historyDays: Double?
 
     /// `contact_policy` fields the host reads.
     struct ContactPolicyInfo: Sendable, Decodable {
@@ -49,6 +51,7 @@ struct SetDescription: Sendable, Decodable {
     enum CodingKeys: String, CodingKey {
         case segments, actions, policies, tests, channels, departments, profile
         case contactPolicy = "contact_policy"
+        case historyDays = "history_days"
     }
 }
 
@@ -164,9 +167,6 @@ extension LuaState {
         _ = try call(.setNowEpoch, [String(epoch)])
         clock = .wall(epoch)
     }
-
-    /// Sets the extra contacts of the customers decided next (`ContactHistory.json`), or none ("").
-    func setHistory(_ json: String) throws(LuaError) { _ = try call(.setHistory, [json]) }
 
     /// Sets the capacity blocks of the customers decided next (`CapacityKeys.blockedJSON`), or none ("").
     func setBlocked(_ json: String) throws(LuaError) { _ = try call(.setBlocked, [json]) }

@@ -187,6 +187,8 @@ extension Engine {
                 try refreshClock(s)
                 try s.resetCounters()
             }
+            // Past contacts older than the set's rules reach back are not fetched (ContactHistory.swift).
+            let since = options.history == nil ? nil : historySince(now: try nowSeconds(states[0]))
             var summary = BatchSummary()
             var seen = RepeatedIds()
             let wantItems = routes != nil || options.workItems != nil
@@ -212,17 +214,17 @@ extension Engine {
             }
             if jobs == 1 {
                 while let chunk = try source.nextChunk() {
-                    if let h = options.history { try Engine.loadHistory(h, chunk: chunk, state: states[0]) }
+                    if let h = options.history { try Engine.loadHistory(h, since: since, chunk: chunk, state: states[0]) }
                     try consume(Engine.process(chunk, state: states[0], routes: wantItems))
                     progress?(source.bytesRead, summary.records)
                 }
             } else {
-                try ParallelRun(states: states, source: source, routes: wantItems, history: options.history).run { r, bytes in
+                try ParallelRun(states: states, source: source, routes: wantItems, history: options.history, since: since).run { r, bytes in
                     try consume(r)
                     progress?(bytes, summary.records)
                 }
             }
-            if options.history != nil { for s in states { try s.setHistory("") } }
+            if options.history != nil { for s in states { try s.clearHistory() } }
             for s in states { summary.add(try s.counters()) }
             summary.includeDeclared(description)
             summary.nowGiven = self.options.now != nil
@@ -295,6 +297,7 @@ final class ParallelRun: @unchecked Sendable {
     private var source: any RecordSource
     private let routes: Bool
     private let history: (any ContactHistoryProvider)?
+    private let since: Int64?
     private var nextToRead = 0
     private var nextToWrite = 0
     private var done: [Int: (ChunkResult, Int)] = [:]
@@ -303,8 +306,9 @@ final class ParallelRun: @unchecked Sendable {
     private var running = 0
     private let window: Int
 
-    init(states: [LuaState], source: any RecordSource, routes: Bool, history: (any ContactHistoryProvider)? = nil) {
+    init(states: [LuaState], source: any RecordSource, routes: Bool, history: (any ContactHistoryProvider)? = nil, since: Int64? = nil) {
         self.states = states
+        self.since = since
         self.source = source
         self.routes = routes
         self.history = history
@@ -350,7 +354,7 @@ final class ParallelRun: @unchecked Sendable {
             let bytes = source.bytesRead
             condition.unlock()
             if let history {
-                do { try Engine.loadHistory(history, chunk: chunk, state: state) } catch {
+                do { try Engine.loadHistory(history, since: since, chunk: chunk, state: state) } catch {
                     condition.lock()
                     failure = failure ?? error
                     finished = true

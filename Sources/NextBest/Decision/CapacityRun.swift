@@ -75,14 +75,16 @@ extension Engine {
     /// chunk's result to `consume` in input order, with the bytes read so far.
     private func drive(_ source: any RecordSource, states: [LuaState], routes: Bool, history: (any ContactHistoryProvider)?,
                        consume: (ChunkResult, Int) throws -> Void) throws {
+        // Past contacts older than the set's rules reach back are not fetched (ContactHistory.swift).
+        let since = history == nil ? nil : historySince(now: try nowSeconds(states[0]))
         if states.count == 1 {
             var source = source
             while let chunk = try source.nextChunk() {
-                if let history { try Engine.loadHistory(history, chunk: chunk, state: states[0]) }
+                if let history { try Engine.loadHistory(history, since: since, chunk: chunk, state: states[0]) }
                 try consume(Engine.process(chunk, state: states[0], routes: routes), source.bytesRead)
             }
         } else {
-            try ParallelRun(states: states, source: source, routes: routes, history: history).run(consume)
+            try ParallelRun(states: states, source: source, routes: routes, history: history, since: since).run(consume)
         }
     }
 
@@ -144,7 +146,7 @@ extension Engine {
                 try s.resetCounters()
                 try s.setBlocked("")
             }
-            defer { for s in states { try? s.setBlocked(""); if options.history != nil { try? s.setHistory("") } } }
+            defer { for s in states { try? s.setBlocked(""); if options.history != nil { try? s.clearHistory() } } }
             var summary = BatchSummary()
             var seen = RepeatedIds()
             var current = [[CapacityClaim]](repeating: [], count: keys.keys.count)

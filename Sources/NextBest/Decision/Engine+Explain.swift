@@ -115,13 +115,13 @@ extension Engine {
         let bytes = Array(json)
         let text = String(decoding: bytes, as: UTF8.self)
         let id = bytes.withUnsafeBytes { ShardKey.idText(of: $0) }.map { String(decoding: $0, as: UTF8.self) }
-        let historyText = history.isEmpty || id == nil ? "" : ContactHistory.json([id!: history])
+        let extra = history.isEmpty || id == nil ? [:] : [id!: history]
         let reply: ExplainReply
         do {
             reply = try pool.withState { state in
                 try refreshClock(state)
-                try state.setHistory(historyText)
-                defer { try? state.setHistory("") }
+                if !extra.isEmpty { try state.setHistory(extra) }
+                defer { if !extra.isEmpty { try? state.clearHistory() } }
                 return try state.explain(text)
             }
         } catch {

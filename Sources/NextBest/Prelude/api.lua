@@ -89,8 +89,11 @@ function api.decide(c, _, careful)
   return plan, has_errors, customer
 end
 
---- Sets the extra contacts of the customers decided next (JSON text keyed by customer id; "" for none).
-function api.set_history(json) decider.contacts.set(json) end
+--- The evaluation time, in seconds since 1970.
+function api.now_epoch() return clock.epoch end
+
+--- Sets the extra contacts of the customers decided next (pushed by history.c; none clears them).
+function api.set_history(byid, times) decider.contacts.set(byid, times) end
 
 --- Sets the capacity blocks of the customers decided next (§8.4; JSON text keyed by customer id; "" for none).
 function api.set_blocked(json)

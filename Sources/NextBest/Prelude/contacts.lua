@@ -3,8 +3,7 @@ local natives, M = ...
 local type, rawget, rawset, rawlen, setmetatable, tostring = type, rawget, rawset, rawlen, setmetatable, tostring
 local pairs, ipairs, sort = pairs, ipairs, table.sort
 local sformat, ssub, floor = string.format, string.sub, math.floor
-local json_decode = natives.json_decode
-local parse_time, format_day = M.time.parse, M.time.format_day
+local parse_time, prime, format_day = M.time.parse, M.time.prime, M.time.format_day
 local unview = M.sandbox.unview
 local list = M.values.list
 
@@ -25,8 +24,7 @@ function contacts.new(set, sb, clock)
   local ACTIONS, CHANNELS, GROUPS = set.decl.action, set.decl.channel, set.decl.group or {}
   local EXTRA = nil                              -- customer id -> list of views of contacts (this chunk's)
   local MERGED = setmetatable({}, { __mode = "k" })  -- the merged lists made (a second, careful pass keeps them)
-  local TIMES = {}                               -- `at` text -> seconds (false when unreadable)
-  local NTIMES = 0
+  local own_view = sb.own_view
   local h = {}
 
   -- Whether any declaration has a cap or an outcome rule: sets without pay nothing per proposal.
@@ -35,18 +33,13 @@ function contacts.new(set, sb, clock)
   for _, c in pairs(CHANNELS) do if c.max or c.suppress then ANY = true end end
   for _, g in pairs(GROUPS) do if g.max or g.suppress then ANY = true end end
 
-  --- Sets the extra contacts of the customers decided next: JSON text of an object
-  --- `{ "<customer id>": [ { action, channel, at, outcome? }, ... ] }`, or "" for none.
-  function h.set(json)
-    EXTRA = nil
-    if json == nil or json == "" then return end
-    local byid = json_decode(json)
-    for id, entries in pairs(byid) do
-      local views = {}
-      for i = 1, #entries do views[i] = sb.own_view(entries[i]) end
-      byid[id] = views
-    end
+  --- Sets the extra contacts of the customers decided next, as the host pushed them
+  --- (history.c): `byid` = { [customer id] = { { action, channel?, at, outcome? }, ... } } of
+  --- plain tables (made read-only views when merged), `times` = { [at text] = seconds } for
+  --- time.parse's memo; nil for none.
+  function h.set(byid, times)
     EXTRA = byid
+    if times then prime(times) end
   end
 
   --- Adds customer `id`'s extra contacts to profile `c`'s contact list (before the profile's
@@ -58,13 +51,13 @@ function contacts.new(set, sb, clock)
     local own = rawget(c, FIELD)
     if own ~= nil and type(own) ~= "table" then return end
     if own ~= nil and MERGED[own] then return end  -- already merged (the careful pass after the fast one)
-    local raw = own ~= nil and unview(own) or nil
     local merged, n = {}, 0
-    if raw then
+    if own ~= nil then
+      local raw = unview(own)
       for i = 1, rawlen(raw) do n = n + 1; merged[n] = rawget(raw, i) end
     end
-    for i = 1, #more do n = n + 1; merged[n] = more[i] end
-    local view = sb.own_view(list(merged))
+    for i = 1, #more do n = n + 1; merged[n] = own_view(more[i]) end
+    local view = own_view(list(merged))
     MERGED[view] = true
     rawset(c, FIELD, view)
   end
@@ -74,18 +67,7 @@ function contacts.new(set, sb, clock)
   local function when(e)
     local ago = e.days_ago
     if type(ago) == "number" then return clock.epoch - ago * DAY end
-    local at = e.at
-    if type(at) == "string" then
-      local t = TIMES[at]
-      if t == nil then
-        t = parse_time(at) or false
-        if NTIMES >= 100000 then TIMES, NTIMES = {}, 0 end  -- bounded
-        NTIMES = NTIMES + 1
-        TIMES[at] = t
-      end
-      if t then return t end
-    end
-    return clock.epoch
+    return parse_time(e.at) or clock.epoch
   end
 
   --- The channel and group of contact `e` (the action's declared ones when it names none).

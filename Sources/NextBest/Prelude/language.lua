@@ -473,6 +473,25 @@ end
 local function text(v) return type(v) == "string" and v or nil end
 local function number(v) return type(v) == "number" and v or nil end
 
+--- The most days back a contact can still matter to the set's cooldowns, frequency caps and
+--- outcome rules (§8.2, §8.3): the largest `cooldown_days`, `per_days`, and `within_days +
+--- for_days` of any action, channel or group; nil when the set has none of them.
+local function history_days(set)
+  local most = nil
+  local function note(d) if type(d) == "number" and d == d and d < math.huge and (most == nil or d > most) then most = d end end
+  for _, kind in ipairs({ "action", "channel", "group" }) do
+    for _, d in pairs(set.decl[kind] or {}) do
+      if type(d) == "table" then
+        note(d.cooldown_days)
+        if d.max then note(d.per_days) end
+        local r = d.suppress
+        if type(r) == "table" and type(r.within_days) == "number" and type(r.for_days) == "number" then note(r.within_days + r.for_days) end
+      end
+    end
+  end
+  return most
+end
+
 --- The loaded set as data (for check, explain and the host's PolicySet description). A set
 --- with problems may hold fields of the wrong type (each is a reported problem): they are
 --- described as absent, and a missing department or channel as "", so the shape is fixed.
@@ -509,6 +528,7 @@ function language.describe(set)
     end
   end
   out.channels, out.departments = channels, departments
+  out.history_days = history_days(set)
   out.profile = M.schema and M.schema.describe(set)
   for _, p in ipairs(set.policies) do
     out.policies[#out.policies + 1] = { name = p.name, at = p.where, segments = p.segments,

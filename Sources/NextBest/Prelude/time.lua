@@ -30,9 +30,37 @@ end
 
 local DAYS_IN_MONTH = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
 
+-- time.parse's memo: text -> seconds (false when unreadable), bounded; contact dates repeat
+-- from one customer to the next, and the host hands over those of its history (time.prime).
+local MEMO, NMEMO, MEMO_MAX = {}, 0, 20000
+
+local parse
+
 --- Seconds since 1970-01-01T00:00:00Z for an ISO-8601 date or date-time, or nil.
 function time.parse(s)
   if type(s) ~= "string" then return nil end
+  local t = MEMO[s]
+  if t ~= nil then return t or nil end
+  t = parse(s)
+  if NMEMO >= MEMO_MAX then MEMO, NMEMO = {}, 0 end
+  NMEMO = NMEMO + 1
+  MEMO[s] = t or false
+  return t
+end
+
+--- Notes already known times (`times`: text -> seconds) for time.parse.
+function time.prime(times)
+  for s, t in next, times do
+    if MEMO[s] == nil then
+      if NMEMO >= MEMO_MAX then MEMO, NMEMO = {}, 0 end
+      NMEMO = NMEMO + 1
+      MEMO[s] = t
+    end
+  end
+end
+
+--- time.parse without the memo.
+function parse(s)
   local y, m, d, rest = smatch(s, "^(%d%d%d%d)%-(%d%d)%-(%d%d)(.*)$")
   if not y then return nil end
   y, m, d = tonumber(y), tonumber(m), tonumber(d)
