@@ -55,6 +55,10 @@ const void *nb_fresh_profile(lua_State *L);
 int nb_l_protect_profile(lua_State *L);
 /// view_len(view): the length of the data behind a read-only view, its __len (sandbox.c).
 int nb_l_view_len(lua_State *L);
+/// schema_compile(walk) -> check(c): the profile schema's type check in C (schema.c).
+int nb_l_schema_compile(lua_State *L);
+/// Whether time.parse reads s[0..n) as a date (schema.c).
+int nb_date_valid(const char *s, size_t n);
 /// Pushes a flattened value (value_in.c), field names through the cache `keys` (table at
 /// `keys_idx`; or NULL), nested tables made read-only views when `views` is not NULL, or
 /// writes a message and returns 0.

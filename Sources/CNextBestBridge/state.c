@@ -333,6 +333,8 @@ static int open_k(lua_State *L) {
     lua_setfield(L, -2, "view_len");
     lua_pushcfunction(L, l_consent_nulls);
     lua_setfield(L, -2, "consent_nulls");
+    lua_pushcfunction(L, nb_l_schema_compile);
+    lua_setfield(L, -2, "schema_compile");
     int natives = lua_gettop(L);
     lua_createtable(L, 0, job->count);
     int modules = lua_gettop(L);
