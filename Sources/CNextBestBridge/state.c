@@ -354,7 +354,7 @@ static int open_k(lua_State *L) {
     lua_getfield(L, -1, "decide");
     s->decide_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     s->api_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_createtable(L, NB_KEYS, 0);
+    lua_createtable(L, 2 * NB_KEYS, 0);
     s->keys.ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }
