@@ -15,9 +15,11 @@ int nb_json_push(lua_State *L, const char *json, size_t len, long line, long col
 /// Field names seen in profiles, kept per state as Lua strings (in the table at registry
 /// reference `ref`, slot i + 1), so a name that comes back in every profile is pushed from
 /// there instead of being hashed and interned again. Direct-mapped; names up to 16 bytes.
+/// Slots NB_KEYS and up hold short string values (region, channel, ...) the same way, apart
+/// from the names so that many distinct values cannot push the names out.
 typedef struct nb_keycache {
-    uint64_t a[NB_KEYS], b[NB_KEYS];  // the name's bytes, zero-padded
-    uint32_t len[NB_KEYS];            // its length + 1; 0 = empty slot
+    uint64_t a[2 * NB_KEYS], b[2 * NB_KEYS];  // the name's bytes, zero-padded
+    uint32_t len[2 * NB_KEYS];                // its length + 1; 0 = empty slot
     int ref;
     int consent_nulls;                // the last profile parsed noted a null consent entry
 } nb_keycache;
@@ -55,6 +57,10 @@ const void *nb_fresh_profile(lua_State *L);
 int nb_l_protect_profile(lua_State *L);
 /// view_len(view): the length of the data behind a read-only view, its __len (sandbox.c).
 int nb_l_view_len(lua_State *L);
+/// schema_compile(walk) -> check(c): the profile schema's type check in C (schema.c).
+int nb_l_schema_compile(lua_State *L);
+/// Whether time.parse reads s[0..n) as a date (schema.c).
+int nb_date_valid(const char *s, size_t n);
 /// Pushes a flattened value (value_in.c), field names through the cache `keys` (table at
 /// `keys_idx`; or NULL), nested tables made read-only views when `views` is not NULL, or
 /// writes a message and returns 0.

@@ -18,6 +18,9 @@ typedef struct {
     int keys_idx;
     nb_views *views;    // NULL: nested tables stay plain
     int consent_next;   // the object about to be parsed is the top-level `consent`
+    int no_cache;       // the string about to be parsed is an id: not kept in the cache
+    const unsigned char *plain;  // the last string parse_cached took from the text as is,
+    int plain_len;               // and its length (-1 when it was parsed with escapes)
 } jparser;
 
 static void skip_ws(jparser *J) {
@@ -196,10 +199,14 @@ static int parse_string(lua_State *L, jparser *J) {
 
 static int parse_value(lua_State *L, jparser *J);
 
-/// A field name (J->p just after its opening quote): from the state's cache when it is a
-/// plain name of up to 16 bytes seen before, else parsed and, when plain and short, kept.
-static int parse_key(lua_State *L, jparser *J) {
+static void keycache_push_at(lua_State *L, nb_keycache *K, int keys_idx, const char *s, size_t n, unsigned base);
+
+/// A string (J->p just after its opening quote) from the state's cache, in its slots from
+/// `base` on, when it is plain text of up to 16 bytes seen before, else parsed and, when plain
+/// and short, kept. Notes the plain bytes in J->plain / J->plain_len (-1: not plain).
+static int parse_cached(lua_State *L, jparser *J, unsigned base) {
     nb_keycache *K = J->keys;
+    J->plain_len = -1;
     if (!K) return parse_string(L, J);
     const unsigned char *s = J->p;
     size_t room = (size_t)(J->end - s), n = 0;
@@ -210,17 +217,23 @@ static int parse_key(lua_State *L, jparser *J) {
         n++;
     }
     if (n > 16 || n >= room) return parse_string(L, J);
-    nb_keycache_push(L, K, J->keys_idx, (const char *)s, n);
+    keycache_push_at(L, K, J->keys_idx, (const char *)s, n, base);
+    J->plain = s;
+    J->plain_len = (int)n;
     J->p = s + n + 1;
     return 1;
 }
 
-void nb_keycache_push(lua_State *L, nb_keycache *K, int keys_idx, const char *s, size_t n) {
+/// A field name: parse_cached in the names' slots.
+static int parse_key(lua_State *L, jparser *J) { return parse_cached(L, J, 0); }
+
+/// nb_keycache_push into the names' slots (base 0) or the values' (base NB_KEYS).
+static void keycache_push_at(lua_State *L, nb_keycache *K, int keys_idx, const char *s, size_t n, unsigned base) {
     uint64_t a = 0, b = 0;
     memcpy(&a, s, n < 8 ? n : 8);
     if (n > 8) memcpy(&b, s + 8, n - 8);
     uint64_t h = (a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ (uint64_t)n;
-    unsigned i = (unsigned)(h >> (64 - NB_KEYS_BITS));
+    unsigned i = base + (unsigned)(h >> (64 - NB_KEYS_BITS));
     if (K->len[i] == n + 1 && K->a[i] == a && K->b[i] == b) {
         lua_rawgeti(L, keys_idx, (lua_Integer)i + 1);
     } else {
@@ -233,8 +246,13 @@ void nb_keycache_push(lua_State *L, nb_keycache *K, int keys_idx, const char *s,
     }
 }
 
-/// Whether the key on top of the stack is "id".
-static int is_id_key(lua_State *L) {
+void nb_keycache_push(lua_State *L, nb_keycache *K, int keys_idx, const char *s, size_t n) {
+    keycache_push_at(L, K, keys_idx, s, n, 0);
+}
+
+/// Whether the key on top of the stack (just parsed by parse_key) is "id".
+static int is_id_key(lua_State *L, jparser *J) {
+    if (J->plain_len >= 0) return J->plain_len == 2 && J->plain[0] == 'i' && J->plain[1] == 'd';
     size_t n;
     const char *k = lua_tolstring(L, -1, &n);
     return n == 2 && k[0] == 'i' && k[1] == 'd';
@@ -302,12 +320,15 @@ static int parse_object(lua_State *L, jparser *J) {
         if (J->p >= J->end || *J->p != ':') return fail(J, "expected ':' after a field name");
         J->p++;
         skip_ws(J);
-        if (d == 1 && is_id_key(L) && J->p < J->end && (*J->p == '-' || (*J->p >= '0' && *J->p <= '9'))) {
+        int id = d == 1 && is_id_key(L, J);
+        if (id && J->p < J->end && (*J->p == '-' || (*J->p >= '0' && *J->p <= '9'))) {
             if (!parse_id_number(L, J)) return 0;
         } else {
             J->consent_next = d == 1 && J->keys && J->p < J->end && *J->p == '{' && nb_is_consent_key(L);
+            J->no_cache = id;  // ids differ from one customer to the next: not worth a slot
             if (!parse_value(L, J)) return 0;
             J->consent_next = 0;
+            J->no_cache = 0;
         }
         if (lua_isnil(L, -1)) {  // null: the field is absent (a consent entry's null is noted)
             if (consent) nb_note_consent_null(L, J->keys);
@@ -364,7 +385,7 @@ static int parse_value(lua_State *L, jparser *J) {
         if (ok && J->views && J->depth > 0 && !nb_view_wrap(L, J->views)) return fail(J, "nested too deeply");
         return ok;
     }
-    case '"': J->p++; return parse_string(L, J);
+    case '"': J->p++; return J->no_cache ? parse_string(L, J) : parse_cached(L, J, NB_KEYS);
     case 't': if (match_word(J, "true", 4)) { lua_pushboolean(L, 1); return 1; } break;
     case 'f': if (match_word(J, "false", 5)) { lua_pushboolean(L, 0); return 1; } break;
     case 'n': if (match_word(J, "null", 4)) { lua_pushnil(L); return 1; } break;
@@ -390,6 +411,8 @@ int nb_json_push_keys(lua_State *L, const char *json, size_t len, long line, lon
     J->views = views;
     J->keys_idx = keys_idx;
     J->consent_next = 0;
+    J->no_cache = 0;
+    J->plain_len = -1;
     nb_forget_consent_nulls(L, keys);
     J->start = J->p = (const unsigned char *)json;
     J->end = J->start + len;

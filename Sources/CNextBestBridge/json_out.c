@@ -7,6 +7,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <math.h>
+#include <stdint.h>
 
 void nb_check(lua_State *L, int rc) {
     if (rc != 0) { lua_pushliteral(L, "not enough memory for the output"); lua_error(L); }
@@ -47,8 +48,14 @@ static int short_decimal(double d, char *out) {
 void nb_json_number(lua_State *L, int idx, nb_buf *b) {
     char tmp[40];
     int n;
-    if (lua_isinteger(L, idx)) {
-        n = snprintf(tmp, sizeof tmp, "%lld", (long long)lua_tointeger(L, idx));
+    if (lua_isinteger(L, idx)) {  // decimal digits by hand: most plan numbers are small integers
+        lua_Integer v = lua_tointeger(L, idx);
+        uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+        char *e = tmp + sizeof tmp, *p = e;
+        do { *--p = (char)('0' + u % 10); u /= 10; } while (u);
+        if (v < 0) *--p = '-';
+        nb_check(L, nb_buf_append(b, p, (size_t)(e - p)));
+        return;
     } else {
         double d = lua_tonumber(L, idx);
         if (!isfinite(d)) { PUT(L, b, "null"); return; }
@@ -91,8 +98,11 @@ static void encode_table(lua_State *L, int idx, nb_buf *b, int depth, const void
 static void encode(lua_State *L, int idx, nb_buf *b, int depth, const void **path);
 
 void nb_json_encode(lua_State *L, int idx, nb_buf *b, int depth) {
-    const void *path[NB_MAX_DEPTH + 2] = {0};  // the tables being written, by depth
     if (depth < 0 || depth > NB_MAX_DEPTH + 1) depth = NB_MAX_DEPTH + 1;
+    if (lua_type(L, idx) != LUA_TTABLE) { encode(L, idx, b, depth, NULL); return; }  // no path to keep
+    // The tables being written, by depth: entries from `depth` on are set before they are read.
+    const void *path[NB_MAX_DEPTH + 2];
+    memset(path, 0, sizeof path[0] * (size_t)depth);
     encode(L, idx, b, depth, path);
 }
 

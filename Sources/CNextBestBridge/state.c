@@ -333,6 +333,8 @@ static int open_k(lua_State *L) {
     lua_setfield(L, -2, "view_len");
     lua_pushcfunction(L, l_consent_nulls);
     lua_setfield(L, -2, "consent_nulls");
+    lua_pushcfunction(L, nb_l_schema_compile);
+    lua_setfield(L, -2, "schema_compile");
     int natives = lua_gettop(L);
     lua_createtable(L, 0, job->count);
     int modules = lua_gettop(L);
@@ -352,7 +354,7 @@ static int open_k(lua_State *L) {
     lua_getfield(L, -1, "decide");
     s->decide_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     s->api_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_createtable(L, NB_KEYS, 0);
+    lua_createtable(L, 2 * NB_KEYS, 0);
     s->keys.ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }

@@ -1,15 +1,13 @@
 -- The profile schema (policy-language.md §3.1): its declaration, and per customer the check that makes wrong-typed values absent and errors.
 local natives, M = ...
 local type, pairs, ipairs, next, error, tostring, rawget, rawset = type, pairs, ipairs, next, error, tostring, rawget, rawset
-local math_type, floor = math.type, math.floor
 local sort = table.sort
 local sformat = string.format
 local force_metatable = natives.debug.setmetatable
 local V = M.values
 local list, suggest, type_name = V.list, V.suggest, V.type_name
-local parse_time = M.time.parse
 local problem = M.language.problem
-local unview, raw_metatable = M.sandbox.unview, M.sandbox.raw_metatable
+local raw_metatable = M.sandbox.raw_metatable
 
 local schema = {}
 
@@ -97,28 +95,31 @@ function schema.new_checker(set, reporter)
     return nil
   end
 
-  local function walk(t, fields, errs)
+  -- The declared fields in walk order (sorted per level, a nested table's fields right after
+  -- it), for the C check (natives.schema_compile): it reads each one raw, takes wrong-typed
+  -- values out of their tables and lists them; the messages are made here, for those alone.
+  local WALK = {}
+  local function flatten(fields, parent)
     for i = 1, #fields do
       local f = fields[i]
-      local v = t[f.key]  -- plain indexing (no call): `t` still has the sandbox's harmless __index
-      if v ~= nil then
-        local ok = type(v) == f.lua
-        if ok then  -- inline: this runs for every declared field of every customer
-          local kind = f.kind
-          if kind == "number" then ok = v - v == 0                                    -- finite
-          elseif kind == "integer" then ok = math_type(v) == "integer" or (v - v == 0 and v == floor(v))
-          elseif kind == "date" then ok = parse_time(v) ~= nil end
-        end
-        if not ok then
-          errs = errs or list()
-          errs[#errs + 1] = { field = f.path, message = sformat("expected %s, got %s", f.expect, type_name(v)) }
-          rawset(t, f.key, nil)
-          held[f.path] = v
-          held_list[#held_list + 1] = f.path
-        elseif f.nested then
-          errs = walk(unview(v), f.nested, errs)
-        end
-      end
+      WALK[#WALK + 1] = { key = f.key, path = f.path, lua = f.lua, kind = f.kind, expect = f.expect,
+                          parent = parent, nested = f.nested ~= nil }
+      if f.nested then flatten(f.nested, #WALK) end
+    end
+  end
+  flatten(FIELDS, 0)
+  local check_types = natives.schema_compile(WALK)
+
+  --- Takes this customer's wrong-typed values out of profile `c`: their errors (or nil).
+  local function walk(c)
+    local bad = check_types(c)
+    if not bad then return nil end
+    local errs = list()
+    for j = 1, #bad, 2 do
+      local f, v = WALK[bad[j]], bad[j + 1]
+      errs[#errs + 1] = { field = f.path, message = sformat("expected %s, got %s", f.expect, type_name(v)) }
+      held[f.path] = v
+      held_list[#held_list + 1] = f.path
     end
     return errs
   end
@@ -132,7 +133,7 @@ function schema.new_checker(set, reporter)
     if c ~= last_c then
       for i = #held_list, 1, -1 do held[held_list[i]] = nil; held_list[i] = nil end
       last_c = c
-      last_errs = walk(c, FIELDS, nil)  -- before the schema's __index is set: misses stay quiet
+      last_errs = walk(c)
     end  -- else decided again carefully: the values already left, their errors are kept
     force_metatable(c, mt)
     if not last_errs then return errs end
