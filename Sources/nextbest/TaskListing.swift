@@ -280,13 +280,19 @@ struct TaskCells: TaskSink, @unchecked Sendable {
     private(set) var names: [String] = []
     private var nameIndex: [String: Int] = [:]
     private var lastPriority: (Double, String)?
+    /// The widest cell of each fixed column, then of each field (table only).
+    private(set) var widths: [Int] = []
+    private(set) var fieldWidths: [Int] = []
 
     /// The fixed columns of a table or CSV row.
     static let tableColumns = ["TASK", "CREATED", "DUE", "CUSTOMER", "ACTION", "CHANNEL", "STATUS", "ASSIGNEE"]
     static let csvColumns = ["id", "created_at", "due_at", "customer", "action", "department", "channel",
                              "priority", "status", "assignee", "status_at", "policy"]
 
-    init(csv: Bool) { self.csv = csv }
+    init(csv: Bool) {
+        self.csv = csv
+        widths = (csv ? Self.csvColumns : Self.tableColumns).map(shown)
+    }
 
     var width: Int { csv ? Self.csvColumns.count : Self.tableColumns.count }
     var count: Int { rowEnds.count }
@@ -306,8 +312,10 @@ struct TaskCells: TaskSink, @unchecked Sendable {
             cells += [t.id, StoreTime.text(t.createdAt), t.dueAt.map(StoreTime.text) ?? "", t.customer, t.action, t.department,
                       t.channel, priority, t.status.rawValue, t.assignee ?? "", StoreTime.text(t.statusAt), t.policy ?? ""]
         } else {
-            cells += [t.id, minutes(t.createdAt), t.dueAt.map(minutes) ?? "-", t.customer, t.action, t.channel,
-                      t.status.rawValue, t.assignee ?? "-"]
+            let row = [t.id, minutes(t.createdAt), t.dueAt.map(minutes) ?? "-", t.customer, t.action, t.channel,
+                       t.status.rawValue, t.assignee ?? "-"]
+            for (i, c) in row.enumerated() { widths[i] = max(widths[i], shown(c)) }
+            cells += row
         }
         for f in FieldText.of(t) {
             let i: Int
@@ -315,21 +323,24 @@ struct TaskCells: TaskSink, @unchecked Sendable {
                 i = names.count
                 names.append(f.name)
                 nameIndex[f.name] = i
+                fieldWidths.append(max(shown(f.name), 1))  // an absent value shows as "-"
             }
-            fieldCells.append((i, FieldText.cell(f.raw)))
+            let cell = FieldText.cell(f.raw)
+            if !csv, let cell { fieldWidths[i] = max(fieldWidths[i], shown(cell)) }
+            fieldCells.append((i, cell))
         }
         rowEnds.append(fieldCells.count)
     }
 
-    /// Calls `body` with each row's cells: the fixed ones, then one per field name (`nil`: none).
-    func forEachRow(_ body: ([String], [String?]) -> Void) {
+    /// Calls `body` with each row's fixed cells and its cells per field name (`nil`: none).
+    func forEachRow(_ body: (ArraySlice<String>, [String?]) -> Void) {
         var start = 0
         var values = [String?](repeating: nil, count: names.count)
         for (r, end) in rowEnds.enumerated() {
             for k in values.indices { values[k] = nil }
             for (i, v) in fieldCells[start..<end] { values[i] = v }
             start = end
-            body(Array(cells[(r * width)..<((r + 1) * width)]), values)
+            body(cells[(r * width)..<((r + 1) * width)], values)
         }
     }
 }
@@ -337,8 +348,12 @@ struct TaskCells: TaskSink, @unchecked Sendable {
 /// A stored time to the minute, for people: `2026-11-03 10:00`.
 func minutes(_ d: Date) -> String {
     var s = StoreTime.text(d)
-    s = String(s.prefix(16))
-    return s.replacingOccurrences(of: "T", with: " ")
+    return s.withUTF8 { u in
+        String(unsafeUninitializedCapacity: min(16, u.count)) { out in
+            for i in 0..<out.count { out[i] = u[i] == 0x54 ? 0x20 : u[i] }  // the T between date and time
+            return out.count
+        }
+    }
 }
 
 /// How many characters a cell shows (Unicode scalars, as the table has always counted them).
@@ -357,22 +372,21 @@ extension TaskCells {
             return
         }
         out.write("\(scope): \(nextbest.count(count, what)), oldest first (times in UTC)\n")
-        let header = Self.tableColumns + names
-        var widths = header.map(shown)
-        forEachRow { fixed, values in
-            for (i, c) in fixed.enumerated() { widths[i] = max(widths[i], shown(c)) }
-            for (k, v) in values.enumerated() { widths[fixed.count + k] = max(widths[fixed.count + k], shown(v ?? "-")) }
+        let all = widths + fieldWidths
+        let last = all.count - 1
+        func cell(_ c: String, _ i: Int) {
+            out.write(c)
+            if i < last { out.pad(all[i] - shown(c) + 2) }
         }
-        func line(_ row: [String]) {
-            for (i, c) in row.enumerated() {
-                out.write(c)
-                if i < row.count - 1 { out.pad(widths[i] - shown(c) + 2) }
-            }
+        for (i, c) in (Self.tableColumns + names).enumerated() { cell(c, i) }
+        out.trimTrailingSpaces()
+        out.write("\n")
+        forEachRow { fixed, values in
+            for (i, c) in fixed.enumerated() { cell(c, i) }
+            for (k, v) in values.enumerated() { cell(v ?? "-", fixed.count + k) }
             out.trimTrailingSpaces()
             out.write("\n")
         }
-        line(header)
-        forEachRow { fixed, values in line(fixed + values.map { $0 ?? "-" }) }
         out.flush()
     }
 
@@ -387,7 +401,7 @@ extension TaskCells {
         }
         out.write("\u{FEFF}")
         row(Self.csvColumns + names)
-        forEachRow { fixed, values in row(fixed + values.map { $0 ?? "" }) }
+        forEachRow { fixed, values in row(Array(fixed) + values.map { $0 ?? "" }) }
         out.flush()
     }
 }
