@@ -42,6 +42,7 @@ void nb_keycache_push(lua_State *L, nb_keycache *K, int keys_idx, const char *s,
 typedef struct nb_views {
     int tmpl, pool;
     lua_Integer used;
+    int index_key;  // stack index of the string "__index", or 0 (then pushed each time)
 } nb_views;
 /// Replaces the table at the top of the stack by a read-only view of it (see state.c);
 /// returns 0 when the stack cannot grow.

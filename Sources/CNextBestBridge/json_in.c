@@ -210,13 +210,33 @@ static int parse_cached(lua_State *L, jparser *J, unsigned base) {
     if (!K) return parse_string(L, J);
     const unsigned char *s = J->p;
     size_t room = (size_t)(J->end - s), n = 0;
-    while (n <= 16 && n < room) {
-        unsigned char c = s[n];
-        if (c == '"') break;
-        if (c == '\\' || c < 0x20 || c >= 0x80) return parse_string(L, J);
-        n++;
+    if (room >= 16) {  // two words at once: where the first quote is, and nothing special before it
+        const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+        uint64_t w[2];
+        memcpy(w, s, 16);
+        n = 17;
+        for (int k = 0; k < 2; k++) {
+            uint64_t x = w[k], q = x ^ (ones * '"'), bs = x ^ (ones * '\\');
+            uint64_t quote = (q - ones) & ~q & high;  // the lowest flagged byte is exact
+            uint64_t special = ((bs - ones) & ~bs & high) | ((x - ones * 0x20) & ~x & high) | (x & high);
+            if (quote) {
+                unsigned qp = (unsigned)__builtin_ctzll(quote) >> 3;
+                if (special && ((unsigned)__builtin_ctzll(special) >> 3) < qp) return parse_string(L, J);
+                n = (size_t)k * 8 + qp;
+                break;
+            }
+            if (special) return parse_string(L, J);
+        }
+        if (n > 16) return parse_string(L, J);
+    } else {
+        while (n <= 16 && n < room) {
+            unsigned char c = s[n];
+            if (c == '"') break;
+            if (c == '\\' || c < 0x20 || c >= 0x80) return parse_string(L, J);
+            n++;
+        }
+        if (n > 16 || n >= room) return parse_string(L, J);
     }
-    if (n > 16 || n >= room) return parse_string(L, J);
     keycache_push_at(L, K, J->keys_idx, (const char *)s, n, base);
     J->plain = s;
     J->plain_len = (int)n;

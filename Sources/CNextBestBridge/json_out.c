@@ -13,7 +13,16 @@ void nb_check(lua_State *L, int rc) {
     if (rc != 0) { lua_pushliteral(L, "not enough memory for the output"); lua_error(L); }
 }
 
-#define PUT(L, b, lit) nb_check(L, nb_buf_append(b, lit, sizeof(lit) - 1))
+/// Appends n bytes to `b`, in place when they fit (most do: a plan's buffer is reused), else
+/// through nb_buf_append; raises a memory error when it cannot grow.
+static inline void put_bytes(lua_State *L, nb_buf *b, const void *bytes, size_t n) {
+    if (b->data && b->len + n <= b->cap) {
+        memcpy(b->data + b->len, bytes, n);
+        b->len += n;
+    } else nb_check(L, nb_buf_append(b, bytes, n));
+}
+
+#define PUT(L, b, lit) put_bytes(L, b, lit, sizeof(lit) - 1)
 
 static const double pow10s[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
 
@@ -54,13 +63,13 @@ void nb_json_number(lua_State *L, int idx, nb_buf *b) {
         char *e = tmp + sizeof tmp, *p = e;
         do { *--p = (char)('0' + u % 10); u /= 10; } while (u);
         if (v < 0) *--p = '-';
-        nb_check(L, nb_buf_append(b, p, (size_t)(e - p)));
+        put_bytes(L, b, p, (size_t)(e - p));
         return;
     } else {
         double d = lua_tonumber(L, idx);
         if (!isfinite(d)) { PUT(L, b, "null"); return; }
         n = short_decimal(d, tmp);
-        if (n > 0) { nb_check(L, nb_buf_append(b, tmp, (size_t)n)); return; }
+        if (n > 0) { put_bytes(L, b, tmp, (size_t)n); return; }
         n = snprintf(tmp, sizeof tmp, "%.15g", d);
         if (strtod(tmp, NULL) != d) {
             n = snprintf(tmp, sizeof tmp, "%.16g", d);
@@ -233,8 +242,8 @@ static void field(lua_State *L, int idx, const char *name) {
 /// Writes `"name":<value of t.name>` (null when absent), with a leading comma unless first.
 static void put_field(lua_State *L, int t, const char *name, size_t nlen, nb_buf *b, int first) {
     if (!first) PUT(L, b, ",");
-    nb_check(L, nb_buf_append(b, "\"", 1));
-    nb_check(L, nb_buf_append(b, name, nlen));
+    PUT(L, b, "\"");
+    put_bytes(L, b, name, nlen);
     PUT(L, b, "\":");
     field(L, t, name);
     nb_json_encode(L, -1, b, 1);

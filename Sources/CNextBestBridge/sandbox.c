@@ -37,7 +37,8 @@ int nb_view_wrap(lua_State *L, nb_views *v) {
         }
     }
     lua_getmetatable(L, -1);              // the view's own metatable (past __metatable)
-    lua_pushliteral(L, "__index");
+    if (v->index_key) lua_pushvalue(L, v->index_key);
+    else lua_pushliteral(L, "__index");
     lua_pushvalue(L, data);
     lua_rawset(L, -3);
     lua_pop(L, 1);
@@ -72,7 +73,7 @@ int nb_l_protect_profile(lua_State *L) {
     luaL_checktype(L, 3, LUA_TTABLE);
     if (lua_topointer(L, 1) == nb_fresh_profile(L)) return 0;  // parsed with its views
     lua_settop(L, 3);
-    nb_views views = { 2, 3, 0 };
+    nb_views views = { 2, 3, 0, 0 };
     protect_nested(L, 1, &views, 1);
     return 0;
 }

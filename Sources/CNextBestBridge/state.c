@@ -467,8 +467,10 @@ static int decide_k(lua_State *L) {
     decide_job *job = lua_touserdata(L, 1);
     lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->keys.ref);
     int keys = lua_gettop(L);
-    nb_views views = { 0, 0, 0 }, *use_views = NULL;
+    nb_views views = { 0, 0, 0, 0 }, *use_views = NULL;
     if (job->s->views_pool_ref != LUA_NOREF) {
+        lua_pushliteral(L, "__index");
+        views.index_key = lua_gettop(L);
         lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->views_tmpl_ref);
         views.tmpl = lua_gettop(L);
         lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->views_pool_ref);

@@ -30,6 +30,25 @@ struct ProfileSchemaTests {
         #expect(plan.suppressedReasons["mail"] == "consent for email is the text \"VERO\", not true or false")
     }
 
+    /// The schema's date check runs in C (schema.c); it must read dates exactly as time.parse
+    /// does (the helpers and cooldowns), from a Swift value and from JSON text alike.
+    @Test func aDateIsReadByTheSchemaAsTheClockReadsIt() throws {
+        let e = try Fixture(["a.lua": ProfileSchemaTests.set]).engine()
+        let readable = ["2026-11-01", "2026-02-29", "2026-11-01T09:30:00Z", "2026-11-01 09:30", "2026-11-01T09:30:00,5+01:30",
+                        "2026-11-01T09:30:00+0130", "2026-11-01T23:59:60.5Z", "2026-11-01T09:30z", "2026-11-01T09:30:00-0000"]
+        let unreadable = ["2026-02-30", "2026-13-01", "2026-11-00", "2026-11-01T24:00", "2026-11-01T10:00+01", "2026-11-01z",
+                          "2026-11-01T10:00:60.9999999999999999999", "26-11-01", "2026-11-01T09:30:00.Z", "2026-11-01T09:60",
+                          "2026-11-01T09:30:61", "2026-11-01T09:30:00+01:3", "2026-11-01T09:30:5"]
+        for (date, ok) in readable.map({ ($0, true) }) + unreadable.map({ ($0, false) }) {
+            let fromValue = try e.decide(["id": "1", "signup": .string(date)])
+            let fromJSON = try e.decide(json: Array("{\"id\":\"1\",\"signup\":\"\(date)\"}".utf8))
+            for plan in [fromValue, fromJSON] {
+                let named = plan.errors.contains { $0.field == "signup" && $0.message.hasPrefix("expected an ISO-8601 date") }
+                #expect(named == !ok, "\(date)")
+            }
+        }
+    }
+
     @Test func strictMakesAnUndeclaredFieldAnErrorWithDidYouMean() throws {
         let e = try Fixture(["a.lua": ProfileSchemaTests.set + """
 
