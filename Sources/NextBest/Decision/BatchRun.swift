@@ -137,6 +137,10 @@ public struct BatchOptions: Sendable {
     /// Past contacts from outside the profiles (a store, a history file), fetched once per chunk
     /// of input for the chunk's customers; `nil`: the profiles' own contacts only.
     public var history: (any ContactHistoryProvider)?
+    /// Actions already taken against capacities (policy-language.md §8.4; with a store, those
+    /// recorded earlier the same UTC day), by department and by action: each capacity hands out
+    /// only what is left.
+    public var capacityAlreadyTaken = CapacityTaken()
 
     /// Options with the given values.
     public init(jobs: Int = ProcessInfo.processInfo.activeProcessorCount, format: ProfileFormat = .jsonl,
@@ -167,7 +171,7 @@ extension Engine {
     public func run(profiles path: String, options: BatchOptions, output: @escaping (UnsafeRawBufferPointer) throws -> Void,
                     routes: RouteWriter? = nil,
                     progress: ((_ bytesRead: Int, _ records: Int) -> Void)? = nil) throws -> BatchSummary {
-        let capacities = CapacityKeys(description, shard: options.shard)
+        let capacities = CapacityKeys(description, shard: options.shard, taken: options.capacityAlreadyTaken)
         if !capacities.isEmpty {  // capacity across customers: CapacityRun.swift
             return try runWithCapacity(profiles: path, options: options, keys: capacities, output: output, routes: routes, progress: progress)
         }

@@ -13,6 +13,8 @@ public struct CapacityReport: Sendable, Hashable {
         public var capacity: Int
         /// The capacity as declared.
         public var declared: Int
+        /// Actions already taken against it before the run (with a store: earlier the same UTC day).
+        public var takenBefore = 0
         /// Actions taken against it.
         public var taken = 0
         /// Customers who proposed it and lost it to capacity.
@@ -25,10 +27,13 @@ public struct CapacityReport: Sendable, Hashable {
     /// Rounds of re-deciding it took until no capacity was exceeded.
     public var rounds = 0
 
-    /// `sales 500 of 500 taken (37 customers turned away)`, one per limit.
+    /// `department sales: 500 of 500 taken, 37 customers turned away`, one per limit.
     public var lines: [String] {
         limits.map { l in
-            let share = l.capacity == l.declared ? "" : " (this shard's share of \(l.declared))"
+            let left = l.declared - l.takenBefore
+            let share = l.takenBefore > 0
+                ? " (\(l.takenBefore) of \(l.declared) already taken today\(l.capacity == max(0, left) ? "" : ", this shard's share of the \(max(0, left)) left"))"
+                : l.capacity == l.declared ? "" : " (this shard's share of \(l.declared))"
             return "\(l.kind) \(l.name): \(l.taken) of \(l.capacity) taken\(share), \(l.customersTurnedAway) customers turned away"
         }
     }
@@ -53,24 +58,43 @@ struct CapacityClaim {
     }
 }
 
+/// Actions already taken against capacities before a run (with a store: earlier the same UTC day).
+public struct CapacityTaken: Sendable, Hashable {
+    /// Actions taken, per department.
+    public var departments: [String: Int]
+    /// Actions taken, per action.
+    public var actions: [String: Int]
+
+    /// Counts per department and per action (none by default).
+    public init(departments: [String: Int] = [:], actions: [String: Int] = [:]) {
+        self.departments = departments
+        self.actions = actions
+    }
+}
+
 /// The set's capacities, by key: departments and actions that declare `capacity`.
 struct CapacityKeys {
-    struct Key { var kind: String; var name: String; var capacity: Int; var declared: Int }
+    struct Key { var kind: String; var name: String; var capacity: Int; var declared: Int; var before: Int }
     var keys: [Key] = []
     var department: [String: Int] = [:]
     var action: [String: Int] = [:]
 
-    /// The capacities of `description`, each split for `shard` when there is one.
-    init(_ description: SetDescription, shard: Shard?) {
+    /// The capacities of `description`, less what was `taken` already, each split for `shard`
+    /// when there is one.
+    init(_ description: SetDescription, shard: Shard?, taken: CapacityTaken = CapacityTaken()) {
+        func key(_ kind: String, _ name: String, _ c: Int, _ before: Int) -> Key {
+            let left = max(0, c - before)
+            return Key(kind: kind, name: name, capacity: shard?.share(ofCapacity: left) ?? left, declared: c, before: before)
+        }
         for d in description.departments {
             guard let c = d.capacity else { continue }
             department[d.name] = keys.count
-            keys.append(Key(kind: "department", name: d.name, capacity: shard?.share(ofCapacity: c) ?? c, declared: c))
+            keys.append(key("department", d.name, c, taken.departments[d.name] ?? 0))
         }
         for a in description.actions {
             guard let c = a.capacity else { continue }
             action[a.name] = keys.count
-            keys.append(Key(kind: "action", name: a.name, capacity: shard?.share(ofCapacity: c) ?? c, declared: c))
+            keys.append(key("action", a.name, c, taken.actions[a.name] ?? 0))
         }
     }
 

@@ -56,6 +56,10 @@ final class SpillFile {
 }
 
 extension Engine {
+    /// Whether a department or action of the set has a `capacity` (policy-language.md §8.4),
+    /// which `run(profiles:...)` applies across the whole population.
+    public var hasCapacity: Bool { !CapacityKeys(description, shard: nil).isEmpty }
+
     /// Sets a chunk's capacity blocks in `state`; when that fails, every record of the chunk
     /// gets an error record (and false is returned).
     static func applyBlocks(_ blocked: String, chunk: RecordChunk, state: LuaState, result r: ChunkResult) -> Bool {
@@ -136,7 +140,7 @@ extension Engine {
         let spill = try SpillFile(directory: tmp), redone = try SpillFile(directory: tmp)
         let jobs = min(options.jobs, options.jobs > 1 ? self.options.concurrency : 1)
         var report = CapacityReport(limits: keys.keys.map {
-            CapacityReport.Limit(kind: $0.kind, name: $0.name, capacity: $0.capacity, declared: $0.declared)
+            CapacityReport.Limit(kind: $0.kind, name: $0.name, capacity: $0.capacity, declared: $0.declared, takenBefore: $0.before)
         })
         var summary = try pool.withStates(jobs) { states -> BatchSummary in
             for s in states {
