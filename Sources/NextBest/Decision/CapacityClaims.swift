@@ -303,3 +303,96 @@ struct SelectedRecordsSource: RecordSource {
         return nil
     }
 }
+
+/// The chunks a pass reads, in order, so the writer can take the one behind each result
+/// (workers read chunks in the order their results are written).
+final class ChunkTap: @unchecked Sendable {
+    private var queue: [RecordChunk] = []
+    private var head = 0
+    private let lock = NSLock()
+
+    func push(_ chunk: RecordChunk) {
+        lock.lock()
+        queue.append(chunk)
+        lock.unlock()
+    }
+
+    /// The oldest chunk not taken yet.
+    func pop() -> RecordChunk {
+        lock.lock()
+        defer { lock.unlock() }
+        let chunk = queue[head]
+        queue[head] = RecordChunk()  // its bytes go now, not when the queue is compacted
+        head += 1
+        if head >= 64 { queue.removeFirst(head); head = 0 }
+        return chunk
+    }
+}
+
+/// A record source that hands every chunk it reads to a tap as well.
+struct TappedSource: RecordSource {
+    var base: any RecordSource
+    let tap: ChunkTap
+    var bytesRead: Int { base.bytesRead }
+
+    mutating func nextChunk() throws(ProfileReadError) -> RecordChunk? {
+        guard let chunk = try base.nextChunk() else { return nil }
+        tap.push(chunk)
+        return chunk
+    }
+}
+
+/// Where a claimant's record was kept (in the claimants' spill file) and where it is in its input.
+struct KeptRecord {
+    var offset: Int
+    var count: Int
+    var line: Int
+    var column: Int
+}
+
+/// The records of the customers to decide again, read back from the claimants' spill file (not
+/// from the input: only they are read), in record order, each chunk with its customers' blocks.
+struct KeptRecordsSource: RecordSource {
+    let spill: SpillFile
+    let kept: [Int: KeptRecord]
+    let wanted: [Int]
+    let inputNumbers: Bool
+    let keys: CapacityKeys
+    let blocks: [Int: CapacityBlock]
+    let chunkBytes: Int
+    private var next = 0
+    private(set) var bytesRead = 0
+
+    init(spill: SpillFile, kept: [Int: KeptRecord], wanted: [Int], inputNumbers: Bool, keys: CapacityKeys,
+         blocks: [Int: CapacityBlock], chunkBytes: Int) {
+        self.spill = spill
+        self.kept = kept
+        self.wanted = wanted
+        self.inputNumbers = inputNumbers
+        self.keys = keys
+        self.blocks = blocks
+        self.chunkBytes = chunkBytes
+    }
+
+    mutating func nextChunk() throws(ProfileReadError) -> RecordChunk? {
+        guard next < wanted.count else { return nil }
+        var chunk = RecordChunk()
+        chunk.inputNumbers = inputNumbers
+        var entries: [CapacityBlock] = []
+        while next < wanted.count && chunk.bytes.count < chunkBytes {
+            let number = wanted[next]
+            next += 1
+            guard let k = kept[number] else { continue }
+            let start = chunk.bytes.count
+            do { chunk.bytes += try spill.bytes(offset: k.offset, count: k.count) } catch {
+                throw ProfileReadError(message: "\(error)")
+            }
+            chunk.records.append(RecordSlice(start: start, end: chunk.bytes.count, line: k.line, column: k.column, number: number))
+            if let b = blocks[number] { entries.append(b) }
+        }
+        bytesRead += chunk.bytes.count
+        chunk.blocked = keys.blockedJSON(entries)
+        return chunk
+    }
+}
+
