@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import NextBest
+import NextBestStore
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -113,6 +114,14 @@ struct Run: ParsableCommand {
         options.inputNumbers = withInputNumber
         options.csv = csv.reading
         options.history = memory.history
+        if let store = memory.store, engine.hasCapacity {  // capacity per UTC day (§8.4): what today's runs took counts
+            let day = engine.options.now.flatMap { StoreTime.date($0) } ?? Date()
+            let runID = memory.runID
+            do {
+                let taken = try blocking { try await store.recordedOnDay(of: day, excludingRun: runID) }
+                options.capacityAlreadyTaken = CapacityTaken(departments: taken.departments, actions: taken.actions)
+            } catch { sink.discard(); routeWriter?.discard(); throw cannotRun(storeMessage(error)) }
+        }
         let write: (UnsafeRawBufferPointer) throws -> Void
         if let recorder = memory.recorder {
             write = { try recorder.handle($0, write: sink.write) }

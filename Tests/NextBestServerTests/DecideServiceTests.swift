@@ -26,7 +26,18 @@ struct DecideServiceTests {
     }
 
     @Test func singleAndBatchDecisionsEqualNextbestRun() throws {
-        let run = try runNextbest(["run", "--policies", samplePolicies, "--profiles", sampleProfiles, "--now", Self.now])
+        // The service decides one customer at a time and applies no capacity across customers
+        // (policy-language.md §8.4): compare with a run of the same set without its capacities.
+        let uncapped = NSTemporaryDirectory() + "nextbest-uncapped-" + UUID().uuidString
+        try FileManager.default.copyItem(atPath: samplePolicies, toPath: uncapped)
+        defer { try? FileManager.default.removeItem(atPath: uncapped) }
+        for name in try FileManager.default.contentsOfDirectory(atPath: uncapped) where name.hasSuffix(".lua") {
+            let text = try String(contentsOfFile: uncapped + "/" + name, encoding: .utf8)
+            try text.replacingOccurrences(of: #"capacity = \d+,?"#, with: "", options: .regularExpression)
+                .write(toFile: uncapped + "/" + name, atomically: true, encoding: .utf8)
+        }
+        let run = try runNextbest(["run", "--policies", uncapped, "--profiles", sampleProfiles, "--now", Self.now])
+        #expect(run.status == 0 && !run.stdout.contains("is at capacity ("))
         let expected = run.stdout.split(separator: "\n").map { object($0) }
         let profiles = try Self.profiles()
         #expect(expected.count == profiles.count)

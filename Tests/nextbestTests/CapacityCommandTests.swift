@@ -234,6 +234,32 @@ struct CapacityCommandTests {
         #expect(r.stderr.contains("department customer_service: 80 of 80 taken"))
     }
 
+    @Test(arguments: CLIBackend.available)
+    func withAStoreCapacityIsPerDayAndCountsWhatWasRecorded(_ backend: CLIBackend) throws {
+        let dir = try temporaryDirectory()
+        try write(capacitySet.replacingOccurrences(of: "capacity = 500", with: "capacity = 30")
+                             .replacingOccurrences(of: "capacity = 300", with: "capacity = 20"), to: dir + "/set/offers.lua")
+        let lines = capacityProfiles.prefix(300)
+        try write(lines.prefix(200).joined(separator: "\n") + "\n", to: dir + "/a.jsonl")
+        try write(lines.suffix(100).joined(separator: "\n") + "\n", to: dir + "/b.jsonl")
+        let url = try freshStoreURL(backend, in: dir)
+        func calls(_ r: Output) throws -> Int { try decided(r).values.filter { $0.actions == ["call"] }.count }
+        let morning = try nextbest("run", "--policies", dir + "/set", "--profiles", dir + "/a.jsonl", "--now", "2026-11-02T08:00:00Z",
+                                   "--store", url, "--record")
+        #expect(morning.status == 0, "\(morning.stderr)")
+        #expect(try calls(morning) == 30)
+        // Later the same day: the morning's 30 calls used the whole capacity.
+        let noon = try nextbest("run", "--policies", dir + "/set", "--profiles", dir + "/b.jsonl", "--now", "2026-11-02T12:00:00Z",
+                                "--store", url, "--record")
+        #expect(noon.status == 0, "\(noon.stderr)")
+        #expect(try calls(noon) == 0)
+        #expect(noon.stderr.contains("department sales: 0 of 0 taken (30 of 30 already taken today)"), "\(noon.stderr)")
+        // The next day the capacity is whole again.
+        let tomorrow = try nextbest("run", "--policies", dir + "/set", "--profiles", dir + "/b.jsonl", "--now", "2026-11-03T08:00:00Z",
+                                    "--store", url)
+        #expect(try calls(tomorrow) == 30)
+    }
+
     @Test func capacityMustBeAWholeNumber() throws {
         let dir = try temporaryDirectory()
         try write(capacitySet.replacingOccurrences(of: "capacity = 300", with: "capacity = 2.5"), to: dir + "/set/offers.lua")

@@ -140,6 +140,10 @@ public struct BatchOptions: Sendable {
     /// Receives each chunk's work items (one per action taken, with the department's profile
     /// fields, as the route files get them) just before the chunk's plan lines reach `output`.
     public var workItems: (@Sendable (WorkItems) throws -> Void)?
+    /// Actions already taken against capacities (policy-language.md §8.4; with a store, those
+    /// recorded earlier the same UTC day), by department and by action: each capacity hands out
+    /// only what is left.
+    public var capacityAlreadyTaken = CapacityTaken()
 
     /// Options with the given values.
     public init(jobs: Int = ProcessInfo.processInfo.activeProcessorCount, format: ProfileFormat = .jsonl,
@@ -170,7 +174,7 @@ extension Engine {
     public func run(profiles path: String, options: BatchOptions, output: @escaping (UnsafeRawBufferPointer) throws -> Void,
                     routes: RouteWriter? = nil,
                     progress: ((_ bytesRead: Int, _ records: Int) -> Void)? = nil) throws -> BatchSummary {
-        let capacities = CapacityKeys(description, shard: options.shard)
+        let capacities = CapacityKeys(description, shard: options.shard, taken: options.capacityAlreadyTaken)
         if !capacities.isEmpty {  // capacity across customers: CapacityRun.swift
             return try runWithCapacity(profiles: path, options: options, keys: capacities, output: output, routes: routes, progress: progress)
         }

@@ -67,7 +67,7 @@ extension BatchSummary {
             o["capacity"] = [
                 "customers_moved": .int(capacity.customersMoved), "rounds": .int(capacity.rounds),
                 "limits": .array(capacity.limits.map {
-                    ["kind": .string($0.kind), "name": .string($0.name), "capacity": .int($0.capacity), "declared": .int($0.declared),
+                    ["kind": .string($0.kind), "name": .string($0.name), "capacity": .int($0.capacity), "declared": .int($0.declared), "taken_before": .int($0.takenBefore),
                      "taken": .int($0.taken), "turned_away": .int($0.customersTurnedAway)]
                 }),
             ]

@@ -13,6 +13,8 @@ public struct CapacityReport: Sendable, Hashable {
         public var capacity: Int
         /// The capacity as declared.
         public var declared: Int
+        /// Actions already taken against it before the run (with a store: earlier the same UTC day).
+        public var takenBefore = 0
         /// Actions taken against it.
         public var taken = 0
         /// Customers who proposed it and lost it to capacity.
@@ -25,10 +27,13 @@ public struct CapacityReport: Sendable, Hashable {
     /// Rounds of re-deciding it took until no capacity was exceeded.
     public var rounds = 0
 
-    /// `sales 500 of 500 taken (37 customers turned away)`, one per limit.
+    /// `department sales: 500 of 500 taken, 37 customers turned away`, one per limit.
     public var lines: [String] {
         limits.map { l in
-            let share = l.capacity == l.declared ? "" : " (this shard's share of \(l.declared))"
+            let left = l.declared - l.takenBefore
+            let share = l.takenBefore > 0
+                ? " (\(l.takenBefore) of \(l.declared) already taken today\(l.capacity == max(0, left) ? "" : ", this shard's share of the \(max(0, left)) left"))"
+                : l.capacity == l.declared ? "" : " (this shard's share of \(l.declared))"
             return "\(l.kind) \(l.name): \(l.taken) of \(l.capacity) taken\(share), \(l.customersTurnedAway) customers turned away"
         }
     }
@@ -53,24 +58,43 @@ struct CapacityClaim {
     }
 }
 
+/// Actions already taken against capacities before a run (with a store: earlier the same UTC day).
+public struct CapacityTaken: Sendable, Hashable {
+    /// Actions taken, per department.
+    public var departments: [String: Int]
+    /// Actions taken, per action.
+    public var actions: [String: Int]
+
+    /// Counts per department and per action (none by default).
+    public init(departments: [String: Int] = [:], actions: [String: Int] = [:]) {
+        self.departments = departments
+        self.actions = actions
+    }
+}
+
 /// The set's capacities, by key: departments and actions that declare `capacity`.
 struct CapacityKeys {
-    struct Key { var kind: String; var name: String; var capacity: Int; var declared: Int }
+    struct Key { var kind: String; var name: String; var capacity: Int; var declared: Int; var before: Int }
     var keys: [Key] = []
     var department: [String: Int] = [:]
     var action: [String: Int] = [:]
 
-    /// The capacities of `description`, each split for `shard` when there is one.
-    init(_ description: SetDescription, shard: Shard?) {
+    /// The capacities of `description`, less what was `taken` already, each split for `shard`
+    /// when there is one.
+    init(_ description: SetDescription, shard: Shard?, taken: CapacityTaken = CapacityTaken()) {
+        func key(_ kind: String, _ name: String, _ c: Int, _ before: Int) -> Key {
+            let left = max(0, c - before)
+            return Key(kind: kind, name: name, capacity: shard?.share(ofCapacity: left) ?? left, declared: c, before: before)
+        }
         for d in description.departments {
             guard let c = d.capacity else { continue }
             department[d.name] = keys.count
-            keys.append(Key(kind: "department", name: d.name, capacity: shard?.share(ofCapacity: c) ?? c, declared: c))
+            keys.append(key("department", d.name, c, taken.departments[d.name] ?? 0))
         }
         for a in description.actions {
             guard let c = a.capacity else { continue }
             action[a.name] = keys.count
-            keys.append(Key(kind: "action", name: a.name, capacity: shard?.share(ofCapacity: c) ?? c, declared: c))
+            keys.append(key("action", a.name, c, taken.actions[a.name] ?? 0))
         }
     }
 
@@ -279,3 +303,96 @@ struct SelectedRecordsSource: RecordSource {
         return nil
     }
 }
+
+/// The chunks a pass reads, in order, so the writer can take the one behind each result
+/// (workers read chunks in the order their results are written).
+final class ChunkTap: @unchecked Sendable {
+    private var queue: [RecordChunk] = []
+    private var head = 0
+    private let lock = NSLock()
+
+    func push(_ chunk: RecordChunk) {
+        lock.lock()
+        queue.append(chunk)
+        lock.unlock()
+    }
+
+    /// The oldest chunk not taken yet.
+    func pop() -> RecordChunk {
+        lock.lock()
+        defer { lock.unlock() }
+        let chunk = queue[head]
+        queue[head] = RecordChunk()  // its bytes go now, not when the queue is compacted
+        head += 1
+        if head >= 64 { queue.removeFirst(head); head = 0 }
+        return chunk
+    }
+}
+
+/// A record source that hands every chunk it reads to a tap as well.
+struct TappedSource: RecordSource {
+    var base: any RecordSource
+    let tap: ChunkTap
+    var bytesRead: Int { base.bytesRead }
+
+    mutating func nextChunk() throws(ProfileReadError) -> RecordChunk? {
+        guard let chunk = try base.nextChunk() else { return nil }
+        tap.push(chunk)
+        return chunk
+    }
+}
+
+/// Where a claimant's record was kept (in the claimants' spill file) and where it is in its input.
+struct KeptRecord {
+    var offset: Int
+    var count: Int
+    var line: Int
+    var column: Int
+}
+
+/// The records of the customers to decide again, read back from the claimants' spill file (not
+/// from the input: only they are read), in record order, each chunk with its customers' blocks.
+struct KeptRecordsSource: RecordSource {
+    let spill: SpillFile
+    let kept: [Int: KeptRecord]
+    let wanted: [Int]
+    let inputNumbers: Bool
+    let keys: CapacityKeys
+    let blocks: [Int: CapacityBlock]
+    let chunkBytes: Int
+    private var next = 0
+    private(set) var bytesRead = 0
+
+    init(spill: SpillFile, kept: [Int: KeptRecord], wanted: [Int], inputNumbers: Bool, keys: CapacityKeys,
+         blocks: [Int: CapacityBlock], chunkBytes: Int) {
+        self.spill = spill
+        self.kept = kept
+        self.wanted = wanted
+        self.inputNumbers = inputNumbers
+        self.keys = keys
+        self.blocks = blocks
+        self.chunkBytes = chunkBytes
+    }
+
+    mutating func nextChunk() throws(ProfileReadError) -> RecordChunk? {
+        guard next < wanted.count else { return nil }
+        var chunk = RecordChunk()
+        chunk.inputNumbers = inputNumbers
+        var entries: [CapacityBlock] = []
+        while next < wanted.count && chunk.bytes.count < chunkBytes {
+            let number = wanted[next]
+            next += 1
+            guard let k = kept[number] else { continue }
+            let start = chunk.bytes.count
+            do { chunk.bytes += try spill.bytes(offset: k.offset, count: k.count) } catch {
+                throw ProfileReadError(message: "\(error)")
+            }
+            chunk.records.append(RecordSlice(start: start, end: chunk.bytes.count, line: k.line, column: k.column, number: number))
+            if let b = blocks[number] { entries.append(b) }
+        }
+        bytesRead += chunk.bytes.count
+        chunk.blocked = keys.blockedJSON(entries)
+        return chunk
+    }
+}
+

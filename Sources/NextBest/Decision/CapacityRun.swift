@@ -56,6 +56,10 @@ final class SpillFile {
 }
 
 extension Engine {
+    /// Whether a department or action of the set has a `capacity` (policy-language.md §8.4),
+    /// which `run(profiles:...)` applies across the whole population.
+    public var hasCapacity: Bool { !CapacityKeys(description, shard: nil).isEmpty }
+
     /// Sets a chunk's capacity blocks in `state`; when that fails, every record of the chunk
     /// gets an error record (and false is returned).
     static func applyBlocks(_ blocked: String, chunk: RecordChunk, state: LuaState, result r: ChunkResult) -> Bool {
@@ -135,10 +139,10 @@ extension Engine {
         }
         let skipped = SkippedRecords()
         let scanner = PlanClaimScanner(keys: keys)
-        let spill = try SpillFile(directory: tmp), redone = try SpillFile(directory: tmp)
+        let spill = try SpillFile(directory: tmp), redone = try SpillFile(directory: tmp), claimants = try SpillFile(directory: tmp)
         let jobs = min(options.jobs, options.jobs > 1 ? self.options.concurrency : 1)
         var report = CapacityReport(limits: keys.keys.map {
-            CapacityReport.Limit(kind: $0.kind, name: $0.name, capacity: $0.capacity, declared: $0.declared)
+            CapacityReport.Limit(kind: $0.kind, name: $0.name, capacity: $0.capacity, declared: $0.declared, takenBefore: $0.before)
         })
         var summary = try pool.withStates(jobs) { states -> BatchSummary in
             for s in states {
@@ -153,13 +157,26 @@ extension Engine {
             var lineCount = 0
 
             // Pass 1: everyone, into the spill; only the claims stay in memory.
-            let first = ShardFilterSource(base: try makeSource(), shard: options.shard, inputNumbers: options.inputNumbers, skipped: skipped)
+            // The records of customers with claims are kept too: only they may be decided again.
+            let tap = ChunkTap()
+            let first = TappedSource(base: ShardFilterSource(base: try makeSource(), shard: options.shard,
+                                                             inputNumbers: options.inputNumbers, skipped: skipped), tap: tap)
             var found: [CapacityClaim] = []
+            var kept: [Int: KeptRecord] = [:]
             try drive(first, states: states, routes: false, history: options.history) { r, bytes in
+                let chunk = tap.pop()
+                var index = 0
                 try Self.lines(of: r) { line, plan in
                     if let plan {
+                        let before = found.count
                         scanner.claims(in: line, id: plan.id, record: plan.number, lineNumber: lineCount, into: &found)
+                        if found.count > before, index < chunk.records.count, chunk.records[index].number == plan.number {
+                            let rec = chunk.records[index]
+                            kept[rec.number] = KeptRecord(offset: claimants.size, count: rec.end - rec.start, line: rec.line, column: rec.column)
+                            try chunk.bytes.withUnsafeBytes { try claimants.append(UnsafeRawBufferPointer(rebasing: $0[rec.start..<rec.end])) }
+                        }
                     }
+                    index += 1
                     lineCount += 1
                 }
                 for e in r.ids {
@@ -213,8 +230,8 @@ extension Engine {
                     blocks[record] = b
                 }
                 let wanted = lost.keys.sorted()
-                let source = SelectedRecordsSource(base: try makeSource(), wanted: wanted, inputNumbers: options.inputNumbers,
-                                                   keys: keys, blocks: blocks.filter { lost[$0.key] != nil })
+                let source = KeptRecordsSource(spill: claimants, kept: kept, wanted: wanted, inputNumbers: options.inputNumbers,
+                                               keys: keys, blocks: blocks.filter { lost[$0.key] != nil }, chunkBytes: options.chunkBytes)
                 var position = 0
                 try drive(source, states: states, routes: false, history: options.history) { r, _ in
                     try Self.lines(of: r) { line, plan in
@@ -236,13 +253,16 @@ extension Engine {
             summary.nowGiven = self.options.now != nil
             summary.duplicatesCheckedUpTo = seen.checkedUpTo
 
-            if let routes {  // the work queues need the final plans' items: one more pass, plans and routes written as they come
+            if routes != nil || options.workItems != nil {
+                // The work queues (and recorded tasks' fields) need the final plans' items: one
+                // more pass, plans and items written as they come.
                 let final = SelectedRecordsSource(base: ShardFilterSource(base: try makeSource(), shard: options.shard, inputNumbers: false, skipped: SkippedRecords()),
                                                   wanted: nil, inputNumbers: options.inputNumbers, keys: keys,
                                                   blocks: blocks.mapValues { var b = $0; b.before = b.actions.count; return b })
                 try drive(final, states: states, routes: true, history: options.history) { r, _ in
+                    if let items = options.workItems, let rb = r.routes { try items(WorkItems(batch: rb)) }
                     try r.out.withBytes(output)
-                    if let rb = r.routes { try routes.add(rb) }
+                    if let routes, let rb = r.routes { try routes.add(rb) }
                 }
             } else {
                 try Self.merge(spill: spill, lines: lineCount, replaced: replaced, redone: redone, output: output)
