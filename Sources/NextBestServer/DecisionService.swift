@@ -262,11 +262,18 @@ public struct DecisionService: HTTPResponder {
                 case .success(let h): run.histories = h
                 }
             }
-            do {
-                let ready = run
-                outcome = try await state.metrics.inFlight { try await NIOThreadPool.singleton.runIfActive { ready.run() } }
-            } catch {
-                return .problem(503, "the service is shutting down")
+            let ready = run
+            if request.profiles.count == 1 && !request.explain {
+                // One profile is a few tens of microseconds of work, bounded by the policies'
+                // instruction budget: decided on this task, a hop to the thread pool and back would
+                // cost about as much as the decision.
+                outcome = await state.metrics.inFlight { ready.run() }
+            } else {
+                do {
+                    outcome = try await state.metrics.inFlight { try await NIOThreadPool.singleton.runIfActive { ready.run() } }
+                } catch {
+                    return .problem(503, "the service is shutting down")
+                }
             }
         }
         let elapsed = ContinuousClock.now - started

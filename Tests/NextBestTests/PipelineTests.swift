@@ -346,3 +346,34 @@ struct PipelineTests {
         #expect(a.params == ["now": "2026-11-01T09:30:00Z", "today": "2026-11-01", "s": true])
     }
 }
+
+@Suite("The evaluation time a state keeps")
+struct ClockTests {
+    let files = ["a.lua": """
+        action "care" { department = "service", channel = "phone" }
+        policy "p" { propose = function(c, ctx) return { action = "care", priority = 1, params = { now = ctx.now } } end }
+        """]
+
+    func now(_ e: Engine, _ given: String?) throws -> JSONValue? {
+        let bytes = try e.decidePlanJSON(json: Array(#"{"id":"1"}"#.utf8), now: given)
+        let plan = try JSONValue(parsing: bytes)
+        return plan["actions"]?.arrayValue?.first?["params"]?["now"]
+    }
+
+    @Test func aCallsNowDoesNotStayForTheNextCallWithoutOne() throws {
+        let e = try Fixture(files).engine(now: "2026-11-01T09:30:00Z")
+        #expect(try now(e, "2020-01-02") == "2020-01-02T00:00:00Z")
+        #expect(try now(e, nil) == "2026-11-01T09:30:00Z")
+        #expect(try now(e, "2020-01-02") == "2020-01-02T00:00:00Z")
+        #expect(e.checkTime("2021-05-05") == nil)
+        #expect(try now(e, nil) == "2026-11-01T09:30:00Z")
+        #expect(try e.decide(["id": "1"]).actions.first?.params["now"] == "2026-11-01T09:30:00Z")
+    }
+
+    @Test func anUnreadableNowIsRefusedAndTheEnginesTimeStays() throws {
+        let e = try Fixture(files).engine(now: "2026-11-01T09:30:00Z")
+        #expect(e.checkTime("yesterday") != nil)
+        #expect(throws: DecisionError.self) { try now(e, "yesterday") }
+        #expect(try now(e, nil) == "2026-11-01T09:30:00Z")
+    }
+}

@@ -27,6 +27,14 @@ enum DecideOutcome {
     case failed(message: String, customer: String?)
 }
 
+/// What a state's evaluation time was set to: a second of the wall clock, or a given ISO-8601 text.
+enum ClockMark: Equatable {
+    /// Seconds since the epoch, following the wall clock.
+    case wall(Int)
+    /// A fixed time, as given (`--now`, a request's `now`).
+    case fixed(String)
+}
+
 /// A Lua state running the prelude. Used by one thread at a time (the pool hands it out).
 final class LuaState {
     private let state: OpaquePointer
@@ -35,8 +43,9 @@ final class LuaState {
     private let customer = NativeBuffer()
     /// The tape a profile built in Swift is flattened into, refilled for each one.
     private let tape = ValueTape()
-    /// The second the state's ctx.now was last set to, when it follows the wall clock.
-    var clock: Int?
+    /// What the state's `ctx.now` was last set to (`nil`: not known), so that a call wanting the
+    /// same time sets nothing.
+    var clock: ClockMark?
 
     /// Opens a state and runs the prelude (`modules`, in order); throws `LuaError` when that fails.
     init(limits: Limits, modules: [(name: String, source: [UInt8])] = Prelude.modules) throws(LuaError) {

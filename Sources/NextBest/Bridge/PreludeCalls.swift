@@ -153,10 +153,19 @@ extension LuaState {
     func finish() throws(LuaError) -> LoadReport { try reply(.finish) }
 
     /// Sets the evaluation time (ISO-8601); returns why it cannot be read, or nil.
-    func setNow(_ iso: String) throws(LuaError) -> String? { try reply(.setNow, [iso]) }
+    func setNow(_ iso: String) throws(LuaError) -> String? {
+        clock = nil
+        let why: String? = try reply(.setNow, [iso])
+        if why == nil { clock = .fixed(iso) }
+        return why
+    }
 
     /// Sets the evaluation time to a number of seconds since the epoch.
-    func setNow(epoch: Int) throws(LuaError) { _ = try call(.setNowEpoch, [String(epoch)]) }
+    func setNow(epoch: Int) throws(LuaError) {
+        clock = nil
+        _ = try call(.setNowEpoch, [String(epoch)])
+        clock = .wall(epoch)
+    }
 
     /// Sets the request context policies read as `ctx.context` (policy-language.md §8.1); empty clears it.
     func setContext(_ context: [String: String]) throws(LuaError) {

@@ -40,7 +40,6 @@ extension Engine {
         do {
             reply = try pool.withState { state -> ExplainReply in
                 try self.setClock(state, now: now)
-                defer { self.restoreClock(state, after: now) }
                 if let context { try state.setContext(context) }
                 defer { if context != nil { try? state.setContext(self.options.context) } }
                 return try state.explain(text)
@@ -58,30 +57,21 @@ extension Engine {
     public func checkTime(_ text: String) -> String? {
         do {
             return try pool.withState { state -> String? in
-                defer { self.restoreClock(state, after: text) }
-                return try state.setNow(text)
+                state.clock == .fixed(text) ? nil : try state.setNow(text)
             }
         } catch {
             return "\(error)"
         }
     }
 
-    /// Points the state's clock at `now` for one call, or at the engine's own time.
+    /// Points the state's clock at `now` for one call, or at the engine's own time. The state keeps
+    /// that time afterwards (``LuaState/clock`` says which): the next call that wants another time
+    /// sets it, and one that wants the same time (a service's requests, a batch) sets nothing.
     func setClock(_ state: LuaState, now: String?) throws {
         guard let now else { return try refreshClock(state) }
+        if state.clock == .fixed(now) { return }
         if let message = try state.setNow(now) {
-            restoreClock(state, after: now)
             throw DecisionError.badRecord(message: message, customer: nil)
-        }
-    }
-
-    /// Puts the engine's own time back after a call made with its own `now`.
-    func restoreClock(_ state: LuaState, after now: String?) {
-        guard now != nil else { return }
-        if let fixed = options.now {
-            _ = try? state.setNow(fixed)
-        } else {
-            state.clock = nil  // the next call sets the current second again
         }
     }
 }

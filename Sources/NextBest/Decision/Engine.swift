@@ -125,7 +125,6 @@ public final class Engine: Sendable {
         do {
             result = try pool.withState { state in
                 try self.setClock(state, now: now)
-                defer { self.restoreClock(state, after: now) }
                 if let context { try state.setContext(context) }
                 defer { if context != nil { try? state.setContext(self.options.context) } }
                 let out = NativeBuffer()
@@ -151,13 +150,14 @@ public final class Engine: Sendable {
         profiles.map { p in Result { () throws(DecisionError) -> Plan in try decide(p) } }
     }
 
-    /// Sets the state's clock to the current second when the engine follows the wall clock.
+    /// Sets the state's clock to the engine's time: its fixed `now`, or the current second of the
+    /// wall clock. Nothing is set when the state already has that time.
     func refreshClock(_ state: LuaState) throws {
-        guard options.now == nil else { return }
-        let second = Int(Date().timeIntervalSince1970)
-        if state.clock != second {
-            try state.setNow(epoch: second)
-            state.clock = second
+        if let fixed = options.now {
+            if state.clock != .fixed(fixed) { _ = try state.setNow(fixed) }
+            return
         }
+        let second = Int(Date().timeIntervalSince1970)
+        if state.clock != .wall(second) { try state.setNow(epoch: second) }
     }
 }
