@@ -205,7 +205,6 @@ extension Engine {
         do {
             reply = try pool.withState { state -> ExplainReply in
                 try self.setClock(state, now: now)
-                defer { self.restoreClock(state, after: now) }
                 if let context { try state.setContext(context) }
                 defer { if context != nil { try? state.setContext(self.options.context) } }
                 if let id { try state.setHistory([id: history]) }
