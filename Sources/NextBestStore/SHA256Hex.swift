@@ -1,12 +1,12 @@
-// Hex digests for content keys: SHA-256 over bytes in place (the same digest as the core's, which makes policy set revisions).
+// Hex digests for content keys: the core's SHA-256 (the one that makes policy set revisions), as hex text.
+import NextBest
 
-/// SHA-256 as hex text, computed without copying the message or allocating per block: an
-/// outcome import hashes every row that has no id.
+/// SHA-256 as hex text, computed without copying the message (``SHA256/words(_:)``).
 enum SHA256Hex {
     /// The first `hexDigits` hex digits of the SHA-256 of `text`'s UTF-8 bytes.
     static func of(_ text: String, hexDigits: Int = 64) -> String {
         var t = text
-        let digest = t.withUTF8 { hash(UnsafeRawBufferPointer($0)) }
+        let digest = t.withUTF8 { SHA256.words(UnsafeRawBufferPointer($0)) }
         let n = max(0, min(64, hexDigits))
         return String(unsafeUninitializedCapacity: n) { out in
             let hex: StaticString = "0123456789abcdef"
@@ -18,72 +18,5 @@ enum SHA256Hex {
             }
             return n
         }
-    }
-
-    private static let k: [UInt32] = [
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-    ]
-
-    /// The digest of `message` as eight big-endian words.
-    static func hash(_ message: UnsafeRawBufferPointer) -> [UInt32] {
-        var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
-        k.withUnsafeBufferPointer { k in
-            h.withUnsafeMutableBufferPointer { h in
-                withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-                    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { tail in
-                        let full = message.count / 64
-                        for b in 0..<full { block(message.baseAddress! + b * 64, k, h, w) }
-                        // The rest, the 0x80 byte, zeros, and the length in bits: one or two blocks.
-                        let rest = message.count - full * 64
-                        let blocks = rest < 56 ? 1 : 2
-                        for i in 0..<(blocks * 64) { tail[i] = 0 }
-                        for i in 0..<rest { tail[i] = message[full * 64 + i] }
-                        tail[rest] = 0x80
-                        let bits = UInt64(message.count) &* 8
-                        for i in 0..<8 { tail[blocks * 64 - 1 - i] = UInt8(truncatingIfNeeded: bits >> (8 * UInt64(i))) }
-                        let t = UnsafeRawPointer(tail.baseAddress!)
-                        for b in 0..<blocks { block(t + b * 64, k, h, w) }
-                    }
-                }
-            }
-        }
-        return h
-    }
-
-    @inline(__always)
-    private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
-
-    /// One 64-byte block into the state `h`; `w` is room for the message schedule.
-    private static func block(_ p: UnsafeRawPointer, _ k: UnsafeBufferPointer<UInt32>, _ h: UnsafeMutableBufferPointer<UInt32>,
-                              _ w: UnsafeMutableBufferPointer<UInt32>) {
-        for i in 0..<16 {
-            let j = i * 4
-            w[i] = UInt32(p.load(fromByteOffset: j, as: UInt8.self)) << 24 | UInt32(p.load(fromByteOffset: j + 1, as: UInt8.self)) << 16
-                | UInt32(p.load(fromByteOffset: j + 2, as: UInt8.self)) << 8 | UInt32(p.load(fromByteOffset: j + 3, as: UInt8.self))
-        }
-        for i in 16..<64 {
-            let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
-            let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
-            w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-        }
-        var a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7]
-        for i in 0..<64 {
-            let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-            let ch = (e & f) ^ (~e & g)
-            let t1 = hh &+ s1 &+ ch &+ k[i] &+ w[i]
-            let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-            let maj = (a & b) ^ (a & c) ^ (b & c)
-            let t2 = s0 &+ maj
-            hh = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
-        }
-        h[0] = h[0] &+ a; h[1] = h[1] &+ b; h[2] = h[2] &+ c; h[3] = h[3] &+ d
-        h[4] = h[4] &+ e; h[5] = h[5] &+ f; h[6] = h[6] &+ g; h[7] = h[7] &+ hh
     }
 }
