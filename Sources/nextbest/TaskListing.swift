@@ -358,9 +358,15 @@ func minutes(_ d: Date) -> String {
 
 /// How many characters a cell shows (Unicode scalars, as the table has always counted them).
 private func shown(_ s: String) -> Int {
-    var n = 0
-    for b in s.utf8 where b & 0xC0 != 0x80 { n += 1 }
-    return n
+    func count(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var n = 0
+        for b in bytes where b & 0xC0 != 0x80 { n += 1 }
+        return n
+    }
+    // Over the string's own bytes when it has them in one piece (almost always): a tight loop.
+    if let n = s.utf8.withContiguousStorageIfAvailable(count) { return n }
+    var copy = s
+    return copy.withUTF8(count)
 }
 
 extension TaskCells {
