@@ -295,7 +295,7 @@ static void put_list(lua_State *L, int plan, const char *name, const char *const
 
 /// Pushes the plain table behind the value at `idx` when it is a read-only view (the
 /// profile's nested tables are), else the value itself.
-static void push_unviewed(lua_State *L, int idx) {
+void nb_push_unviewed(lua_State *L, int idx) {
     idx = lua_absindex(L, idx);
     if (lua_istable(L, idx) && lua_getmetatable(L, idx)) {
         lua_pushliteral(L, "__nbview");
@@ -313,7 +313,7 @@ static void push_unviewed(lua_State *L, int idx) {
 
 /// Pushes the profile's value at the dotted path `name` (`email`, `consent.email`), read raw; nil when absent.
 static void push_path(lua_State *L, int profile, const char *name, size_t len) {
-    push_unviewed(L, profile);
+    nb_push_unviewed(L, profile);
     size_t start = 0;
     while (start <= len) {
         size_t end = start;
@@ -322,7 +322,7 @@ static void push_path(lua_State *L, int profile, const char *name, size_t len) {
         lua_pushlstring(L, name + start, end - start);
         lua_rawget(L, -2);
         lua_remove(L, -2);
-        if (end < len) { push_unviewed(L, -1); lua_remove(L, -2); }
+        if (end < len) { nb_push_unviewed(L, -1); lua_remove(L, -2); }
         start = end + 1;
     }
 }

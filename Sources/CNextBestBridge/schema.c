@@ -88,23 +88,6 @@ static int value_ok(lua_State *L, const schema_entry *e) {
     }
 }
 
-/// Pushes the plain table behind the read-only view at `idx` (the profile's nested tables
-/// are views), or the table itself.
-static void push_data(lua_State *L, int idx) {
-    if (lua_getmetatable(L, idx)) {
-        lua_pushliteral(L, "__nbview");
-        int view = lua_rawget(L, -2) == LUA_TBOOLEAN && lua_toboolean(L, -1);
-        lua_pop(L, 1);
-        if (view) {
-            lua_pushliteral(L, "__index");
-            if (lua_rawget(L, -2) == LUA_TTABLE) { lua_remove(L, -2); return; }
-            lua_pop(L, 1);
-        }
-        lua_pop(L, 1);
-    }
-    lua_pushvalue(L, idx);
-}
-
 /// check(c) -> nil | { i, value, ... }: the declared fields of profile `c` (upvalue 1: the
 /// walk; upvalue 2: the field names by entry) read raw in walk order; each present value of
 /// the wrong type is taken out of its table and listed with its entry's number.
@@ -142,7 +125,7 @@ static int l_check(lua_State *L) {
             continue;
         }
         if (e->kind == K_NESTED) {
-            push_data(L, lua_gettop(L));
+            nb_push_unviewed(L, lua_gettop(L));
             lua_remove(L, -2);
             where[i] = lua_gettop(L);
         } else lua_pop(L, 1);
