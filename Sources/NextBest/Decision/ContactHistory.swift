@@ -199,23 +199,6 @@ extension Engine {
         let bytes = Array(json)
         if history.isEmpty { return try explain(json: bytes, now: now, context: context) }
         if now == nil && context == nil { return try explain(json: bytes, history: history) }
-        let text = String(decoding: bytes, as: UTF8.self)
-        let id = bytes.withUnsafeBytes { ShardKey.idText(of: $0) }.map { String(decoding: $0, as: UTF8.self) }
-        let reply: ExplainReply
-        do {
-            reply = try pool.withState { state -> ExplainReply in
-                try self.setClock(state, now: now)
-                if let context { try state.setContext(context) }
-                defer { if context != nil { try? state.setContext(self.options.context) } }
-                if let id { try state.setHistory([id: history]) }
-                defer { if id != nil { try? state.clearHistory() } }
-                return try state.explain(text)
-            }
-        } catch let e as DecisionError {
-            throw e
-        } catch {
-            throw .badRecord(message: "\(error)", customer: nil)
-        }
-        return try explanation(from: reply)
+        return try explain(bytes: bytes, now: now, context: context, history: history)
     }
 }

@@ -34,14 +34,23 @@ extension Engine {
     /// time), in `context` (`nil`: ``EngineOptions/context``).
     public func explain(json: some Collection<UInt8>, now: String?, context: [String: String]? = nil) throws(DecisionError) -> Explanation {
         guard now != nil || context != nil else { return try explain(json: json) }
-        let text = String(decoding: Array(json), as: UTF8.self)
-        // The prelude's explain takes the time from its own clock: set it, explain, restore it.
+        return try explain(bytes: Array(json), now: now, context: context, history: [])
+    }
+
+    /// Explains `bytes` with the state's clock at `now`, in `context`, with `history` (past contacts
+    /// from outside the profile; handed over only when there are any) added to the profile's own.
+    func explain(bytes: [UInt8], now: String?, context: [String: String]?, history: [PastContact]) throws(DecisionError) -> Explanation {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let id = history.isEmpty ? nil : bytes.withUnsafeBytes { ShardKey.idText(of: $0) }.map { String(decoding: $0, as: UTF8.self) }
+        // The prelude's explain takes the time from the state's clock: set it, then explain.
         let reply: ExplainReply
         do {
             reply = try pool.withState { state -> ExplainReply in
                 try self.setClock(state, now: now)
                 if let context { try state.setContext(context) }
                 defer { if context != nil { try? state.setContext(self.options.context) } }
+                if let id { try state.setHistory([id: history]) }
+                defer { if id != nil { try? state.clearHistory() } }
                 return try state.explain(text)
             }
         } catch let e as DecisionError {
