@@ -60,6 +60,14 @@ struct BadRequestTests {
         #expect(neither.status == 400)
         let wrongType = try server.request("POST", "/v1/decide", body: #"{"profile":"C1"}"#)
         #expect(wrongType.status == 400)
+        // An empty id names nobody: the error has no "customer" (the schema's CustomerId is never empty).
+        let emptyID = try server.request("POST", "/v1/decide", body: #"{"profile":{"id":"","a":1}}"#)
+        #expect(emptyID.status == 400)
+        #expect(emptyID.json["customer"] == nil, "\(emptyID.text)")
+        #expect((emptyID.json["error"] as? String ?? "").contains("\"id\" is empty"))
+        let emptyInBatch = try server.request("POST", "/v1/decide", body: #"{"profiles":[{"id":""}]}"#)
+        let slot = (emptyInBatch.json["plans"] as? [[String: Any]])?.first
+        #expect(slot?["input"] as? Int == 1 && slot?["customer"] == nil, "\(emptyInBatch.text)")
         let many = Array(repeating: #"{"id":"x"}"#, count: 1001).joined(separator: ",")
         let big = try server.request("POST", "/v1/decide", body: #"{"profiles":[\#(many)]}"#)
         #expect(big.status == 400)

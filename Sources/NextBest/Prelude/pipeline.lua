@@ -29,7 +29,7 @@ local function record_id(c)
     if id == nil then return nil, 'the profile has no "id"' end
     return nil, sformat('"id" must be a string or a whole number, not %s', type_name(id))
   end
-  if id == "" then return nil, '"id" is empty', id end
+  if id == "" then return nil, '"id" is empty' end  -- an empty id names nobody: no "customer" in the error
   if type(id) ~= "string" then id = tostring(id) end  -- ids are text (§3); JSON ids arrive as written
   return id
 end
