@@ -42,22 +42,32 @@ final class ByteOutput: @unchecked Sendable {
 
     /// Adds `n` spaces.
     func pad(_ n: Int) {
-        for _ in 0..<max(0, n) { buffer.append(0x20) }
+        if n > 0 { buffer.append(contentsOf: repeatElement(0x20, count: n)) }
     }
 
     /// Drops the spaces at the end of what is buffered (the end of a table line).
     func trimTrailingSpaces() {
-        while buffer.last == 0x20 { buffer.removeLast() }
+        Self.trim(&buffer)
     }
 
     /// Adds a CSV cell: in double quotes, quotes doubled.
     func writeCSV(_ cell: String) {
-        buffer.append(0x22)
-        for b in cell.utf8 {
-            if b == 0x22 { buffer.append(0x22) }
-            buffer.append(b)
+        Self.quote(cell, into: &buffer)
+    }
+
+    // The byte loops work on the buffer passed in: one exclusive access per call, not one per byte
+    // (a class's stored property is checked at run time on every access).
+    private static func quote(_ cell: String, into b: inout [UInt8]) {
+        b.append(0x22)
+        for x in cell.utf8 {
+            if x == 0x22 { b.append(0x22) }
+            b.append(x)
         }
-        buffer.append(0x22)
+        b.append(0x22)
+    }
+
+    private static func trim(_ b: inout [UInt8]) {
+        while b.last == 0x20 { b.removeLast() }
     }
 
     /// Writes what is buffered.
@@ -167,6 +177,12 @@ enum FieldText {
         return digits.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 
+    /// A canonical string value's text: its bytes between the quotes (no escapes to undo).
+    static func unquoted(_ raw: String) -> String {
+        var copy = raw
+        return copy.withUTF8 { String(decoding: UnsafeBufferPointer(rebasing: $0[1..<($0.count - 1)]), as: UTF8.self) }
+    }
+
     /// The value as our writer writes it.
     static func json(_ raw: String) -> String {
         isCanonical(raw) ? raw : ((try? JSONValue(parsing: raw))?.jsonText ?? "null")
@@ -175,7 +191,7 @@ enum FieldText {
     /// The value as a cell: text as is, other values as JSON, `nil` for null.
     static func cell(_ raw: String) -> String? {
         if raw == "null" { return nil }
-        if isCanonical(raw) { return raw.utf8.first == 0x22 ? String(raw.dropFirst().dropLast()) : raw }
+        if isCanonical(raw) { return raw.utf8.first == 0x22 ? unquoted(raw) : raw }
         guard let v = try? JSONValue(parsing: raw) else { return nil }
         switch v {
         case .null: return nil
@@ -188,7 +204,13 @@ enum FieldText {
     static func of(_ t: TaskRecord) -> [(name: String, raw: String)] {
         guard let f = t.fields else { return [] }
         if let p = pairs(f) {
-            // A name given twice: the first wins, as the parsed object would keep one.
+            // A name given twice: the first wins, as the parsed object would keep one. The few
+            // names of a task are compared pairwise first; a set only when one repeats.
+            var repeated = false
+            for i in p.indices.dropFirst() where !repeated {
+                for j in 0..<i where p[j].name == p[i].name { repeated = true; break }
+            }
+            if !repeated { return p }
             var seen = Set<String>()
             return p.filter { seen.insert($0.name).inserted }
         }
