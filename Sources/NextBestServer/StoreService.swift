@@ -59,7 +59,7 @@ public struct StoreService: ServiceStore {
         case .failure(let a): return a
         case .success(let r): rows = r
         }
-        let importer = OutcomeImporter(store: store, check: OutcomeCheck(outcomes: outcomes), batchSize: 5000)
+        let importer = OutcomeImporter(store: store, check: OutcomeCheck(outcomes: outcomes), batchSize: OutcomeImporter.defaultBatchSize)
         do {
             let summary = try await importer.run(rows)
             let errors: [JSONValue] = summary.errors.map { ["outcome": .int($0.line), "error": .string($0.message)] }

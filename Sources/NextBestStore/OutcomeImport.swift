@@ -135,8 +135,12 @@ public struct OutcomeImporter: Sendable {
     /// Rows per transaction.
     public var batchSize: Int
 
+    /// The rows per transaction unless told otherwise: big enough that commits are a small part
+    /// of an import's time, small enough that a batch is written in a fraction of a second.
+    public static let defaultBatchSize = 20_000
+
     /// An importer.
-    public init(store: any Store, check: OutcomeCheck = OutcomeCheck(), batchSize: Int = 5000) {
+    public init(store: any Store, check: OutcomeCheck = OutcomeCheck(), batchSize: Int = OutcomeImporter.defaultBatchSize) {
         self.store = store
         self.check = check
         self.batchSize = max(1, batchSize)

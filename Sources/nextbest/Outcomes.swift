@@ -46,7 +46,7 @@ struct Outcomes: AsyncParsableCommand {
         var format: String?
 
         @Option(name: .long, help: ArgumentHelp("Rows per transaction.", valueName: "n"))
-        var batchSize: Int = 5000
+        var batchSize: Int = OutcomeImporter.defaultBatchSize
 
         @Option(name: .long, help: ArgumentHelp("Error rows printed at most (all are counted).", valueName: "n"))
         var maxErrors: Int = 100

@@ -1,5 +1,6 @@
 // The store suite: the same tests against SQLite and (when NEXTBEST_TEST_POSTGRES is set) PostgreSQL.
 import Foundation
+import GRDB
 import Testing
 @testable import NextBestStore
 
@@ -16,6 +17,24 @@ struct StoreSuiteTests {
             #expect(m2.from == storeSchemaVersion && m2.to == storeSchemaVersion)
             #expect(try await s2.counts() == StoreCounts(decisions: 0, tasks: 0, outcomes: 0))
             await s2.close()
+            if backend == .sqlite {  // a new SQLite file: 16 KiB pages, in WAL mode, kept when opened again
+                #expect(try await place.sql("PRAGMA page_size") == [[String(SQLiteStore.pageSize)]])
+                #expect(try await place.sql("PRAGMA journal_mode") == [["wal"]])
+            }
+        }
+    }
+
+    @Test("an existing SQLite store with SQLite's default pages opens and keeps them")
+    func oldPageSizeKept() async throws {
+        try await withPlace(.sqlite) { place in
+            guard case .sqlite(let path) = place.url else { return }
+            let q = try DatabaseQueue(path: path)  // an empty file as SQLite makes it: 4 KiB pages
+            try q.close()
+            _ = try sqliteRows(path: path, "PRAGMA journal_mode = WAL")
+            let (s, m) = try await openStore(place.url)
+            #expect(m.from == 0 && m.to == storeSchemaVersion)
+            await s.close()
+            #expect(try await place.sql("PRAGMA page_size") == [["4096"]])
         }
     }
 
