@@ -144,6 +144,34 @@ struct StrictNamesTests {
         #expect(err.at?.hasSuffix("a.lua:12") == true)
     }
 
+    @Test func aProposalErrorPointsAtTheReturnThatMadeIt() throws {
+        let e = try Fixture(["a.lua": StrictNamesTests.base + """
+            policy "p" { propose = function(c)
+              if c.a then
+                return { action = "reply", priority = 1 }
+              elseif c.b then
+                return { action = "replly", priority = 1 }
+              elseif c.c then
+                return { action = "reply",
+                         priority = "high" }
+              end
+              return { action = "reply", priority = 1, channel = "fax" }
+            end }
+            """]).engine()
+        func error(_ field: String) throws -> PolicyError {
+            try #require(try e.decide(["id": "1", field: true]).errors.first, "\(field)")
+        }
+        let unknown = try error("b")
+        #expect(unknown.message.contains(#"names an unknown action the text "replly" (did you mean 'reply'?)"#), "\(unknown)")
+        #expect(unknown.at?.hasSuffix("a.lua:14") == true, "\(unknown)")
+        let priority = try error("c")
+        #expect(priority.message.contains("for 'reply' has priority"), "\(priority)")
+        #expect(priority.at?.hasSuffix("a.lua:17") == true, "\(priority)")
+        let channel = try error("d")
+        #expect(channel.message.contains("names an unknown channel 'fax'"), "\(channel)")
+        #expect(channel.at?.hasSuffix("a.lua:19") == true, "\(channel)")
+    }
+
     @Test func aBrokenTestFileNeverStopsDecisions() throws {
         let f = try Fixture([
             "a.lua": StrictNamesTests.base + "policy \"p\" { action = \"reply\", priority = 1 }\n",

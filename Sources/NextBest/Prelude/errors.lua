@@ -101,9 +101,51 @@ function errors.failure(kind, decl, r)
   return e
 end
 
---- A proposal a policy returned that cannot be used, placed at the policy.
-function errors.bad_proposal(p, why)
-  return { message = sformat("policy '%s' returned a proposal that %s", p.name, why), file = p.file, line = p.line }
+local sources = {}  -- policy file texts by path (errors.place_proposals_in), to place proposal errors
+
+--- Gives the policy files' texts (`set.sources`, by path), so that proposal errors are placed at their lines.
+function errors.place_proposals_in(texts) sources = texts or {} end
+
+--- The line of policy p's `propose` that made a proposal (§6.1): for a text `value`, the line that
+--- holds it in quotes; else the line that writes `key =`; p's own line when neither is found.
+--- At most 64 lines are kept per policy, so names a policy makes up per customer cannot pile up.
+local function proposal_line(p, key, value)
+  if not p.propose or type(key) ~= "string" then return p.line end
+  local cache = p.proposal_lines
+  if not cache then cache = { n = 0 }; p.proposal_lines = cache end
+  local ck = type(value) == "string" and key .. "=" .. value or key
+  if cache[ck] then return cache[ck] end
+  local info = getinfo(p.propose, "S")
+  local src = sources[ssub(info.source, 2)]
+  local found, by_key = nil, nil
+  if src then
+    local written = sgsub(key, "%p", "%%%0") .. "%s*="
+    local n = 0
+    for l in M.bounds.original.gmatch(src .. "\n", "([^\n]*)\n") do
+      n = n + 1
+      if n > info.lastlinedefined then break end
+      if n >= info.linedefined then
+        if type(value) == "string" and (sfind(l, '"' .. value .. '"', 1, true) or sfind(l, "'" .. value .. "'", 1, true)) then
+          found = n
+          break
+        end
+        if not by_key and sfind(l, written) then
+          by_key = n
+          if type(value) ~= "string" then break end
+        end
+      end
+    end
+  end
+  found = found or by_key or p.line
+  if cache.n < 64 then cache.n = cache.n + 1; cache[ck] = found end
+  return found
+end
+
+--- A proposal a policy returned that cannot be used: placed at the line of its `propose` that
+--- wrote `key` (or the text `value`) when there is one, else at the policy.
+function errors.bad_proposal(p, why, key, value)
+  return { message = sformat("policy '%s' returned a proposal that %s", p.name, why), file = p.file,
+           line = key and proposal_line(p, key, value) or p.line }
 end
 
 return errors

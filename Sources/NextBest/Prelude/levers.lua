@@ -202,10 +202,10 @@ local function factor(x, default, p, cand, what, c, ctx, call)
     if x == nil then x = default end
   end
   if not finite(x) then
-    return nil, bad_proposal(p, sformat("for '%s' has a %s that is %s (a finite number is needed)", cand.action, what, type_name(x)))
+    return nil, bad_proposal(p, sformat("for '%s' has a %s that is %s (a finite number is needed)", cand.action, what, type_name(x)), what)
   end
   if what == "propensity" and (x < 0 or x > 1) then
-    return nil, bad_proposal(p, sformat("for '%s' has a propensity of %s (it must be from 0 to 1: a likelihood)", cand.action, tostring(x)))
+    return nil, bad_proposal(p, sformat("for '%s' has a propensity of %s (it must be from 0 to 1: a likelihood)", cand.action, tostring(x)), what)
   end
   return x
 end

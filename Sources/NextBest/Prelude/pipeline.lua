@@ -11,10 +11,8 @@ local list, memo, EMPTY, type_name, suggest = V.list, V.memo, V.EMPTY, V.type_na
 local failure, bad_proposal = errors.failure, errors.bad_proposal
 local unview, has_metatable, check_params = sandbox.unview, sandbox.has_metatable, sandbox.check_params
 local parse_time = M.time.parse
-local next, getinfo, ssub, sfind = next, natives.debug.getinfo, string.sub, string.find
-local sgmatch = M.bounds.original.gmatch
+local next = next
 local consent_nulls = natives.consent_nulls  -- consent_nulls() -> the consent entries given as JSON null, or nil
-local sources = nil  -- policy file texts by path (set by pipeline.new), to place proposal errors
 local levers = M.levers
 local PCVL = false   -- whether the set arbitrates by value and levers (§8.1; set by pipeline.new)
 
@@ -40,32 +38,32 @@ local function candidate(set, p, name, pr, reason, params, dept, channel, value,
   local spec = set.decl.action[name]
   if not spec then
     if name == nil then return nil, bad_proposal(p, "has no 'action'") end
-    return nil, bad_proposal(p, sformat("names an unknown action %s%s", type_name(name), type(name) == "string" and suggest(name, set.decl.action) or ""))
+    return nil, bad_proposal(p, sformat("names an unknown action %s%s", type_name(name), type(name) == "string" and suggest(name, set.decl.action) or ""), "action", name)
   end
   if PCVL or type(pr) ~= "number" or pr ~= pr or pr == huge or pr == -huge then
     local why = levers.check_proposal(set, name, pr, value, propensity)  -- priority, or value and propensity (§8.1)
-    if why then return nil, bad_proposal(p, why) end
+    if why then return nil, bad_proposal(p, why, "priority", pr) end
   end
   if reason == nil then reason = p.default_reason
-  elseif type(reason) ~= "string" then return nil, bad_proposal(p, sformat("for '%s' has a reason that is %s, not text", name, type_name(reason))) end
+  elseif type(reason) ~= "string" then return nil, bad_proposal(p, sformat("for '%s' has a reason that is %s, not text", name, type_name(reason)), "reason") end
   if params == nil then params = EMPTY
-  elseif type(params) ~= "table" then return nil, bad_proposal(p, sformat("for '%s' has params that are %s, not a table", name, type_name(params)))
+  elseif type(params) ~= "table" then return nil, bad_proposal(p, sformat("for '%s' has params that are %s, not a table", name, type_name(params)), "params")
   elseif has_metatable(unview(params)) and not rawequal(params, EMPTY) then  -- raw: no policy __eq runs here
-    return nil, bad_proposal(p, sformat("for '%s' has params with a metatable (use a plain table)", name))
+    return nil, bad_proposal(p, sformat("for '%s' has params with a metatable (use a plain table)", name), "params")
   elseif not rawequal(params, EMPTY) then
     local why = check_params(params)
-    if why then return nil, bad_proposal(p, sformat("for '%s' cannot be written: %s", name, why)) end
+    if why then return nil, bad_proposal(p, sformat("for '%s' cannot be written: %s", name, why), "params") end
   end
   if dept == nil then dept = spec.department
   elseif type(dept) ~= "string" or not smatch(dept, "^[%w_%-]+$") then
-    return nil, bad_proposal(p, sformat("for '%s' has an unusable department %s (letters, digits, '_' and '-')", name, type_name(dept)))
+    return nil, bad_proposal(p, sformat("for '%s' has an unusable department %s (letters, digits, '_' and '-')", name, type_name(dept)), "department", dept)
   elseif set.declares_department and not set.decl.department[dept] then
-    return nil, bad_proposal(p, sformat("for '%s' names an unknown department '%s'%s", name, dept, suggest(dept, set.decl.department)))
+    return nil, bad_proposal(p, sformat("for '%s' names an unknown department '%s'%s", name, dept, suggest(dept, set.decl.department)), "department", dept)
   end
   if channel == nil then channel = spec.channel
-  elseif type(channel) ~= "string" then return nil, bad_proposal(p, sformat("for '%s' has a channel that is %s, not text", name, type_name(channel)))
+  elseif type(channel) ~= "string" then return nil, bad_proposal(p, sformat("for '%s' has a channel that is %s, not text", name, type_name(channel)), "channel")
   elseif set.declares_channel and not set.decl.channel[channel] then
-    return nil, bad_proposal(p, sformat("for '%s' names an unknown channel '%s'%s", name, channel, suggest(channel, set.decl.channel)))
+    return nil, bad_proposal(p, sformat("for '%s' names an unknown channel '%s'%s", name, channel, suggest(channel, set.decl.channel)), "channel", channel)
   end
   local cand = { action = name, priority = pr, reason = reason, params = params, policy = p.name,
                  department = dept, channel = channel, spec = spec }
@@ -85,35 +83,13 @@ local function unknown_key(r)
   return nil
 end
 
---- The line of policy p's `propose` that holds `key =` (the return that made the proposal), or p's line.
-local function line_of_key(p, key)
-  local lines = p.key_lines
-  if not lines then lines = {}; p.key_lines = lines end
-  if lines[key] then return lines[key] end
-  local info = getinfo(p.propose, "S")
-  local src, found = sources[ssub(info.source, 2)], p.line
-  if src and type(key) == "string" then
-    local n = 0
-    for l in sgmatch(src .. "\n", "([^\n]*)\n") do
-      n = n + 1
-      if n >= info.linedefined and n <= info.lastlinedefined and sfind(l, key .. "%s*=") then found = n; break end
-    end
-  end
-  lines[key] = found
-  return found
-end
-
 --- The error for a proposal key it may not have (`reasn`), at the line that writes it.
 local function key_error(p, key)
   if key == "value" or key == "propensity" then  -- not under "pcvl" (§8.1)
-    local e = bad_proposal(p, sformat("gives '%s', which counts only with contact_policy { arbitration = \"pcvl\" }: give a priority", key))
-    e.line = line_of_key(p, key)
-    return e
+    return bad_proposal(p, sformat("gives '%s', which counts only with contact_policy { arbitration = \"pcvl\" }: give a priority", key), key)
   end
-  local e = bad_proposal(p, sformat("has a key '%s' it may not have%s (a proposal may have %s)", tostring(key),
-                                    type(key) == "string" and suggest(key, PROPOSAL_KEYS) or "", PROPOSAL_KEY_LIST))
-  e.line = line_of_key(p, key)
-  return e
+  return bad_proposal(p, sformat("has a key '%s' it may not have%s (a proposal may have %s)", tostring(key),
+                                 type(key) == "string" and suggest(key, PROPOSAL_KEYS) or "", PROPOSAL_KEY_LIST), key)
 end
 
 --- Runs policy p for customer c; returns one candidate or a list of them, or nil and an error.
@@ -259,7 +235,7 @@ function pipeline.new(set, sb, reporter, clock)
   local SCHEMA = M.schema.new_checker(set, reporter)  -- nil without a profile schema
   local HISTORY = M.contacts.new(set, sb, clock)      -- extra contacts, caps and outcome rules (§3, §8.2, §8.3)
   local HELD = SCHEMA and SCHEMA.held
-  sources = set.sources
+  errors.place_proposals_in(set.sources)
   PCVL = set.contact.arbitration == "pcvl"
   if PCVL then  -- proposals give value and propensity instead of a priority
     PROPOSAL_KEYS.value, PROPOSAL_KEYS.propensity = true, true
