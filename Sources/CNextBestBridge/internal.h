@@ -69,6 +69,25 @@ int nb_value_push(lua_State *L, const nb_value *tape, size_t count, const char *
                   nb_keycache *keys, int keys_idx, nb_views *views);
 /// Appends the Lua value at idx as JSON (objects with sorted keys).
 void nb_json_encode(lua_State *L, int idx, nb_buf *b, int depth);
+/// How a table is written (json_out.c): as an array (its n elements), an object (string keys),
+/// or an object whose keys are first turned to text (mixed keys); `count` is its number of keys.
+enum { NB_SHAPE_ARRAY, NB_SHAPE_OBJECT, NB_SHAPE_MIXED };
+int nb_table_shape(lua_State *L, int idx, lua_Integer *n, lua_Integer *count);
+/// Pushes a copy of the table at idx whose keys are their text (`2` -> "2", `true` -> "true",
+/// other kinds their type's name); returns how many distinct keys it has.
+lua_Integer nb_push_string_keyed(lua_State *L, int idx, lua_Integer count);
+/// Before a table at depth `depth` is written (`written`: bytes so far): room on the stack, the
+/// output within the state's memory limit, no cycle through `path` (the tables being written,
+/// by depth); then notes the table in `path`. Raises the policy's error otherwise.
+void nb_enter_table(lua_State *L, int idx, size_t written, int depth, const void **path);
+/// Pushes t[name], read raw (no metamethod of a policy's table runs); nil when t is no table.
+void nb_raw_field(lua_State *L, int idx, const char *name);
+/// The fields of a plan's entries, in the order they are written ("?factors": only when present).
+extern const char *const NB_ACTION_FIELDS[], *const NB_LEVER_ACTION_FIELDS[], *const NB_SUPPRESSED_FIELDS[],
+                  *const NB_HELD_OUT_FIELDS[], *const NB_FACTOR_FIELDS[];
+/// Appends the plan table at idx to `nodes` and `strings` as a tape of nb_value (what
+/// nb_encode_plan writes, typed; plan_tape.c): for Engine.decide(_ profile:), no JSON text.
+void nb_tape_plan(lua_State *L, int idx, nb_buf *nodes, nb_buf *strings);
 /// The most bytes one value written as JSON may take: the state's memory limit (1 GiB without one).
 size_t nb_output_limit(lua_State *L);
 /// Appends a Lua number as JSON (integers exact, floats shortest round-trip, NaN/inf as null).

@@ -103,6 +103,43 @@ static int is_array(lua_State *L, int idx) {
     return arr;
 }
 
+int nb_table_shape(lua_State *L, int idx, lua_Integer *n, lua_Integer *count) {
+    *n = (lua_Integer)lua_rawlen(L, idx);
+    *count = 0;
+    int string_keys = 1;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        (*count)++;
+        if (lua_type(L, -2) != LUA_TSTRING) string_keys = 0;
+        lua_pop(L, 1);
+    }
+    if ((*n > 0 && *count == *n) || (*count == 0 && is_array(L, idx))) return NB_SHAPE_ARRAY;
+    return string_keys ? NB_SHAPE_OBJECT : NB_SHAPE_MIXED;
+}
+
+lua_Integer nb_push_string_keyed(lua_State *L, int idx, lua_Integer count) {
+    idx = lua_absindex(L, idx);
+    lua_createtable(L, 0, (int)count);
+    int copy = lua_gettop(L);
+    lua_Integer kept = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pushvalue(L, -2);
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            if (lua_type(L, -1) == LUA_TNUMBER || lua_type(L, -1) == LUA_TBOOLEAN) luaL_tolstring(L, -1, NULL);
+            else lua_pushstring(L, luaL_typename(L, -1));
+            lua_replace(L, -2);
+        }
+        lua_pushvalue(L, -1);
+        if (lua_rawget(L, copy) == LUA_TNIL) kept++;
+        lua_pop(L, 1);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, copy);
+        lua_pop(L, 1);
+    }
+    return kept;
+}
+
 static void encode_table(lua_State *L, int idx, nb_buf *b, int depth, const void **path);
 static void encode(lua_State *L, int idx, nb_buf *b, int depth, const void **path);
 
@@ -132,15 +169,19 @@ static void encode(lua_State *L, int idx, nb_buf *b, int depth, const void **pat
     }
     }
     if (depth > NB_MAX_DEPTH) { PUT(L, b, "null"); return; }
+    nb_enter_table(L, idx, b->len, depth, path);
+    encode_table(L, idx, b, depth, path);
+    path[depth] = NULL;
+}
+
+void nb_enter_table(lua_State *L, int idx, size_t written, int depth, const void **path) {
     luaL_checkstack(L, 6, "nested too deeply");
-    if (b->len > nb_output_limit(L)) luaL_error(L, "the output is too big (more than the state's memory limit)");
+    if (written > nb_output_limit(L)) luaL_error(L, "the output is too big (more than the state's memory limit)");
     // A table already being written, further up: the value refers to itself.
     const void *me = lua_topointer(L, idx);
     for (int i = 0; i < depth && i <= NB_MAX_DEPTH; i++)
         if (path[i] == me) luaL_error(L, "params refer to themselves");
     path[depth] = me;
-    encode_table(L, idx, b, depth, path);
-    path[depth] = NULL;
 }
 
 /// Writes the table at `idx` (absolute) as JSON: nb_json_encode's table half.
@@ -160,16 +201,9 @@ static void encode_table(lua_State *L, int idx, nb_buf *b, int depth, const void
         }
         lua_pop(L, 1);
     }
-    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
-    lua_Integer count = 0;
-    int string_keys = 1;
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        count++;
-        if (lua_type(L, -2) != LUA_TSTRING) string_keys = 0;
-        lua_pop(L, 1);
-    }
-    if ((n > 0 && count == n) || (count == 0 && is_array(L, idx))) {
+    lua_Integer n, count;
+    int shape = nb_table_shape(L, idx, &n, &count);
+    if (shape == NB_SHAPE_ARRAY) {
         PUT(L, b, "[");
         for (lua_Integer i = 1; i <= n; i++) {
             if (i > 1) PUT(L, b, ",");
@@ -180,23 +214,9 @@ static void encode_table(lua_State *L, int idx, nb_buf *b, int depth, const void
         PUT(L, b, "]");
         return;
     }
-    if (!string_keys) {
-        // Mixed keys: keys become their string form, in iteration order of a sorted copy.
-        lua_createtable(L, 0, (int)count);
-        int copy = lua_gettop(L);
-        lua_pushnil(L);
-        while (lua_next(L, idx)) {
-            lua_pushvalue(L, -2);
-            if (lua_type(L, -1) != LUA_TSTRING) {
-                if (lua_type(L, -1) == LUA_TNUMBER || lua_type(L, -1) == LUA_TBOOLEAN) luaL_tolstring(L, -1, NULL);
-                else lua_pushstring(L, luaL_typename(L, -1));
-                lua_replace(L, -2);
-            }
-            lua_pushvalue(L, -2);
-            lua_rawset(L, copy);
-            lua_pop(L, 1);
-        }
-        encode_table(L, copy, b, depth, path);
+    if (shape == NB_SHAPE_MIXED) {  // keys become their string form, in iteration order of a sorted copy
+        nb_push_string_keyed(L, idx, count);
+        encode_table(L, lua_gettop(L), b, depth, path);
         lua_pop(L, 1);
         return;
     }
@@ -232,7 +252,7 @@ static void encode_table(lua_State *L, int idx, nb_buf *b, int depth, const void
 // --- plans -----------------------------------------------------------------------------
 
 /// Pushes t.name, read raw (no metamethod of a policy's table runs); nil when t is no table.
-static void field(lua_State *L, int idx, const char *name) {
+void nb_raw_field(lua_State *L, int idx, const char *name) {
     if (!lua_istable(L, idx)) { lua_pushnil(L); return; }
     idx = lua_absindex(L, idx);
     lua_pushstring(L, name);
@@ -245,22 +265,22 @@ static void put_field(lua_State *L, int t, const char *name, size_t nlen, nb_buf
     PUT(L, b, "\"");
     put_bytes(L, b, name, nlen);
     PUT(L, b, "\":");
-    field(L, t, name);
+    nb_raw_field(L, t, name);
     nb_json_encode(L, -1, b, 1);
     lua_pop(L, 1);
 }
 #define FIELD(L, t, lit, b, first) put_field(L, t, lit, sizeof(lit) - 1, b, first)
 
-static const char *const FACTOR_FIELDS[] = {"p", "c", "v", "l", NULL};
+const char *const NB_FACTOR_FIELDS[] = {"p", "c", "v", "l", NULL};
 
 /// Writes `,"factors":{"p":…,"c":…,"v":…,"l":…}` when action `a` has factors (arbitration
 /// "pcvl", policy-language.md §8.1), in that order; nothing otherwise.
 static void put_factors(lua_State *L, int a, nb_buf *b) {
-    field(L, a, "factors");
+    nb_raw_field(L, a, "factors");
     int t = lua_gettop(L);
     if (lua_istable(L, t)) {
         PUT(L, b, ",\"factors\":{");
-        for (int f = 0; FACTOR_FIELDS[f]; f++) put_field(L, t, FACTOR_FIELDS[f], 1, b, f == 0);
+        for (int f = 0; NB_FACTOR_FIELDS[f]; f++) put_field(L, t, NB_FACTOR_FIELDS[f], 1, b, f == 0);
         PUT(L, b, "}");
     }
     lua_pop(L, 1);
@@ -269,7 +289,7 @@ static void put_factors(lua_State *L, int a, nb_buf *b) {
 /// Writes plan.name as a JSON array (empty when absent); each element either as a record
 /// with the given fields in order, or, when `fields` is NULL, as a plain value.
 static void put_list(lua_State *L, int plan, const char *name, const char *const *fields, nb_buf *b) {
-    field(L, plan, name);
+    nb_raw_field(L, plan, name);
     int list = lua_gettop(L);
     PUT(L, b, "[");
     lua_Integer n = lua_istable(L, list) ? (lua_Integer)lua_rawlen(L, list) : 0;
@@ -331,13 +351,13 @@ static void push_path(lua_State *L, int profile, const char *name, size_t len) {
 /// list of names) as `,"name":value` (null when absent), read raw from `plan.profile`.
 static void put_department_fields(lua_State *L, int plan, int a, nb_buf *b) {
     luaL_checkstack(L, 8, "route fields");
-    field(L, plan, "route_fields");
+    nb_raw_field(L, plan, "route_fields");
     if (!lua_istable(L, -1)) { lua_pop(L, 1); return; }
-    field(L, a, "department");
+    nb_raw_field(L, a, "department");
     lua_rawget(L, -2);
     if (!lua_istable(L, -1)) { lua_pop(L, 2); return; }
     int names = lua_gettop(L);
-    field(L, plan, "profile");
+    nb_raw_field(L, plan, "profile");
     int profile = lua_gettop(L);
     lua_Integer n = (lua_Integer)lua_rawlen(L, names);
     for (lua_Integer i = 1; i <= n; i++) {
@@ -354,53 +374,53 @@ static void put_department_fields(lua_State *L, int plan, int a, nb_buf *b) {
     lua_pop(L, 3);
 }
 
-static const char *const ACTION_FIELDS[] = {"action", "department", "channel", "priority", "policy", "reason", "params", NULL};
-static const char *const SUPPRESSED_FIELDS[] = {"action", "policy", "reason", NULL};
+const char *const NB_ACTION_FIELDS[] = {"action", "department", "channel", "priority", "policy", "reason", "params", NULL};
+const char *const NB_SUPPRESSED_FIELDS[] = {"action", "policy", "reason", NULL};
 /// With levers (§8.1, §8.5): actions may carry factors.
-static const char *const LEVER_ACTION_FIELDS[] = {"action", "department", "channel", "priority", "policy", "reason", "params", "?factors", NULL};
-static const char *const HELD_OUT_FIELDS[] = {"action", "policy", "holdout", NULL};
+const char *const NB_LEVER_ACTION_FIELDS[] = {"action", "department", "channel", "priority", "policy", "reason", "params", "?factors", NULL};
+const char *const NB_HELD_OUT_FIELDS[] = {"action", "policy", "holdout", NULL};
 
 void nb_encode_plan(lua_State *L, int plan, nb_buf *out, nb_buf *routes, nb_marks *marks, nb_buf *route_index) {
     plan = lua_absindex(L, plan);
     luaL_checkstack(L, 8, "plan too deep");
     PUT(L, out, "{\"customer\":");
     marks->customer_start = out->len;
-    field(L, plan, "customer");
+    nb_raw_field(L, plan, "customer");
     nb_json_encode(L, -1, out, 1);
     lua_pop(L, 1);
     marks->customer_end = out->len;
     PUT(L, out, ",\"segments\":");
     put_list(L, plan, "segments", NULL, out);
-    field(L, plan, "levers");  // set only by sets with pcvl, holdouts or a fallback
+    nb_raw_field(L, plan, "levers");  // set only by sets with pcvl, holdouts or a fallback
     int levers = lua_toboolean(L, -1);
     lua_pop(L, 1);
     PUT(L, out, ",\"actions\":");
-    put_list(L, plan, "actions", levers ? LEVER_ACTION_FIELDS : ACTION_FIELDS, out);
+    put_list(L, plan, "actions", levers ? NB_LEVER_ACTION_FIELDS : NB_ACTION_FIELDS, out);
     PUT(L, out, ",\"suppressed\":");
-    put_list(L, plan, "suppressed", SUPPRESSED_FIELDS, out);
+    put_list(L, plan, "suppressed", NB_SUPPRESSED_FIELDS, out);
     PUT(L, out, ",\"errors\":");
     put_list(L, plan, "errors", NULL, out);
     if (levers) {  // a holdout (§8.5): its name, and what the customer would have received
-        field(L, plan, "holdout");
+        nb_raw_field(L, plan, "holdout");
         int named = lua_type(L, -1) == LUA_TSTRING;
         if (named) { PUT(L, out, ",\"holdout\":"); nb_json_encode(L, -1, out, 1); }
         lua_pop(L, 1);
-        field(L, plan, "held_out");
+        nb_raw_field(L, plan, "held_out");
         int held = lua_istable(L, -1);
         lua_pop(L, 1);
-        if (held) { PUT(L, out, ",\"held_out\":"); put_list(L, plan, "held_out", HELD_OUT_FIELDS, out); }
+        if (held) { PUT(L, out, ",\"held_out\":"); put_list(L, plan, "held_out", NB_HELD_OUT_FIELDS, out); }
     }
     PUT(L, out, "}\n");
     if (!routes) return;
     // One work item per action, for the department that carries it out.
-    field(L, plan, "actions");
+    nb_raw_field(L, plan, "actions");
     int list = lua_gettop(L);
     lua_Integer n = (lua_Integer)lua_rawlen(L, list);
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, list, i);
         int a = lua_gettop(L);
         nb_route entry;
-        field(L, a, "department");
+        nb_raw_field(L, a, "department");
         size_t dl;
         const char *dept = lua_tolstring(L, -1, &dl);
         entry.dept_start = routes->len;

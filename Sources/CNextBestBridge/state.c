@@ -452,6 +452,7 @@ typedef struct {
     const nb_value *tape;  // a profile built in Swift, instead of `json`
     size_t tape_count;
     int status;
+    nb_buf *plan_nodes, *plan_strings;  // when set, the plan goes there as typed nodes, not to `out`
 } decide_job;
 
 /// A record that is an array: no plan (arrays and objects are both tables in Lua, so this is told before).
@@ -537,7 +538,8 @@ static int decide_k(lua_State *L) {
         if (!lua_isnil(L, -1)) nb_json_encode(L, -1, job->customer, 1);
         return 0;
     }
-    nb_encode_plan(L, -3, job->out, job->routes, job->marks, job->route_index);
+    if (job->plan_nodes) nb_tape_plan(L, -3, job->plan_nodes, job->plan_strings);
+    else nb_encode_plan(L, -3, job->out, job->routes, job->marks, job->route_index);
     job->status = lua_toboolean(L, -2) ? NB_PLAN_WITH_ERRORS : NB_PLAN;
     return 0;
 }
@@ -577,13 +579,16 @@ static int run_decide(decide_job *job) {
 
 int nb_decide(nb_state *s, const char *json, size_t len, long line, long column,
               nb_buf *out, nb_buf *routes, nb_buf *route_index, nb_marks *marks, nb_buf *message, nb_buf *customer) {
-    decide_job job = {s, json, len, line, column, out, routes, route_index, message, customer, marks, NULL, 0, NB_FAILED};
+    decide_job job = {s, json, len, line, column, out, routes, route_index, message, customer, marks, NULL, 0, NB_FAILED, NULL, NULL};
     return run_decide(&job);
 }
 
 int nb_decide_value(nb_state *s, const nb_value *tape, size_t count, const char *strings,
-                    nb_buf *out, nb_marks *marks, nb_buf *message, nb_buf *customer) {
+                    nb_buf *plan_nodes, nb_buf *plan_strings, nb_marks *marks, nb_buf *message, nb_buf *customer) {
     if (count == 0) return NB_FAILED;
-    decide_job job = {s, strings, 0, 0, 0, out, NULL, NULL, message, customer, marks, tape, count, NB_FAILED};
+    nb_buf_clear(plan_nodes);
+    nb_buf_clear(plan_strings);
+    decide_job job = {s, strings, 0, 0, 0, plan_nodes, NULL, NULL, message, customer, marks, tape, count, NB_FAILED,
+                      plan_nodes, plan_strings};
     return run_decide(&job);
 }

@@ -104,9 +104,10 @@ typedef struct nb_value {
 } nb_value;
 
 /// nb_decide for a profile built in Swift: `tape[0..count)` with string bytes in `strings`
-/// is pushed as Lua tables inside the protected call, without JSON text.
+/// is pushed as Lua tables inside the protected call, without JSON text; the plan comes back
+/// the same way: `plan_nodes` holds its nb_value nodes (pre-order), `plan_strings` their bytes.
 int nb_decide_value(nb_state *s, const nb_value *tape, size_t count, const char *strings,
-                    nb_buf *out, nb_marks *marks, nb_buf *message, nb_buf *customer);
+                    nb_buf *plan_nodes, nb_buf *plan_strings, nb_marks *marks, nb_buf *message, nb_buf *customer);
 
 /// Maximum nesting depth accepted in a profile.
 #define NB_MAX_DEPTH 64

@@ -43,6 +43,8 @@ final class LuaState {
     private let customer = NativeBuffer()
     /// The tape a profile built in Swift is flattened into, refilled for each one.
     private let tape = ValueTape()
+    /// The plan of the last profile built in Swift, as the bridge's typed nodes and their strings.
+    private let planNodes = NativeBuffer(), planStrings = NativeBuffer()
     /// What the state's `ctx.now` was last set to (`nil`: not known), so that a call wanting the
     /// same time sets nothing.
     var clock: ClockMark?
@@ -125,13 +127,58 @@ final class LuaState {
     }
 
     /// Decides one profile built in Swift, pushed into Lua as values (no JSON text, through
-    /// this state's reused tape); appends the plan line to `out`.
-    func decide(_ profile: JSONValue, out: NativeBuffer) -> DecideOutcome {
+    /// this state's reused tape); the plan comes back as values too: read it with ``plan()``.
+    func decide(_ profile: JSONValue) -> DecideOutcome {
         tape.fill(profile)
         var marks = nb_marks()
         let strings = UnsafeRawPointer(tape.strings).assumingMemoryBound(to: CChar.self)
-        let status = nb_decide_value(state, tape.nodes, tape.nodeCount, strings, &out.raw, &marks, &message.raw, &customer.raw)
+        let status = nb_decide_value(state, tape.nodes, tape.nodeCount, strings, &planNodes.raw, &planStrings.raw,
+                                     &marks, &message.raw, &customer.raw)
         return outcome(status, marks)
+    }
+
+    /// The plan the last ``decide(_:)`` made, from the bridge's nodes (pre-order: an array or
+    /// object node, then its elements or key/value pairs); `nil` when they do not read as one value.
+    func plan() -> JSONValue? {
+        let count = planNodes.count / MemoryLayout<nb_value>.stride
+        guard count > 0, let base = planNodes.raw.data else { return nil }
+        let nodes = UnsafeRawPointer(base).assumingMemoryBound(to: nb_value.self)
+        let strings = UnsafeRawBufferPointer(start: planStrings.raw.data, count: planStrings.count)
+        var next = 0
+        func value() -> JSONValue? {
+            guard next < count else { return nil }
+            let v = nodes[next]
+            next += 1
+            switch Int(v.kind) {
+            case Int(NB_VALUE_NULL): return .null
+            case Int(NB_VALUE_FALSE): return .bool(false)
+            case Int(NB_VALUE_TRUE): return .bool(true)
+            case Int(NB_VALUE_INT): return .int(Int(v.integer))
+            case Int(NB_VALUE_DOUBLE): return .double(v.number)
+            case Int(NB_VALUE_STRING):
+                guard v.offset + v.length <= strings.count else { return nil }
+                return .string(String(decoding: UnsafeRawBufferPointer(rebasing: strings[v.offset..<(v.offset + v.length)]), as: UTF8.self))
+            case Int(NB_VALUE_ARRAY):
+                var a: [JSONValue] = []
+                a.reserveCapacity(min(v.length, count))
+                for _ in 0..<v.length {
+                    guard let x = value() else { return nil }
+                    a.append(x)
+                }
+                return .array(a)
+            case Int(NB_VALUE_OBJECT):
+                var o: [String: JSONValue] = [:]
+                o.reserveCapacity(min(v.length, count))
+                for _ in 0..<v.length {
+                    guard case .string(let k)? = value(), let x = value() else { return nil }
+                    o[k] = x
+                }
+                return .object(o)
+            default: return nil
+            }
+        }
+        guard let v = value(), next == count else { return nil }
+        return v
     }
 
     private func withRoutes<R>(_ routes: RouteBatch?, _ body: (UnsafeMutablePointer<nb_buf>?, UnsafeMutablePointer<nb_buf>?) -> R) -> R {

@@ -126,9 +126,8 @@ extension Engine {
         let id = profile["id"].flatMap { v -> String? in
             switch v { case .string(let s): return s; case .int(let i): return String(i); default: return nil }
         }
-        return try decide(now: nil, context: nil, history: id.map { [$0: history] } ?? [:], { state, out in state.decide(profile, out: out) }) { out in
-            try Plan(json: out.withBytes { try JSONValue(parsing: $0) })
-        }
+        return try decide(now: nil, context: nil, history: id.map { [$0: history] } ?? [:], { state, _ in state.decide(profile) },
+                          read: Self.typedPlan)
     }
 
     /// Decides one profile given as JSON bytes (one object) with past contacts from outside it.
@@ -151,7 +150,7 @@ extension Engine {
         let id = bytes.withUnsafeBytes { ShardKey.idText(of: $0) }.map { String(decoding: $0, as: UTF8.self) }
         return try decide(now: now, context: context, history: id.map { [$0: history] } ?? [:], { state, out in
             bytes.withUnsafeBytes { state.decide($0, line: 0, column: 0, out: out, routes: nil) }
-        }, read: { out in
+        }, read: { _, out in
             out.withBytes { raw in
                 var end = raw.count
                 while end > 0, raw[end - 1] == 0x0A || raw[end - 1] == 0x0D || raw[end - 1] == 0x20 { end -= 1 }
@@ -162,7 +161,7 @@ extension Engine {
 
     /// Decides with a state from the pool whose extra contacts are `history` for this one call.
     func decide<T>(now: String?, context: [String: String]?, history: [String: [PastContact]],
-                   _ push: (LuaState, NativeBuffer) -> DecideOutcome, read: (NativeBuffer) throws -> T) throws(DecisionError) -> T {
+                   _ push: (LuaState, NativeBuffer) -> DecideOutcome, read: (LuaState, NativeBuffer) throws -> T) throws(DecisionError) -> T {
         try decide(now: now, context: context, { state, out in
             if !history.isEmpty {
                 do { try state.setHistory(history) } catch { return .failed(message: "cannot hand the contact history to the engine: \(error)", customer: nil) }

@@ -11,7 +11,7 @@ extension Engine {
         let bytes = Array(json)
         return try decide(now: now, context: context, { state, out in
             bytes.withUnsafeBytes { state.decide($0, line: 0, column: 0, out: out, routes: nil) }
-        }, read: { out in
+        }, read: { _, out in
             out.withBytes { raw in
                 var end = raw.count
                 while end > 0, raw[end - 1] == 0x0A || raw[end - 1] == 0x0D || raw[end - 1] == 0x20 { end -= 1 }

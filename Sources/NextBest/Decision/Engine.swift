@@ -93,15 +93,21 @@ public final class Engine: Sendable {
 
     /// Decides one profile built in Swift: its values are pushed into Lua as they are, without JSON text.
     public func decide(_ profile: Profile) throws(DecisionError) -> Plan {
-        try decide { state, out in state.decide(profile, out: out) }
+        try decide(profile, context: nil)
     }
 
     /// Decides one profile built in Swift in `context`: what policies see as `ctx.context`
     /// (policy-language.md §8.1, e.g. `["channel": "web"]`); `nil` keeps ``EngineOptions/context``.
     public func decide(_ profile: Profile, context: [String: String]?) throws(DecisionError) -> Plan {
-        try decide(now: nil, context: context, { state, out in state.decide(profile, out: out) }) { out in
-            try Plan(json: out.withBytes { try JSONValue(parsing: $0) })
+        try decide(now: nil, context: context, { state, _ in state.decide(profile) }, read: Self.typedPlan)
+    }
+
+    /// The plan a state made for a profile built in Swift, read from the bridge's typed nodes.
+    static func typedPlan(_ state: LuaState, _: NativeBuffer) throws(DecisionError) -> Plan {
+        guard let value = state.plan() else {
+            throw .failed(message: "the engine wrote a plan it cannot read back (a bug in NextBest)", customer: nil)
         }
+        return try Plan(json: value)
     }
 
     /// Decides one profile given as JSON bytes (one object).
@@ -114,13 +120,13 @@ public final class Engine: Sendable {
 
     /// Decides one profile with a state from the pool; `push` hands it to the bridge.
     private func decide(_ push: (LuaState, NativeBuffer) -> DecideOutcome) throws(DecisionError) -> Plan {
-        try decide(now: nil, context: nil, push) { out in try Plan(json: out.withBytes { try JSONValue(parsing: $0) }) }
+        try decide(now: nil, context: nil, push) { _, out in try Plan(json: out.withBytes { try JSONValue(parsing: $0) }) }
     }
 
     /// Decides one profile with a state from the pool, as of `now` (`nil`: the engine's own
     /// time) in `context` (`nil`: the engine's own), and reads the plan the bridge wrote with `read`.
     func decide<T>(now: String?, context: [String: String]?, _ push: (LuaState, NativeBuffer) -> DecideOutcome,
-                   read: (NativeBuffer) throws -> T) throws(DecisionError) -> T {
+                   read: (LuaState, NativeBuffer) throws -> T) throws(DecisionError) -> T {
         let result: Result<T, DecisionError>
         do {
             result = try pool.withState { state in
@@ -130,7 +136,7 @@ public final class Engine: Sendable {
                 let out = NativeBuffer()
                 switch push(state, out) {
                 case .plan:
-                    return .success(try read(out))
+                    return .success(try read(state, out))
                 case .badRecord(let m, let c, _):
                     return .failure(.badRecord(message: m, customer: c.flatMap { try? JSONValue(parsing: $0) }))
                 case .failed(let m, let c):
