@@ -293,6 +293,27 @@ struct PipelineTests {
         #expect(a.params == ["n": 21])
     }
 
+    /// "(field 'x' is missing)" is said when the line the error is at reads the missing field —
+    /// told from the policy's line, not from the words of Lua's message.
+    @Test func aMissingFieldIsNamedOnlyWhenTheFailingLineReadsIt() throws {
+        let f = try Fixture(["catalog.lua": catalog, "a.lua": """
+            policy "same_line" { when = function(c) return c.score > 3 end, action = "webinar", priority = 1 }
+            policy "other_line" {
+              when = function(c)
+                local bonus = c.bonus or 0
+                return c.tier > 3
+              end,
+              action = "event", priority = 2,
+            }
+            policy "quoted" { when = function(c) return c["spend"] * 2 > 1 end, action = "care", priority = 3 }
+            """])
+        let plan = try f.engine().decide(["id": "1", "tier": "gold"])
+        let byPolicy = Dictionary(plan.errors.map { ($0.policy ?? "", $0.message) }, uniquingKeysWith: { a, _ in a })
+        #expect(byPolicy["same_line"] == "attempt to compare number with nil (field 'score' is missing)")
+        #expect(byPolicy["other_line"] == "attempt to compare number with string")  // bonus was missing, on another line
+        #expect(byPolicy["quoted"]?.hasSuffix("(field 'spend' is missing)") == true, "\(byPolicy)")
+    }
+
     @Test func aPolicyErrorIsReportedWithItsPlaceAndTheOtherPoliciesStillRun() throws {
         let f = try Fixture(["catalog.lua": catalog, "retention.lua": """
             policy "retention" {

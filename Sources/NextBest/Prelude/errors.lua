@@ -47,9 +47,35 @@ function errors.text(e)
   return e.at and sformat("%s (%s): %s", who, e.at, e.message) or sformat("%s: %s", who, e.message)
 end
 
+local sources = {}  -- policy file texts by path (errors.read_sources), to read the lines errors are at
+local source_lines = {}  -- path -> its lines, split when an error first needs one
+
+--- Gives the policy files' texts (`set.sources`, by path): errors are then told by the lines they are at.
+function errors.read_sources(texts)
+  sources, source_lines = texts or {}, {}
+end
+
+--- Whether line `line` of policy file `file` reads the field `name` (as `.name`, `["name"]` or `'name'`).
+local function line_reads(file, line, name)
+  local lines = source_lines[file]
+  if not lines then
+    local src = sources[file]
+    if not src then return false end
+    lines = {}
+    for l in M.bounds.original.gmatch(src .. "\n", "([^\n]*)\n") do lines[#lines + 1] = l end
+    source_lines[file] = lines
+  end
+  local text = lines[line]
+  if not text or type(name) ~= "string" then return false end
+  return sfind(text, "." .. name, 1, true) ~= nil and sfind(text, "%." .. sgsub(name, "%p", "%%%0") .. "%f[^%w_]") ~= nil
+      or sfind(text, '"' .. name .. '"', 1, true) ~= nil or sfind(text, "'" .. name .. "'", 1, true) ~= nil
+end
+
 --- The error reporter of one state. `policy_sources` lists the chunk names of policy and test
 --- files ("@path" = true): the handler places an error at the innermost line in one of them.
---- `reporter.missing` is the last profile field read that was not there (set by the profile's view).
+--- `reporter.missing` is the last profile field read that was not there (set by the profile's view):
+--- when the line the error is at reads that field, the message says the field is missing. What
+--- is compared is the policy's line, never the error's text, whose wording belongs to Lua.
 function errors.new(policy_sources)
   local r = { missing = nil }
 
@@ -69,7 +95,7 @@ function errors.new(policy_sources)
     local stripped = smatch(msg, "^[^\n]-%.lua:%d+: (.*)$") or smatch(msg, "^%.%.%.[^\n]-:%d+: (.*)$")
     if stripped then msg = stripped end
     local missing = r.missing
-    if missing and (sfind(msg, "nil value", 1, true) or sfind(msg, "with nil", 1, true) or sfind(msg, "nil with", 1, true)) then
+    if missing and file and line_reads(file, line, missing) then
       msg = sformat("%s (field '%s' is missing)", msg, tostring(missing))
     end
     return { message = msg, file = file, line = line }
@@ -101,10 +127,6 @@ function errors.failure(kind, decl, r)
   return e
 end
 
-local sources = {}  -- policy file texts by path (errors.place_proposals_in), to place proposal errors
-
---- Gives the policy files' texts (`set.sources`, by path), so that proposal errors are placed at their lines.
-function errors.place_proposals_in(texts) sources = texts or {} end
 
 --- The line of policy p's `propose` that made a proposal (§6.1): for a text `value`, the line that
 --- holds it in quotes; else the line that writes `key =`; p's own line when neither is found.

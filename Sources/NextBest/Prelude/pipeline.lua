@@ -235,7 +235,7 @@ function pipeline.new(set, sb, reporter, clock)
   local SCHEMA = M.schema.new_checker(set, reporter)  -- nil without a profile schema
   local HISTORY = M.contacts.new(set, sb, clock)      -- extra contacts, caps and outcome rules (§3, §8.2, §8.3)
   local HELD = SCHEMA and SCHEMA.held
-  errors.place_proposals_in(set.sources)
+  errors.read_sources(set.sources)
   PCVL = set.contact.arbitration == "pcvl"
   if PCVL then  -- proposals give value and propensity instead of a priority
     PROPOSAL_KEYS.value, PROPOSAL_KEYS.propensity = true, true
