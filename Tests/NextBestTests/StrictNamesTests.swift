@@ -58,6 +58,26 @@ struct ProfileSchemaTests {
         #expect(plan.errors.contains { $0.policy == "typo" && $0.message.contains("field 'anual_revenue' is not in the profile schema (did you mean 'annual_revenue'?)") })
     }
 
+    /// Inside a declared nested table too: an undeclared field is an error by its path, and a
+    /// wrong-typed value read there says what it held; declared fields read as before.
+    @Test func strictAndHeldValuesHoldInsideANestedTable() throws {
+        let e = try Fixture(["a.lua": ProfileSchemaTests.set + """
+
+            policy "nested_typo" { when = function(c) return c.consent.emial == true end, action = "call", priority = 1 }
+            policy "nested_read" { when = function(c) return c.consent.email == true end, action = "reply", priority = 2 }
+            """]).engine()
+        let good = try e.decide(["id": "1", "consent": ["email": true]])
+        #expect(good.errors.contains { $0.policy == "nested_typo" && $0.message.contains("field 'consent.emial' is not in the profile schema (did you mean 'email'?)") }, "\(good.errors)")
+        #expect(!good.errors.contains { $0.policy == "nested_read" })
+        #expect(good.actionNames.contains("reply"))
+        let held = try e.decide(["id": "2", "consent": ["email": "VERO"]])
+        #expect(held.errors.contains { $0.field == "consent.email" && $0.message == "expected true or false, got the text \"VERO\"" }, "\(held.errors)")
+        #expect(held.errors.contains { $0.policy == "nested_read" && $0.message.contains("field 'consent.email' is missing (it held the text \"VERO\")") }, "\(held.errors)")
+        // The next customer starts clean: nothing held from the one before.
+        let after = try e.decide(["id": "3", "consent": ["email": true]])
+        #expect(!after.errors.contains { $0.policy == "nested_read" }, "\(after.errors)")
+    }
+
     @Test func anUnknownTypeIsALoadError() throws {
         let f = try Fixture(["a.lua": v2Catalog + "profile { revenue = \"nubmer\" }\npolicy \"p\" { action = \"reply\", priority = 1 }\n"])
         #expect(f.problems().contains { $0.contains("field 'revenue' has the type the text \"nubmer\" (did you mean 'number'?)") })

@@ -435,7 +435,7 @@ function pipeline.new(set, sb, reporter, clock)
       local why
       -- 3. Eligibility
       local key = check_consent and CONSENT_KEY[p.channel]
-      local given = key and consent and consent[key]
+      local given = key and consent and rawget(unview(consent), key)  -- raw: a schema's reading rules are for policies
       if key and given ~= true then
         local held = false
         if given == nil and HELD then given = HELD["consent." .. key]; held = given ~= nil end  -- the schema took it out (and named it)

@@ -7,7 +7,7 @@ local force_metatable = natives.debug.setmetatable
 local V = M.values
 local list, suggest, type_name = V.list, V.suggest, V.type_name
 local problem = M.language.problem
-local raw_metatable = M.sandbox.raw_metatable
+local raw_metatable, unview = M.sandbox.raw_metatable, M.sandbox.unview
 
 local schema = {}
 
@@ -124,6 +124,46 @@ function schema.new_checker(set, reporter)
     return errs
   end
 
+  -- A declared nested table (consent = { ... }) is read by the same rules: the data behind its
+  -- read-only view gets a metatable whose __index says a held or (strict) undeclared field by
+  -- its path. Parents come before their children; `parent` is the entry above (0: the profile).
+  local NESTED = {}
+  local function nested_of(fields, parent)
+    for i = 1, #fields do
+      local f = fields[i]
+      if f.nested then
+        local path, declared = f.path, {}
+        for _, g in ipairs(f.nested) do declared[g.key] = true end
+        NESTED[#NESTED + 1] = { key = f.key, parent = parent, mt = { __index = function(_, k)
+          local at = path .. "." .. tostring(k)
+          local was = held[at]
+          if was ~= nil then error(sformat("field '%s' is missing (it held %s)", at, type_name(was)), 2) end
+          if STRICT and not declared[k] then
+            local near = type(k) == "string" and suggest(k, declared) or ""
+            error(sformat("field '%s' is not in the profile schema%s", at, near), 2)
+          end
+          reporter.missing = k
+          return nil
+        end } }
+        nested_of(f.nested, #NESTED)
+      end
+    end
+  end
+  nested_of(FIELDS, 0)
+  local nested_data = {}  -- this customer's data table of each entry (false: none)
+
+  --- Gives the data behind each declared nested table of `c` its reading rules.
+  local function guard_nested(c)
+    for i = 1, #NESTED do
+      local e = NESTED[i]
+      local parent = e.parent == 0 and c or nested_data[e.parent]
+      local data = parent and rawget(parent, e.key)
+      data = type(data) == "table" and unview(data) or nil
+      if data and raw_metatable(data) == nil then force_metatable(data, e.mt) end
+      nested_data[i] = data or false
+    end
+  end
+
   local checker = { held = held }
   function checker.check(c, errs)
     if not mt then
@@ -134,6 +174,7 @@ function schema.new_checker(set, reporter)
       for i = #held_list, 1, -1 do held[held_list[i]] = nil; held_list[i] = nil end
       last_c = c
       last_errs = walk(c)
+      if #NESTED > 0 then guard_nested(c) end
     end  -- else decided again carefully: the values already left, their errors are kept
     force_metatable(c, mt)
     if not last_errs then return errs end
