@@ -362,6 +362,9 @@ struct KeptRecordsSource: RecordSource {
     let chunkBytes: Int
     private var next = 0
     private(set) var bytesRead = 0
+    /// A stretch of the spill read ahead (the records come in spill order): its bytes and offset.
+    private var window: [UInt8] = []
+    private var windowStart = 0
 
     init(spill: SpillFile, kept: [Int: KeptRecord], wanted: [Int], inputNumbers: Bool, keys: CapacityKeys,
          blocks: [Int: CapacityBlock], chunkBytes: Int) {
@@ -384,9 +387,14 @@ struct KeptRecordsSource: RecordSource {
             next += 1
             guard let k = kept[number] else { continue }
             let start = chunk.bytes.count
-            do { chunk.bytes += try spill.bytes(offset: k.offset, count: k.count) } catch {
-                throw ProfileReadError(message: "\(error)")
+            if k.offset < windowStart || k.offset + k.count > windowStart + window.count {
+                // One read of the next stretch (1 MiB, or the record when longer) instead of one per record.
+                do { window = try spill.bytes(offset: k.offset, count: min(max(k.count, 1 << 20), spill.size - k.offset)) } catch {
+                    throw ProfileReadError(message: "\(error)")
+                }
+                windowStart = k.offset
             }
+            chunk.bytes.append(contentsOf: window[(k.offset - windowStart)..<(k.offset - windowStart + k.count)])
             chunk.records.append(RecordSlice(start: start, end: chunk.bytes.count, line: k.line, column: k.column, number: number))
             if let b = blocks[number] { entries.append(b) }
         }

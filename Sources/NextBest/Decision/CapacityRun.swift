@@ -163,22 +163,26 @@ extension Engine {
                                                              inputNumbers: options.inputNumbers, skipped: skipped), tap: tap)
             var found: [CapacityClaim] = []
             var kept: [Int: KeptRecord] = [:]
+            var keptBytes: [UInt8] = []  // this chunk's claimants' records, appended to the spill in one write
             try drive(first, states: states, routes: false, history: options.history) { r, bytes in
                 let chunk = tap.pop()
                 var index = 0
+                keptBytes.removeAll(keepingCapacity: true)
                 try Self.lines(of: r) { line, plan in
                     if let plan {
                         let before = found.count
                         scanner.claims(in: line, id: plan.id, record: plan.number, lineNumber: lineCount, into: &found)
                         if found.count > before, index < chunk.records.count, chunk.records[index].number == plan.number {
                             let rec = chunk.records[index]
-                            kept[rec.number] = KeptRecord(offset: claimants.size, count: rec.end - rec.start, line: rec.line, column: rec.column)
-                            try chunk.bytes.withUnsafeBytes { try claimants.append(UnsafeRawBufferPointer(rebasing: $0[rec.start..<rec.end])) }
+                            kept[rec.number] = KeptRecord(offset: claimants.size + keptBytes.count, count: rec.end - rec.start,
+                                                          line: rec.line, column: rec.column)
+                            chunk.bytes.withUnsafeBytes { keptBytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[rec.start..<rec.end])) }
                         }
                     }
                     index += 1
                     lineCount += 1
                 }
+                try keptBytes.withUnsafeBytes { try claimants.append($0) }
                 for e in r.ids {
                     guard let earlier = seen.earlierInput(hash: e.hash, number: e.number) else { continue }
                     summary.duplicateIds += 1
