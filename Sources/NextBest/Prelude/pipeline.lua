@@ -419,6 +419,8 @@ function pipeline.new(set, sb, reporter, clock)
     if consent ~= nil and consent ~= false and type(consent) ~= "table" then
       errs = add_error(errs, { field = "consent", message = sformat("'consent' should be a table of channel = true/false, not %s: no consent is read from it", type_name(consent)) })
       consent = nil
+    elseif consent then
+      consent = unview(consent)  -- read raw below: a schema's reading rules are for policies
     end
     local history = rawget(data, CONTACT.history)
     if history ~= nil and type(history) ~= "table" then
@@ -435,7 +437,7 @@ function pipeline.new(set, sb, reporter, clock)
       local why
       -- 3. Eligibility
       local key = check_consent and CONSENT_KEY[p.channel]
-      local given = key and consent and rawget(unview(consent), key)  -- raw: a schema's reading rules are for policies
+      local given = key and consent and rawget(consent, key)
       if key and given ~= true then
         local held = false
         if given == nil and HELD then given = HELD["consent." .. key]; held = given ~= nil end  -- the schema took it out (and named it)
