@@ -95,10 +95,8 @@ extension Engine {
         var batchOptions = BatchOptions(jobs: options.jobs, format: options.format)
         batchOptions.csv = options.csv
         let batch = try run(profiles: path, options: batchOptions, output: { _ in })
-        let latency = try decisionLatency(profiles: path, format: options.format,
-                                          samples: options.latencySamples, warmup: options.warmup, csv: options.csv)
-        let valueLatency = try decisionLatency(profiles: path, format: options.format,
-                                               samples: options.latencySamples, warmup: options.warmup, asValues: true, csv: options.csv)
+        let (latency, valueLatency) = try pairedDecisionLatency(profiles: path, format: options.format, samples: options.latencySamples,
+                                                                warmup: options.warmup, csv: options.csv)
         return BenchmarkReport(batch: batch, jobs: min(options.jobs, options.jobs > 1 ? self.options.concurrency : 1),
                                latency: latency, valueLatency: valueLatency, peakResidentBytes: peakResidentMemory(),
                                luaPeakBytes: luaPeakBytes)
@@ -110,12 +108,7 @@ extension Engine {
     public func decisionLatency(profiles path: String, format: ProfileFormat = .jsonl,
                                 samples: Int, warmup: Int = 200, asValues: Bool = false,
                                 csv: CSVReading = CSVReading()) throws -> LatencyPercentiles {
-        guard samples > 0 else { return LatencyPercentiles(durations: []) }
-        var source = try RecordIterator(path: path, format: format, schema: profileSchema, csv: csv)
-        var records: [[UInt8]] = []
-        while records.count < samples, let record = try source.next() {
-            if let bytes = record.bytes { records.append(bytes) }
-        }
+        let records = try latencyRecords(path, format: format, samples: samples, csv: csv)
         guard !records.isEmpty else { return LatencyPercentiles(durations: []) }
         if asValues {
             let profiles = records.compactMap { try? JSONValue(parsing: $0) }
@@ -140,6 +133,47 @@ extension Engine {
             durations.append(Double(end - start) / 1e9)
         }
         return LatencyPercentiles(durations: durations)
+    }
+}
+
+extension Engine {
+    /// The first `samples` records of `path` that have bytes (none when `samples` is 0).
+    private func latencyRecords(_ path: String, format: ProfileFormat, samples: Int, csv: CSVReading) throws -> [[UInt8]] {
+        guard samples > 0 else { return [] }
+        var source = try RecordIterator(path: path, format: format, schema: profileSchema, csv: csv)
+        var records: [[UInt8]] = []
+        while records.count < samples, let record = try source.next() {
+            if let bytes = record.bytes { records.append(bytes) }
+        }
+        return records
+    }
+
+    /// ``decisionLatency(profiles:format:samples:warmup:asValues:csv:)`` of both entry points
+    /// at once: each record is decided through ``decide(json:)`` and then, read into a
+    /// ``Profile``, through ``decide(_:)``, one right after the other, so that a busy machine
+    /// slows both alike and their ratio (what `nextbest bench` reports) is the code's.
+    public func pairedDecisionLatency(profiles path: String, format: ProfileFormat = .jsonl, samples: Int, warmup: Int = 200,
+                                      csv: CSVReading = CSVReading()) throws -> (json: LatencyPercentiles, values: LatencyPercentiles) {
+        let records = try latencyRecords(path, format: format, samples: samples, csv: csv)
+        let pairs = records.compactMap { r in (try? JSONValue(parsing: r)).map { (r, $0) } }
+        guard !pairs.isEmpty else { return (LatencyPercentiles(durations: []), LatencyPercentiles(durations: [])) }
+        for i in 0..<warmup {
+            _ = try? decide(json: pairs[i % pairs.count].0)
+            _ = try? decide(pairs[i % pairs.count].1)
+        }
+        var json: [Double] = [], values: [Double] = []
+        json.reserveCapacity(pairs.count)
+        values.reserveCapacity(pairs.count)
+        for (bytes, profile) in pairs {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try? decide(json: bytes)
+            let middle = DispatchTime.now().uptimeNanoseconds
+            _ = try? decide(profile)
+            let end = DispatchTime.now().uptimeNanoseconds
+            json.append(Double(middle - start) / 1e9)
+            values.append(Double(end - middle) / 1e9)
+        }
+        return (LatencyPercentiles(durations: json), LatencyPercentiles(durations: values))
     }
 }
 

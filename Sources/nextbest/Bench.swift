@@ -68,7 +68,7 @@ struct Bench: ParsableCommand {
             let v = report.valueLatency
             let ratio = l.p99 > 0 ? String(format: "%.2f", v.p99 / l.p99) : "-"
             print("  from Swift: p50 \(micro(v.p50)) µs  p90 \(micro(v.p90)) µs  p99 \(micro(v.p99)) µs  max \(micro(v.max)) µs"
-                + " (decide(_ profile:) on the same records; the line above is decide(json:); p99 ratio \(ratio))")
+                + " (decide(_ profile:) on the same records, each right after its decide(json:) above; p99 ratio \(ratio))")
         } else {
             print("  latency:    not measured (--samples 0)")
         }
