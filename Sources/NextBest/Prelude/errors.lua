@@ -55,20 +55,33 @@ function errors.read_sources(texts)
   sources, source_lines = texts or {}, {}
 end
 
---- Whether line `line` of policy file `file` reads the field `name` (as `.name`, `["name"]` or `'name'`).
-local function line_reads(file, line, name)
+--- The lines of policy file `file`, split when first needed; nil when its text is unknown.
+local function lines_of(file)
   local lines = source_lines[file]
-  if not lines then
+  if lines == nil then
     local src = sources[file]
-    if not src then return false end
+    if not src then return nil end
     lines = {}
     for l in M.bounds.original.gmatch(src .. "\n", "([^\n]*)\n") do lines[#lines + 1] = l end
     source_lines[file] = lines
   end
-  local text = lines[line]
+  return lines
+end
+
+--- `s` as a pattern that matches `s` itself.
+local function literal(s) return (sgsub(s, "%p", "%%%0")) end
+
+--- Whether `text` holds `s` in double or single quotes.
+local function quotes(text, s)
+  return sfind(text, '"' .. s .. '"', 1, true) ~= nil or sfind(text, "'" .. s .. "'", 1, true) ~= nil
+end
+
+--- Whether line `line` of policy file `file` reads the field `name` (as `.name`, `["name"]` or `'name'`).
+local function line_reads(file, line, name)
+  local lines = lines_of(file)
+  local text = lines and lines[line]
   if not text or type(name) ~= "string" then return false end
-  return sfind(text, "." .. name, 1, true) ~= nil and sfind(text, "%." .. sgsub(name, "%p", "%%%0") .. "%f[^%w_]") ~= nil
-      or sfind(text, '"' .. name .. '"', 1, true) ~= nil or sfind(text, "'" .. name .. "'", 1, true) ~= nil
+  return sfind(text, "%." .. literal(name) .. "%f[^%w_]") ~= nil or quotes(text, name)
 end
 
 --- The error reporter of one state. `policy_sources` lists the chunk names of policy and test
@@ -127,7 +140,6 @@ function errors.failure(kind, decl, r)
   return e
 end
 
-
 --- The line of policy p's `propose` that made a proposal (§6.1): for a text `value`, the line that
 --- holds it in quotes; else the line that writes `key =`; p's own line when neither is found.
 --- At most 64 lines are kept per policy, so names a policy makes up per customer cannot pile up.
@@ -138,23 +150,17 @@ local function proposal_line(p, key, value)
   local ck = type(value) == "string" and key .. "=" .. value or key
   if cache[ck] then return cache[ck] end
   local info = getinfo(p.propose, "S")
-  local src = sources[ssub(info.source, 2)]
+  local lines = lines_of(ssub(info.source, 2))
   local found, by_key = nil, nil
-  if src then
-    local written = sgsub(key, "%p", "%%%0") .. "%s*="
-    local n = 0
-    for l in M.bounds.original.gmatch(src .. "\n", "([^\n]*)\n") do
-      n = n + 1
-      if n > info.lastlinedefined then break end
-      if n >= info.linedefined then
-        if type(value) == "string" and (sfind(l, '"' .. value .. '"', 1, true) or sfind(l, "'" .. value .. "'", 1, true)) then
-          found = n
-          break
-        end
-        if not by_key and sfind(l, written) then
-          by_key = n
-          if type(value) ~= "string" then break end
-        end
+  if lines then
+    local written = literal(key) .. "%s*="
+    for n = info.linedefined, info.lastlinedefined do
+      local l = lines[n]
+      if not l then break end
+      if type(value) == "string" and quotes(l, value) then found = n; break end
+      if not by_key and sfind(l, written) then
+        by_key = n
+        if type(value) ~= "string" then break end
       end
     end
   end

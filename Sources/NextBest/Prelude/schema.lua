@@ -85,15 +85,22 @@ function schema.new_checker(set, reporter)
   local last_c, last_errs = nil, nil
   local mt = nil                   -- the profile's metatable with the schema's __index
 
-  local function index(_, k)
-    local was = held[k]
-    if was ~= nil then error(sformat("field '%s' is missing (it held %s)", tostring(k), type_name(was)), 2) end
-    if STRICT and not DECLARED[k] then
-      error(sformat("field '%s' is not in the profile schema%s", tostring(k), type(k) == "string" and suggest(k, DECLARED) or ""), 2)
+  --- The __index of a table read under the schema: `prefix` starts its fields' paths ("" for
+  --- the profile, "consent." inside it), `declared` holds the names it may have. Reading a
+  --- held value, or (strict) an undeclared name, is an error by the field's path.
+  local function reader(prefix, declared)
+    return function(_, k)
+      local at = prefix == "" and k or prefix .. tostring(k)
+      local was = held[at]
+      if was ~= nil then error(sformat("field '%s' is missing (it held %s)", tostring(at), type_name(was)), 2) end
+      if STRICT and not declared[k] then
+        error(sformat("field '%s' is not in the profile schema%s", tostring(at), type(k) == "string" and suggest(k, declared) or ""), 2)
+      end
+      reporter.missing = k
+      return nil
     end
-    reporter.missing = k
-    return nil
   end
+  local index = reader("", DECLARED)
 
   -- The declared fields in walk order (sorted per level, a nested table's fields right after
   -- it), for the C check (natives.schema_compile): it reads each one raw, takes wrong-typed
@@ -125,26 +132,16 @@ function schema.new_checker(set, reporter)
   end
 
   -- A declared nested table (consent = { ... }) is read by the same rules: the data behind its
-  -- read-only view gets a metatable whose __index says a held or (strict) undeclared field by
-  -- its path. Parents come before their children; `parent` is the entry above (0: the profile).
+  -- read-only view gets a metatable with a reader for its path. Parents come before their
+  -- children; `parent` is the entry above (0: the profile).
   local NESTED = {}
   local function nested_of(fields, parent)
     for i = 1, #fields do
       local f = fields[i]
       if f.nested then
-        local path, declared = f.path, {}
+        local declared = {}
         for _, g in ipairs(f.nested) do declared[g.key] = true end
-        NESTED[#NESTED + 1] = { key = f.key, parent = parent, mt = { __index = function(_, k)
-          local at = path .. "." .. tostring(k)
-          local was = held[at]
-          if was ~= nil then error(sformat("field '%s' is missing (it held %s)", at, type_name(was)), 2) end
-          if STRICT and not declared[k] then
-            local near = type(k) == "string" and suggest(k, declared) or ""
-            error(sformat("field '%s' is not in the profile schema%s", at, near), 2)
-          end
-          reporter.missing = k
-          return nil
-        end } }
+        NESTED[#NESTED + 1] = { key = f.key, parent = parent, mt = { __index = reader(f.path .. ".", declared) } }
         nested_of(f.nested, #NESTED)
       end
     end
