@@ -3,13 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-void nb_buf_init(nb_buf *b) { b->data = NULL; b->len = 0; b->cap = 0; }
-void nb_buf_free(nb_buf *b) { free(b->data); nb_buf_init(b); }
+void nb_buf_init(nb_buf *b) { b->data = NULL; b->len = 0; b->cap = 0; b->max = 0; }
+void nb_buf_free(nb_buf *b) { size_t max = b->max; free(b->data); nb_buf_init(b); b->max = max; }
 void nb_buf_clear(nb_buf *b) { b->len = 0; }
 
 static int nb_buf_grow(nb_buf *b, size_t need) {
+    if (b->max && need > b->max) return -1;
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need) cap *= 2;
+    if (b->max && cap > b->max) cap = b->max;
     char *d = realloc(b->data, cap);
     if (!d) return -1;
     b->data = d; b->cap = cap;

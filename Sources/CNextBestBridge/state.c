@@ -406,6 +406,14 @@ lua_State *nb_state_lua(nb_state *s) { return s->L; }
 void nb_push_api(lua_State *L, nb_state *s) { lua_rawgeti(L, LUA_REGISTRYINDEX, s->api_ref); }
 size_t nb_memory_peak(const nb_state *s) { return s->peak; }
 
+size_t nb_set_memory_limit(nb_state *s, size_t limit) {
+    size_t was = s->limit;
+    s->limit = limit;
+    return was;
+}
+
+void nb_collect_garbage(nb_state *s) { lua_gc(s->L, LUA_GCCOLLECT, 0); }
+
 typedef struct {
     nb_state *s;
     const char *name;

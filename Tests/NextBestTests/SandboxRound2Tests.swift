@@ -311,3 +311,117 @@ struct SandboxRound2Tests {
         #expect(try engine.pool.withStates(2) { $0.count } == 2)
     }
 }
+
+/// Out of memory at any point of one customer's decision (engine code included) leaves nothing
+/// behind for the next customer of the same state: every place in the first customer's
+/// decision is made to fail in turn, by the state's memory limit, and the next customer's plan
+/// must be the one a fresh state gives.
+@Suite struct OutOfMemoryPartWayTests {
+    /// A customer in many segments: listing them grows a table past what the decision held
+    /// before, so that memory can run out between a segment's mark and its place in the list.
+    static let set = """
+        action "vip_call" { department = "sales", channel = "phone" }
+        action "review"   { department = "sales", channel = "email" }
+        action "plain"    { department = "marketing", channel = "email" }
+        segment "gold" { when = function(c) return c.tier == "gold" end }
+        for i = 1, 150 do segment("big" .. i) { when = function(c) return c.revenue > i end } end
+        policy "vip" { action = "vip_call", priority = 30, when = function(c, ctx)
+                         for i = 1, 150 do if ctx.segments["big" .. i] then return true end end
+                         return false end }
+        policy "review" { segments = { "gold", "big150" }, action = "review", priority = 20 }
+        policy "plain"  { action = "plain", priority = 1, reason = function(c, ctx)
+                            return (ctx.segments.gold and "gold" or "-") .. (ctx.segments.big1 and "big" or "-") .. c.id end }
+        """
+    /// In every segment; a new id and note each time, so that its decision needs new memory to
+    /// its end (a state that saw the same customer already holds all of its strings).
+    static func first(_ n: Int) -> String {
+        #"{"id":"A\#(n)","tier":"gold","revenue":500,"note":"\#(String(repeating: "x", count: 300))\#(n)"}"#
+    }
+    /// In "gold" only: no "big" segment may leak into its plan from the first customer.
+    static let next = #"{"id":"B","tier":"gold","revenue":0}"#
+
+    private static func decide(_ state: LuaState, _ json: String) -> (outcome: String, bytes: String) {
+        let out = NativeBuffer()
+        let bytes = Array(json.utf8)
+        let outcome = bytes.withUnsafeBytes { state.decide($0, line: 1, column: 1, out: out, routes: nil) }
+        switch outcome {
+        case .plan: return ("plan", out.string)
+        case .badRecord(let m, _, _): return ("bad record", m)
+        case .failed(let m, _): return ("failed", m)
+        }
+    }
+
+    @Test func aDecisionStoppedByMemoryAnywhereLeavesTheNextCustomerAlone() throws {
+        let f = try Fixture(["s.lua": Self.set])
+        let expected = try f.engine().pool.withState { Self.decide($0, Self.next) }
+        #expect(expected.outcome == "plan")
+        #expect(expected.bytes.contains(#""reason":"gold-B""#), "\(expected.bytes)")
+        #expect(!expected.bytes.contains("vip_call") && !expected.bytes.contains("review"), "\(expected.bytes)")
+        try f.engine().pool.withState { state in
+            let full = Self.decide(state, Self.first(-1))  // warms the state's caches, as a run would
+            #expect(full.outcome == "plan" && full.bytes.contains("vip_call"), "\(full.bytes)")
+            var stopped = 0, steps = 0
+            var headroom = 0
+            while steps < 4000 {
+                steps += 1
+                state.collectGarbage()
+                let was = state.setMemoryLimit(state.memoryUsed + headroom)
+                let first = Self.decide(state, Self.first(steps))
+                state.setMemoryLimit(was)
+                if first.outcome == "plan" && first.bytes.contains(#""errors":[]"#) { break }  // enough memory: every place was tried
+                stopped += 1
+                let next = Self.decide(state, Self.next)
+                #expect(next.outcome == expected.outcome && next.bytes == expected.bytes,
+                        "after the first customer stopped with \(headroom) bytes to spare (\(first.outcome): \(first.bytes.prefix(160))): \(next.bytes)")
+                headroom += 8
+            }
+            #expect(stopped > 20, "memory never ran out part-way (\(stopped) tries)")
+            #expect(steps < 4000, "the first customer never got a whole plan")
+        }
+    }
+}
+
+/// An output buffer that cannot grow gives the record that needed it an error (and the summary
+/// names it) instead of stopping the process; the records before it keep their plans, and the
+/// next chunk starts with room again. With one and with two states.
+@Suite struct OutputThatCannotGrowTests {
+    @Test(arguments: [1, 2]) func aRecordWhoseLineDoesNotFitBecomesAnErrorAndTheRunGoesOn(jobs: Int) throws {
+        let f = try Fixture(["a_good.lua": goodPolicies])
+        let engine = try f.engine()
+        let path = NSTemporaryDirectory() + "nextbest-full-buffer-" + UUID().uuidString + ".jsonl"
+        // 2,000 records of 128 bytes in chunks of 64 KiB: 4 chunks.
+        let profiles = (1...2000).map { i in
+            let line = #"{"id":"C\#(i)","tier":"gold","consent":{"email":true},"contacts":[]}"#
+            return line + String(repeating: " ", count: 127 - line.utf8.count)
+        }
+        FileManager.default.createFile(atPath: path, contents: Data((profiles.joined(separator: "\n") + "\n").utf8))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let planBytes = try runBatch(engine, [profiles[0]], jobs: 1)[0].utf8.count + 1
+        var options = BatchOptions(jobs: jobs)
+        options.chunkBytes = 64 << 10
+        options.outputLimit = 10 * planBytes + planBytes / 2  // room for 10 plans a chunk
+        var out: [UInt8] = []
+        let summary = try engine.run(profiles: path, options: options, output: { out += $0 })
+        let lines = String(decoding: out, as: UTF8.self).split(separator: "\n").map(String.init)
+        #expect(summary.records == 2000)
+        #expect(summary.plans + summary.errorRecords == 2000)
+        #expect(summary.plans == 40, "10 plans in each of 4 chunks, not \(summary.plans)")
+        var plans = 0, errors = 0, customers: [String] = []
+        for line in lines {
+            let plan = try PlanLine(line)  // whole lines only
+            if plan.isErrorRecord {
+                errors += 1
+                #expect(line.contains("not enough memory for the output"), "\(line)")
+            } else {
+                plans += 1
+                customers.append(plan.customer ?? "?")
+                #expect(plan.actions.map(\.action) == ["last", "first"], "\(line)")
+            }
+        }
+        #expect(plans == summary.plans)
+        #expect(errors > 0 && errors < summary.errorRecords, "the error lines that fit are written, the others only counted")
+        #expect(customers.contains("C11") == false && customers.contains { Int($0.dropFirst())! > 100 },
+                "a later chunk has room again: \(customers.prefix(20))")
+        #expect(summary.errorExamples.contains { $0.contains("no memory left to write this error") }, "\(summary.errorExamples)")
+    }
+}

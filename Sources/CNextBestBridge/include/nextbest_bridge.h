@@ -12,6 +12,7 @@ typedef struct nb_buf {
     char *data;
     size_t len;
     size_t cap;
+    size_t max;  // the most bytes it may grow to; 0: as many as memory allows
 } nb_buf;
 
 void nb_buf_init(nb_buf *b);
@@ -52,6 +53,11 @@ void nb_close(nb_state *s);
 size_t nb_memory_used(const nb_state *s);
 /// Bytes at most allocated by the state since it was opened.
 size_t nb_memory_peak(const nb_state *s);
+/// Sets the most bytes the state may hold (0: no limit) and returns the limit it had. Tests use
+/// it to make an allocation of the next call fail where they choose.
+size_t nb_set_memory_limit(nb_state *s, size_t limit);
+/// A full garbage collection, so that nb_memory_used is what the state holds alive.
+void nb_collect_garbage(nb_state *s);
 
 /// Calls `api[name](args...)` with string arguments and writes its first result as JSON
 /// into `out`. Returns 0 on success; otherwise `out` holds the error message.

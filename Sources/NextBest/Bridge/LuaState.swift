@@ -81,6 +81,14 @@ final class LuaState {
     var memoryUsed: Int { nb_memory_used(state) }
     var memoryPeak: Int { nb_memory_peak(state) }
 
+    /// Sets the most bytes the state may hold (0: no limit) and returns the limit it had. Tests
+    /// lower it to make an allocation fail part-way through a decision.
+    @discardableResult
+    func setMemoryLimit(_ bytes: Int) -> Int { nb_set_memory_limit(state, bytes) }
+
+    /// A full garbage collection: afterwards ``memoryUsed`` is what the state holds alive.
+    func collectGarbage() { nb_collect_garbage(state) }
+
     /// Calls the prelude's entry point with text arguments; returns its result as JSON bytes.
     /// The typed methods in PreludeCalls.swift are the only callers.
     func call(_ entry: PreludeEntry, _ args: [String] = []) throws(LuaError) -> [UInt8] {

@@ -11,6 +11,11 @@ final class NativeBuffer {
     /// Number of bytes held.
     var count: Int { raw.len }
     var isEmpty: Bool { raw.len == 0 }
+    /// The most bytes the buffer may grow to (0: as many as memory allows).
+    var maxBytes: Int {
+        get { raw.max }
+        set { raw.max = newValue }
+    }
 
     func removeAll() { nb_buf_clear(&raw) }
 

@@ -144,6 +144,9 @@ public struct BatchOptions: Sendable {
     /// recorded earlier the same UTC day), by department and by action: each capacity hands out
     /// only what is left.
     public var capacityAlreadyTaken = CapacityTaken()
+    /// The most bytes one chunk's output may grow to (0: as many as memory allows). Tests lower
+    /// it to see a buffer that cannot grow give its record an error.
+    var outputLimit = 0
 
     /// Options with the given values.
     public init(jobs: Int = ProcessInfo.processInfo.activeProcessorCount, format: ProfileFormat = .jsonl,
@@ -163,7 +166,10 @@ final class ChunkResult {
     /// Each plan's customer id (as written, JSON) by its place in `out`, for duplicate checks.
     var ids: [(hash: Int, number: Int, start: Int, end: Int)] = []
 
-    init(routes: Bool) { self.routes = routes ? RouteBatch() : nil }
+    init(routes: Bool, outputLimit: Int = 0) {
+        self.routes = routes ? RouteBatch() : nil
+        out.maxBytes = outputLimit
+    }
 }
 
 extension Engine {
@@ -219,11 +225,12 @@ extension Engine {
             if jobs == 1 {
                 while let chunk = try source.nextChunk() {
                     if let h = options.history { try Engine.loadHistory(h, since: since, chunk: chunk, state: states[0]) }
-                    try consume(Engine.process(chunk, state: states[0], routes: wantItems))
+                    try consume(Engine.process(chunk, state: states[0], routes: wantItems, outputLimit: options.outputLimit))
                     progress?(source.bytesRead, summary.records)
                 }
             } else {
-                try ParallelRun(states: states, source: source, routes: wantItems, history: options.history, since: since).run { r, bytes in
+                try ParallelRun(states: states, source: source, routes: wantItems, history: options.history, since: since,
+                                outputLimit: options.outputLimit).run { r, bytes in
                     try consume(r)
                     progress?(bytes, summary.records)
                 }
@@ -242,8 +249,8 @@ extension Engine {
     }
 
     /// Decides every record of a chunk with one state.
-    static func process(_ chunk: RecordChunk, state: LuaState, routes: Bool) -> ChunkResult {
-        let r = ChunkResult(routes: routes)
+    static func process(_ chunk: RecordChunk, state: LuaState, routes: Bool, outputLimit: Int = 0) -> ChunkResult {
+        let r = ChunkResult(routes: routes, outputLimit: outputLimit)
         if let blocked = chunk.blocked, !applyBlocks(blocked, chunk: chunk, state: state, result: r) { return r }
         chunk.bytes.withUnsafeBytes { all in
             for rec in chunk.records {
@@ -302,6 +309,7 @@ final class ParallelRun: @unchecked Sendable {
     private let routes: Bool
     private let history: (any ContactHistoryProvider)?
     private let since: Int64?
+    private let outputLimit: Int
     private var nextToRead = 0
     private var nextToWrite = 0
     private var done: [Int: (ChunkResult, Int)] = [:]
@@ -310,8 +318,10 @@ final class ParallelRun: @unchecked Sendable {
     private var running = 0
     private let window: Int
 
-    init(states: [LuaState], source: any RecordSource, routes: Bool, history: (any ContactHistoryProvider)? = nil, since: Int64? = nil) {
+    init(states: [LuaState], source: any RecordSource, routes: Bool, history: (any ContactHistoryProvider)? = nil, since: Int64? = nil,
+         outputLimit: Int = 0) {
         self.states = states
+        self.outputLimit = outputLimit
         self.since = since
         self.source = source
         self.routes = routes
@@ -365,7 +375,7 @@ final class ParallelRun: @unchecked Sendable {
                     break
                 }
             }
-            let result = Engine.process(chunk, state: state, routes: routes)
+            let result = Engine.process(chunk, state: state, routes: routes, outputLimit: outputLimit)
             condition.lock()
             done[seq] = (result, bytes)
             condition.broadcast()
