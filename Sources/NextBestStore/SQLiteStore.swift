@@ -72,6 +72,8 @@ public final class SQLiteStore: Store {
                 // cache holds a big batch's index pages (32 MiB at most, taken only as used).
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
                 try db.execute(sql: "PRAGMA cache_size = -32768")
+                // Reads map the file instead of copying each page into the connection's cache.
+                try db.execute(sql: "PRAGMA mmap_size = \(Self.mapBytes)")
             }
             let pool = try DatabasePool(path: path, configuration: config)
             // Up to date: no write lock is taken, so opening never waits behind another writer.
@@ -147,6 +149,10 @@ public final class SQLiteStore: Store {
     func reading<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do { return try await pool.read(body) } catch { throw Self.mapped(error, name: name) }
     }
+
+    /// How much of the file reads map (`PRAGMA mmap_size`): history reads of a large store
+    /// then cost no copy per page.
+    static let mapBytes = 1 << 30
 
     /// Records plans and their tasks in one transaction; see `Store.record`.
     public func record(_ decisions: [RecordedDecision]) async throws -> RecordResult {

@@ -64,7 +64,7 @@ struct CapacityEngineTests {
 
     @Test func theScannerReadsClaimsPastTrickyTextAndParams() throws {
         let engine = try Fixture(["a.lua": capacitySet + "\naction \"seat\" { department = \"marketing\", channel = \"email\", capacity = 5 }\n"]).engine()
-        let keys = CapacityKeys(engine.description, shard: nil)
+        let keys = CapacityKeys(engine.description)
         #expect(keys.keys.map(\.name) == ["sales", "seat"])
         let line = #"{"customer":"q\"actions\":[","segments":["s"],"actions":[{"action":"call","department":"sales","channel":"phone","priority":12.5,"policy":"p","reason":"r {[\"","params":{"note":"}]\",","n":[1,{"a":"b"}]}},{"action":"mail","department":"marketing","channel":"email","priority":3,"policy":"p","reason":"","params":{}},{"action":"seat","department":"sales","channel":"email","priority":-2e-3,"policy":"p","reason":"","params":{}}],"suppressed":[],"errors":[]}"#
         var claims: [CapacityClaim] = []

@@ -1,4 +1,4 @@
-// Shards: FNV-1a 64, reading --shard values, finding a record's id without parsing it, capacity shares.
+// Shards: FNV-1a 64, reading --shard values, finding a record's id without parsing it.
 import Testing
 @testable import NextBest
 
@@ -73,17 +73,6 @@ struct ShardTests {
                 try bytes.withUnsafeBytes { try Shard(index: i, count: 3).owns(record: $0, number: number) }
             }
             #expect(owners == [(number - 1) % 3])
-        }
-    }
-
-    @Test func capacitySharesAddUpAndDifferByAtMostOne() throws {
-        for count in [1, 3, 7] {
-            for capacity in [0, 1, 5, 500, 1001] {
-                let shares = try (0..<count).map { try Shard(index: $0, count: count).share(ofCapacity: capacity) }
-                #expect(shares.reduce(0, +) == capacity)
-                #expect(shares.max()! - shares.min()! <= 1)
-                #expect(shares == shares.sorted(by: >))
-            }
         }
     }
 }

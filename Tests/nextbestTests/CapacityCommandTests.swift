@@ -170,25 +170,42 @@ struct CapacityCommandTests {
         #expect(piped.stdout == two.stdout)
     }
 
-    @Test func eachShardGetsItsShareAndTheUnionDoesNotDependOnInputOrder() throws {
-        var unions: [[String: String]] = []
-        for seed in [nil, 11] as [UInt64?] {
-            let dir = try capacityFixture(shuffle: seed)
+    @Test func theShardsTogetherAreTheUnshardedRunWithCapacity() throws {
+        let dir = try capacityFixture()
+        let common = ["run", "--policies", dir + "/set", "--profiles", dir + "/p.jsonl", "--now", "2026-11-01"]
+        let whole = try run(nextbestPath, common + ["--jobs", "2"])
+        #expect(whole.status == 0)
+        let unsharded = try decided(whole).mapValues(\.line)
+        for count in [1, 3, 7] {
             var union: [String: String] = [:]
-            for index in 0..<3 {
-                let r = try run(nextbestPath, ["run", "--policies", dir + "/set", "--profiles", dir + "/p.jsonl",
-                                               "--now", "2026-11-01", "--shard", "\(index)/3", "--jobs", index == 1 ? "1" : "2"])
+            var calls = 0, seats = 0
+            for index in 0..<count {
+                let r = try run(nextbestPath, common + ["--shard", "\(index)/\(count)", "--jobs", index % 2 == 0 ? "2" : "1"])
                 #expect(r.status == 0, "\(r.stderr)")
                 let plans = try decided(r)
-                #expect(plans.values.filter { $0.actions == ["call"] }.count == [167, 167, 166][index])
-                #expect(plans.values.filter { $0.actions == ["seat"] }.count == 100)
-                #expect(r.stderr.contains("this shard's share of 500"))
-                for (id, d) in plans { union[id] = d.line }
+                for (id, d) in plans {
+                    #expect(union[id] == nil, "customer \(id) in two shards")
+                    union[id] = d.line
+                }
+                let mine = plans.values.filter { $0.actions == ["call"] }.count
+                calls += mine
+                seats += plans.values.filter { $0.actions == ["seat"] }.count
+                if count > 1 {
+                    #expect(r.stderr.contains("department sales: \(mine) of 500 taken by this shard (500 by all shards)"), "\(r.stderr)")
+                }
             }
-            #expect(union.count == 5000)
-            unions.append(union)
+            #expect(union == unsharded, "\(count) shards")
+            #expect(calls == 500 && seats == 300, "\(count) shards: \(calls) calls, \(seats) seats")
         }
-        #expect(unions[0] == unions[1])
+        // Input order changes nothing, sharded or not.
+        let shuffled = try capacityFixture(shuffle: 11)
+        var union: [String: String] = [:]
+        for index in 0..<3 {
+            let r = try run(nextbestPath, ["run", "--policies", shuffled + "/set", "--profiles", shuffled + "/p.jsonl",
+                                           "--now", "2026-11-01", "--shard", "\(index)/3"])
+            for (id, d) in try decided(r) { union[id] = d.line }
+        }
+        #expect(union == unsharded)
     }
 
     @Test func routesAndDiffSeeTheFinalPlans() throws {

@@ -87,6 +87,15 @@ public struct BatchSummary: Sendable {
         if now.isEmpty { now = c.now }
     }
 
+    /// Adds one chunk's records, plans and errors.
+    mutating func count(_ r: ChunkResult) {
+        records += r.records
+        plans += r.plans
+        plansWithErrors += r.plansWithErrors
+        errorRecords += r.errorRecords
+        for e in r.errorExamples where errorExamples.count < 5 { errorExamples.append(e) }
+    }
+
     /// Lists every declared segment and policy, with 0 for those that reached nobody.
     mutating func includeDeclared(_ d: SetDescription) {
         for s in d.segments where segmentSizes[s.name] == nil { segmentSizes[s.name] = 0 }
@@ -180,7 +189,7 @@ extension Engine {
     public func run(profiles path: String, options: BatchOptions, output: @escaping (UnsafeRawBufferPointer) throws -> Void,
                     routes: RouteWriter? = nil,
                     progress: ((_ bytesRead: Int, _ records: Int) -> Void)? = nil) throws -> BatchSummary {
-        let capacities = CapacityKeys(description, shard: options.shard, taken: options.capacityAlreadyTaken)
+        let capacities = CapacityKeys(description, taken: options.capacityAlreadyTaken)
         if !capacities.isEmpty {  // capacity across customers: CapacityRun.swift
             return try runWithCapacity(profiles: path, options: options, keys: capacities, output: output, routes: routes, progress: progress)
         }
@@ -203,24 +212,11 @@ extension Engine {
             var seen = RepeatedIds()
             let wantItems = routes != nil || options.workItems != nil
             func consume(_ r: ChunkResult) throws {
-                r.out.withBytes { out in
-                    for e in r.ids {
-                        guard let first = seen.earlierInput(hash: e.hash, number: e.number) else { continue }
-                        summary.duplicateIds += 1
-                        if summary.duplicateExamples.count < 5 {
-                            let id = String(decoding: UnsafeRawBufferPointer(rebasing: out[e.start..<e.end]), as: UTF8.self)
-                            summary.duplicateExamples.append("customer \(id): inputs \(first) and \(e.number)")
-                        }
-                    }
-                }
+                Engine.noteRepeats(r, seen: &seen, summary: &summary)
                 if let items = options.workItems, let rb = r.routes { try items(WorkItems(batch: rb)) }
                 try r.out.withBytes(output)
                 if let routes, let rb = r.routes { try routes.add(rb) }
-                summary.records += r.records
-                summary.plans += r.plans
-                summary.plansWithErrors += r.plansWithErrors
-                summary.errorRecords += r.errorRecords
-                for e in r.errorExamples where summary.errorExamples.count < 5 { summary.errorExamples.append(e) }
+                summary.count(r)
             }
             if jobs == 1 {
                 while let chunk = try source.nextChunk() {
@@ -274,6 +270,20 @@ extension Engine {
             }
         }
         return r
+    }
+
+    /// Counts in `summary` the plans of `r` whose customer id an earlier record had already.
+    static func noteRepeats(_ r: ChunkResult, seen: inout RepeatedIds, summary: inout BatchSummary) {
+        r.out.withBytes { out in
+            for e in r.ids {
+                guard let first = seen.earlierInput(hash: e.hash, number: e.number) else { continue }
+                summary.duplicateIds += 1
+                if summary.duplicateExamples.count < 5 {
+                    let id = String(decoding: UnsafeRawBufferPointer(rebasing: out[e.start..<e.end]), as: UTF8.self)
+                    summary.duplicateExamples.append("customer \(id): inputs \(first) and \(e.number)")
+                }
+            }
+        }
     }
 
     /// Records the customer id of a plan, at `range` in the output (as the encoder noted it).

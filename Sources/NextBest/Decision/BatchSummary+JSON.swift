@@ -67,8 +67,12 @@ extension BatchSummary {
             o["capacity"] = [
                 "customers_moved": .int(capacity.customersMoved), "rounds": .int(capacity.rounds),
                 "limits": .array(capacity.limits.map {
-                    ["kind": .string($0.kind), "name": .string($0.name), "capacity": .int($0.capacity), "declared": .int($0.declared), "taken_before": .int($0.takenBefore),
-                     "taken": .int($0.taken), "turned_away": .int($0.customersTurnedAway)]
+                    var l: [String: JSONValue] = [
+                        "kind": .string($0.kind), "name": .string($0.name), "capacity": .int($0.capacity), "declared": .int($0.declared),
+                        "taken_before": .int($0.takenBefore), "taken": .int($0.taken), "turned_away": .int($0.customersTurnedAway),
+                    ]
+                    if let all = $0.takenByAllShards { l["taken_by_all_shards"] = .int(all) }
+                    return .object(l)
                 }),
             ]
         }

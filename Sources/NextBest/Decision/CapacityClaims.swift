@@ -9,15 +9,18 @@ public struct CapacityReport: Sendable, Hashable {
         public var kind: String
         /// The department's or action's name.
         public var name: String
-        /// The capacity this run had: the declared one, or a shard's share of it.
+        /// The capacity this run had: the declared one, less what was taken before it.
         public var capacity: Int
         /// The capacity as declared.
         public var declared: Int
         /// Actions already taken against it before the run (with a store: earlier the same UTC day).
         public var takenBefore = 0
-        /// Actions taken against it.
+        /// Actions taken against it (in a sharded run, by this shard's customers).
         public var taken = 0
-        /// Customers who proposed it and lost it to capacity.
+        /// In a sharded run, the actions taken against it by every shard's customers (the
+        /// shards agree on them); `nil` otherwise.
+        public var takenByAllShards: Int?
+        /// Customers who proposed it and lost it to capacity (in a sharded run, this shard's).
         public var customersTurnedAway = 0
     }
     /// Every capacity of the set, departments first, in declaration order.
@@ -27,14 +30,13 @@ public struct CapacityReport: Sendable, Hashable {
     /// Rounds of re-deciding it took until no capacity was exceeded.
     public var rounds = 0
 
-    /// `department sales: 500 of 500 taken, 37 customers turned away`, one per limit.
+    /// `department sales: 500 of 500 taken, 37 customers turned away`, one per limit; a shard
+    /// says `167 of 500 taken by this shard (500 by all shards)`.
     public var lines: [String] {
         limits.map { l in
-            let left = l.declared - l.takenBefore
-            let share = l.takenBefore > 0
-                ? " (\(l.takenBefore) of \(l.declared) already taken today\(l.capacity == max(0, left) ? "" : ", this shard's share of the \(max(0, left)) left"))"
-                : l.capacity == l.declared ? "" : " (this shard's share of \(l.declared))"
-            return "\(l.kind) \(l.name): \(l.taken) of \(l.capacity) taken\(share), \(l.customersTurnedAway) customers turned away"
+            let before = l.takenBefore > 0 ? " (\(l.takenBefore) of \(l.declared) already taken today)" : ""
+            let shards = l.takenByAllShards.map { " by this shard (\($0) by all shards)" } ?? ""
+            return "\(l.kind) \(l.name): \(l.taken) of \(l.capacity) taken\(shards)\(before), \(l.customersTurnedAway) customers turned away"
         }
     }
 }
@@ -79,12 +81,11 @@ struct CapacityKeys {
     var department: [String: Int] = [:]
     var action: [String: Int] = [:]
 
-    /// The capacities of `description`, less what was `taken` already, each split for `shard`
-    /// when there is one.
-    init(_ description: SetDescription, shard: Shard?, taken: CapacityTaken = CapacityTaken()) {
+    /// The capacities of `description`, less what was `taken` already. A sharded run has them
+    /// whole too: its shards agree on the winners across the whole population (§8.4).
+    init(_ description: SetDescription, taken: CapacityTaken = CapacityTaken()) {
         func key(_ kind: String, _ name: String, _ c: Int, _ before: Int) -> Key {
-            let left = max(0, c - before)
-            return Key(kind: kind, name: name, capacity: shard?.share(ofCapacity: left) ?? left, declared: c, before: before)
+            Key(kind: kind, name: name, capacity: max(0, c - before), declared: c, before: before)
         }
         for d in description.departments {
             guard let c = d.capacity else { continue }

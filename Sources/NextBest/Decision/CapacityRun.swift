@@ -58,7 +58,7 @@ final class SpillFile {
 extension Engine {
     /// Whether a department or action of the set has a `capacity` (policy-language.md §8.4),
     /// which `run(profiles:...)` applies across the whole population.
-    public var hasCapacity: Bool { !CapacityKeys(description, shard: nil).isEmpty }
+    public var hasCapacity: Bool { !CapacityKeys(description).isEmpty }
 
     /// Sets a chunk's capacity blocks in `state`; when that fails, every record of the chunk
     /// gets an error record (and false is returned).
@@ -144,6 +144,7 @@ extension Engine {
         var report = CapacityReport(limits: keys.keys.map {
             CapacityReport.Limit(kind: $0.kind, name: $0.name, capacity: $0.capacity, declared: $0.declared, takenBefore: $0.before)
         })
+        let sharded = options.shard.flatMap { $0.count > 1 ? $0 : nil }
         var summary = try pool.withStates(jobs) { states -> BatchSummary in
             for s in states {
                 try refreshClock(s)
@@ -158,9 +159,12 @@ extension Engine {
 
             // Pass 1: everyone, into the spill; only the claims stay in memory.
             // The records of customers with claims are kept too: only they may be decided again.
+            // A shard decides every shard's customers here too: capacity goes to the best claims of
+            // the whole population (§8.4), so every shard must see them all to agree on the winners.
             let tap = ChunkTap()
-            let first = TappedSource(base: ShardFilterSource(base: try makeSource(), shard: options.shard,
-                                                             inputNumbers: options.inputNumbers, skipped: skipped), tap: tap)
+            let first = TappedSource(base: ShardFilterSource(base: try makeSource(), shard: nil,
+                                                             inputNumbers: options.inputNumbers, skipped: SkippedRecords()), tap: tap)
+            var own: [Bool] = []  // sharded: by pass 1's line, whether the record is this shard's
             var found: [CapacityClaim] = []
             var kept: [Int: KeptRecord] = [:]
             var keptBytes: [UInt8] = []  // this chunk's claimants' records, appended to the spill in one write
@@ -169,6 +173,9 @@ extension Engine {
                 var index = 0
                 keptBytes.removeAll(keepingCapacity: true)
                 try Self.lines(of: r) { line, plan in
+                    if let shard = sharded, index < chunk.records.count {
+                        own.append(chunk.bytes.withUnsafeBytes { shard.owns(chunk.records[index], in: $0) })
+                    }
                     if let plan {
                         let before = found.count
                         scanner.claims(in: line, id: plan.id, record: plan.number, lineNumber: lineCount, into: &found)
@@ -183,21 +190,11 @@ extension Engine {
                     lineCount += 1
                 }
                 try keptBytes.withUnsafeBytes { try claimants.append($0) }
-                for e in r.ids {
-                    guard let earlier = seen.earlierInput(hash: e.hash, number: e.number) else { continue }
-                    summary.duplicateIds += 1
-                    if summary.duplicateExamples.count < 5 {
-                        let id = r.out.withBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[e.start..<e.end]), as: UTF8.self) }
-                        summary.duplicateExamples.append("customer \(id): inputs \(earlier) and \(e.number)")
-                    }
-                }
                 try r.out.withBytes { try spill.append($0) }
-                summary.records += r.records
-                summary.plans += r.plans
-                summary.plansWithErrors += r.plansWithErrors
-                summary.errorRecords += r.errorRecords
-                for e in r.errorExamples where summary.errorExamples.count < 5 { summary.errorExamples.append(e) }
                 progress?(bytes, summary.records)
+                if sharded != nil { return }  // this shard's records are counted in the final pass
+                Self.noteRepeats(r, seen: &seen, summary: &summary)
+                summary.count(r)
             }
             for c in found { current[c.key].append(c) }
             found = []
@@ -217,7 +214,7 @@ extension Engine {
                             continue
                         }
                         if bar[k].map({ c.isBetter(than: $0) }) ?? true { bar[k] = c }
-                        report.limits[k].customersTurnedAway += 1
+                        if sharded == nil || own[c.line] { report.limits[k].customersTurnedAway += 1 }
                         var b = lost[c.record] ?? CapacityBlock(id: c.id, line: c.line)
                         if !b.actions.contains(where: { $0.name == c.action }) { b.actions.append((c.action, k)) }
                         lost[c.record] = b
@@ -249,24 +246,40 @@ extension Engine {
                 for c in found { current[c.key].append(c) }
                 found = []
             }
-            for k in current.indices { report.limits[k].taken = current[k].count }
-            report.customersMoved = blocks.count
+            for k in current.indices {
+                report.limits[k].taken = current[k].count { sharded == nil || own[$0.line] }
+                if sharded != nil { report.limits[k].takenByAllShards = current[k].count }
+            }
+            report.customersMoved = blocks.count { sharded == nil || own[$0.value.line] }
 
-            for s in states { summary.add(try s.counters()) }
+            if sharded != nil {  // counted afresh in the final pass: this shard's customers only
+                for s in states { try s.resetCounters() }
+            } else {
+                for s in states { summary.add(try s.counters()) }
+                summary.duplicatesCheckedUpTo = seen.checkedUpTo
+            }
             summary.includeDeclared(description)
             summary.nowGiven = self.options.now != nil
-            summary.duplicatesCheckedUpTo = seen.checkedUpTo
 
-            if routes != nil || options.workItems != nil {
-                // The work queues (and recorded tasks' fields) need the final plans' items: one
-                // more pass, plans and items written as they come.
-                let final = SelectedRecordsSource(base: ShardFilterSource(base: try makeSource(), shard: options.shard, inputNumbers: false, skipped: SkippedRecords()),
+            if routes != nil || options.workItems != nil || sharded != nil {
+                // The work queues (and recorded tasks' fields) need the final plans' items, and a
+                // shard writes its own customers only: one more pass, plans and items written as
+                // they come.
+                let final = SelectedRecordsSource(base: ShardFilterSource(base: try makeSource(), shard: options.shard, inputNumbers: false, skipped: skipped),
                                                   wanted: nil, inputNumbers: options.inputNumbers, keys: keys,
                                                   blocks: blocks.mapValues { var b = $0; b.before = b.actions.count; return b })
                 try drive(final, states: states, routes: true, history: options.history) { r, _ in
+                    if sharded != nil {
+                        summary.count(r)
+                        Self.noteRepeats(r, seen: &seen, summary: &summary)
+                    }
                     if let items = options.workItems, let rb = r.routes { try items(WorkItems(batch: rb)) }
                     try r.out.withBytes(output)
                     if let routes, let rb = r.routes { try routes.add(rb) }
+                }
+                if sharded != nil {
+                    for s in states { summary.add(try s.counters()) }
+                    summary.duplicatesCheckedUpTo = seen.checkedUpTo
                 }
             } else {
                 try Self.merge(spill: spill, lines: lineCount, replaced: replaced, redone: redone, output: output)

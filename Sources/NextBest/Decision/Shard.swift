@@ -69,11 +69,13 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
         return (number - 1) % count == index
     }
 
-    /// This shard's part of a capacity of `capacity` (`policy-language.md` §8.4): ⌊capacity / N⌋,
-    /// plus one for the first `capacity mod N` shards. Department and action capacities of a
-    /// sharded run are to be split with this.
-    public func share(ofCapacity capacity: Int) -> Int {
-        capacity / count + (index < capacity % count ? 1 : 0)
+    /// Whether the record `r` of a chunk whose bytes are `all` belongs to this shard: by its id,
+    /// or by its input number when it could not be read.
+    func owns(_ r: RecordSlice, in all: UnsafeRawBufferPointer) -> Bool {
+        if count == 1 { return true }
+        guard r.error == nil else { return (r.number - 1) % count == index }
+        let end = max(r.start, min(r.end, all.count))
+        return owns(record: UnsafeRawBufferPointer(rebasing: all[r.start..<end]), number: r.number)
     }
 
     /// FNV-1a, 64 bits.
@@ -212,14 +214,7 @@ struct ShardFilterSource: RecordSource {
             chunk.inputNumbers = inputNumbers
             if let shard, shard.count > 1 {
                 let before = chunk.records.count
-                chunk.records = chunk.bytes.withUnsafeBytes { all in
-                    chunk.records.filter { r in
-                        let end = max(r.start, min(r.end, all.count))
-                        let ok = r.error == nil ? shard.owns(record: UnsafeRawBufferPointer(rebasing: all[r.start..<end]), number: r.number)
-                                                : (r.number - 1) % shard.count == shard.index
-                        return ok
-                    }
-                }
+                chunk.records = chunk.bytes.withUnsafeBytes { all in chunk.records.filter { shard.owns($0, in: all) } }
                 skipped.count += before - chunk.records.count
                 if chunk.records.isEmpty { continue }
             }
