@@ -1,5 +1,6 @@
 // A store's contact history as the engine takes it: rows with their stored time text, merged into contacts.
 import Foundation
+import NextBest
 
 /// One row of a customer's history read for deciding: a recorded task that is not cancelled
 /// (a contact at its `created_at`) or an outcome, its time as the store keeps it
@@ -49,28 +50,100 @@ extension ContactRow {
     /// (or a second outcome of one) is a contact of its own. Tasks of the decisions in `own` (a
     /// resumed run's own earlier decisions) and their outcomes are left out.
     public static func merge(_ rows: [ContactRow], skippingDecisions own: Set<String> = []) -> [MergedContact] {
-        var contacts: [MergedContact] = []
-        contacts.reserveCapacity(rows.count)
-        var byTask: [String: Int] = [:]
-        var skipped: Set<String> = []
-        for e in rows.reversed() where e.outcome == nil {
-            if let t = e.task, !own.isEmpty, let dash = t.lastIndex(of: "-"), own.contains(String(t[..<dash])) {
-                skipped.insert(t)
+        let order = mergeOrder(rows.count, isOutcome: { rows[$0].outcome != nil }, task: { rows[$0].task }, own: { i in
+            guard !own.isEmpty, let t = rows[i].task, let dash = t.lastIndex(of: "-") else { return false }
+            return own.contains(String(t[..<dash]))
+        })
+        return order.map { c in
+            let r = rows[c.row]
+            return MergedContact(action: r.action, channel: r.channel, at: r.at, outcome: c.outcome.flatMap { rows[$0].outcome })
+        }
+    }
+
+    /// How `n` rows of one customer (newest first) become contacts, oldest first, as
+    /// ``merge(_:skippingDecisions:)`` says: each contact is a row (a task, or an outcome alone)
+    /// and the row of its outcome. `task(i)` is row i's task (equal values: the same task);
+    /// `own(i)`: row i is a task of a decision to leave out.
+    static func mergeOrder<Task: Hashable>(_ n: Int, isOutcome: (Int) -> Bool, task: (Int) -> Task?,
+                                           own: (Int) -> Bool) -> [(row: Int, outcome: Int?)] {
+        var contacts: [(row: Int, outcome: Int?)] = []
+        contacts.reserveCapacity(n)
+        var byTask: [Task: Int] = [:]
+        var skipped: Set<Task> = []
+        for i in stride(from: n - 1, through: 0, by: -1) where !isOutcome(i) {
+            let t = task(i)
+            if own(i) {
+                if let t { skipped.insert(t) }
                 continue
             }
-            if let t = e.task { byTask[t] = contacts.count }
-            contacts.append(MergedContact(action: e.action, channel: e.channel, at: e.at))
+            if let t { byTask[t] = contacts.count }
+            contacts.append((i, nil))
         }
-        for e in rows.reversed() {
-            guard let outcome = e.outcome else { continue }
-            if let t = e.task, skipped.contains(t) { continue }
-            if let t = e.task, let i = byTask[t], contacts[i].outcome == nil {
-                contacts[i].outcome = outcome
+        for i in stride(from: n - 1, through: 0, by: -1) where isOutcome(i) {
+            let t = task(i)
+            if let t, skipped.contains(t) { continue }
+            if let t, let k = byTask[t], contacts[k].outcome == nil {
+                contacts[k].outcome = i
             } else {
-                contacts.append(MergedContact(action: e.action, channel: e.channel, at: e.at, outcome: outcome))
+                contacts.append((i, i))
             }
         }
         return contacts
+    }
+}
+
+/// One customer's history rows as a store reads them, their texts copied into one buffer,
+/// until the next customer's start: then merged into a `ContactBatch`.
+struct ContactGroup {
+    private var bytes: [UInt8] = []
+    private var customer = 0..<0
+    /// Each row's texts in `bytes` (`nil`: NULL).
+    private var rows: [(action: Range<Int>, channel: Range<Int>?, at: Range<Int>, outcome: Range<Int>?, task: Range<Int>?)] = []
+
+    /// Whether `id` is the customer whose rows are being gathered.
+    func isCustomer(_ id: UnsafeRawBufferPointer) -> Bool {
+        !rows.isEmpty && customer.count == id.count && bytes[customer].elementsEqual(id)
+    }
+
+    /// Starts the rows of customer `id`.
+    mutating func start(_ id: UnsafeRawBufferPointer) {
+        bytes.removeAll(keepingCapacity: true)
+        rows.removeAll(keepingCapacity: true)
+        customer = put(id)
+    }
+
+    /// Adds one row (newest first, as the store orders them).
+    mutating func add(action: UnsafeRawBufferPointer, channel: UnsafeRawBufferPointer?, at: UnsafeRawBufferPointer,
+                      outcome: UnsafeRawBufferPointer?, task: UnsafeRawBufferPointer?) {
+        rows.append((put(action), channel.map { put($0) }, put(at), outcome.map { put($0) }, task.map { put($0) }))
+    }
+
+    /// Merges the rows gathered (``ContactRow/merge(_:skippingDecisions:)``) into `batch`, leaving
+    /// out the tasks of the decisions in `own`; then holds none.
+    mutating func flush(into batch: inout ContactBatch, skipping own: Set<String>) {
+        guard !rows.isEmpty else { return }
+        let gathered = self.rows, bytes = self.bytes
+        let order = ContactRow.mergeOrder(gathered.count, isOutcome: { gathered[$0].outcome != nil },
+                                          task: { i in gathered[i].task.map { bytes[$0] } }, own: { i in
+            guard !own.isEmpty, let t = gathered[i].task, let dash = bytes[t].lastIndex(of: UInt8(ascii: "-")) else { return false }
+            return own.contains(String(decoding: bytes[t.lowerBound..<dash], as: UTF8.self))
+        })
+        bytes.withUnsafeBytes { u in
+            func text(_ r: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: u[r]) }
+            for c in order {
+                let r = rows[c.row]
+                batch.append(customer: text(customer), action: text(r.action), channel: r.channel.map(text), at: text(r.at),
+                             outcome: c.outcome.flatMap { rows[$0].outcome }.map(text))
+            }
+        }
+        rows.removeAll(keepingCapacity: true)
+    }
+
+    /// Copies `text` in; its place.
+    private mutating func put(_ text: UnsafeRawBufferPointer) -> Range<Int> {
+        let start = bytes.count
+        bytes.append(contentsOf: text)
+        return start..<bytes.count
     }
 }
 

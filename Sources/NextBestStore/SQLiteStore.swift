@@ -1,5 +1,6 @@
 // The SQLite backend, through GRDB: WAL mode, a busy timeout, one transaction per batch.
 import Foundation
+import NextBest
 import GRDB
 
 /// A store in an SQLite file. Several processes may write it at once: a writer waits (up to
@@ -273,6 +274,37 @@ public final class SQLiteStore: Store {
             }
             if !rows.isEmpty { out[current] = rows }
             return out
+        }
+    }
+
+    /// Many customers' merged contacts since `since`, read from the statement's own bytes into
+    /// one batch (no `String` per field); see `Store.contacts(customers:since:skippingRun:)`.
+    public func contacts(customers: [String], since: Date?, skippingRun run: String?) async throws -> ContactBatch {
+        if customers.isEmpty { return ContactBatch() }
+        let list = Schema.jsonArray(customers)
+        let from = since.map(StoreTime.text)
+        return try await reading { db in
+            var own: Set<String> = []
+            if let run {
+                let s = try BulkStatement(db, "SELECT id FROM decisions WHERE run = ?1 AND customer IN (SELECT value FROM json_each(?2))")
+                s.bind(1, run)
+                s.bind(2, list)
+                while try s.next() { if let id = s.text(0) { own.insert(id) } }
+            }
+            let s = try BulkStatement(db, ContactRowsSQL.query(list: "(SELECT value FROM json_each(?1))", since: from == nil ? nil : "?2"))
+            s.bind(1, list)
+            if let from { s.bind(2, from) }
+            var batch = ContactBatch(), group = ContactGroup()
+            while try s.next() {
+                guard let customer = s.bytes(0), let action = s.bytes(1), let at = s.bytes(3) else { continue }
+                if !group.isCustomer(customer) {
+                    group.flush(into: &batch, skipping: own)
+                    group.start(customer)
+                }
+                group.add(action: action, channel: s.bytes(2), at: at, outcome: s.bytes(4), task: s.bytes(5))
+            }
+            group.flush(into: &batch, skipping: own)
+            return batch
         }
     }
 

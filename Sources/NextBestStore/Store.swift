@@ -1,5 +1,6 @@
 // The store: one protocol, two backends (SQLite through GRDB, PostgreSQL through postgres-nio).
 import Foundation
+import NextBest
 
 /// Recorded decisions, the departments' tasks, and customers' outcomes, in SQLite or PostgreSQL.
 ///
@@ -40,6 +41,11 @@ public protocol Store: Sendable {
     /// The decisions already recorded for `run` among `customers`: decision id by customer (a
     /// resumed run keeps them and does not take their tasks for history).
     func recordedDecisions(run: String, customers: [String]) async throws -> [String: String]
+
+    /// What a batch run adds to the profiles of `customers`: their ``contactRows(customers:since:)``
+    /// merged (``ContactRow/merge(_:skippingDecisions:)``), leaving out the tasks of `run`'s own
+    /// earlier decisions (a resumed run), in one flat batch.
+    func contacts(customers: [String], since: Date?, skippingRun run: String?) async throws -> ContactBatch
 
     /// A task by id as it stands at `now` (open past its due time reads as `expired`), or `nil`.
     func task(_ id: String, at now: Date) async throws -> TaskRecord?
@@ -94,6 +100,20 @@ extension Store {
     /// A department's queue (or every department's), oldest first, as it stands now.
     public func tasks(department: String?, status: TaskStatus?, limit: Int?) async throws -> [TaskRecord] {
         try await tasks(department: department, status: status, limit: limit, at: Date())
+    }
+
+    /// ``contactRows(customers:since:)`` merged into a batch.
+    public func contacts(customers: [String], since: Date?, skippingRun run: String?) async throws -> ContactBatch {
+        let rows = try await contactRows(customers: customers, since: since)
+        var own: Set<String> = []
+        if let run, !rows.isEmpty { own = Set(try await recordedDecisions(run: run, customers: customers).values) }
+        var batch = ContactBatch()
+        for (customer, list) in rows {
+            for c in ContactRow.merge(list, skippingDecisions: own) {
+                batch.append(customer: customer, PastContact(action: c.action, channel: c.channel, at: c.at, outcome: c.outcome))
+            }
+        }
+        return batch
     }
 
     /// One customer's contacts and outcomes, newest first.

@@ -29,26 +29,16 @@ struct StoreContactHistory: ContactHistoryProvider {
     let run: String?
 
     func contacts(for customers: [String], since: Int64?) throws -> [String: [PastContact]] {
+        var batch = ContactBatch()
+        try contacts(for: customers, since: since, into: &batch)
+        return batch.byCustomer
+    }
+
+    func contacts(for customers: [String], since: Int64?, into batch: inout ContactBatch) throws {
         let store = self.store, run = self.run
         let from = since.map { Date(timeIntervalSince1970: TimeInterval($0)) }
-        let (rows, own) = try blocking { () async throws -> ([String: [ContactRow]], Set<String>) in
-            let rows = try await store.contactRows(customers: customers, since: from)
-            guard let run, !rows.isEmpty else { return (rows, []) }
-            return (rows, Set(try await store.recordedDecisions(run: run, customers: customers).values))
-        }
-        var out: [String: [PastContact]] = [:]
-        out.reserveCapacity(rows.count)
-        for (customer, list) in rows {
-            let merged = ContactRow.merge(list, skippingDecisions: own)
-            if !merged.isEmpty { out[customer] = merged.map(PastContact.init) }
-        }
-        return out
+        batch = try blocking { try await store.contacts(customers: customers, since: from, skippingRun: run) }
     }
-}
-
-extension PastContact {
-    /// The engine's contact for a merged store contact.
-    init(_ c: MergedContact) { self.init(action: c.action, channel: c.channel, at: c.at, outcome: c.outcome) }
 }
 
 /// A history file (`run --history FILE`): JSON Lines objects or CSV rows with `customer`,

@@ -1,5 +1,6 @@
 // The store suite: the same tests against SQLite and (when NEXTBEST_TEST_POSTGRES is set) PostgreSQL.
 import Foundation
+import NextBest
 import GRDB
 import Testing
 @testable import NextBestStore
@@ -169,6 +170,17 @@ struct StoreSuiteTests {
                     == [["2026-10-20T09:00:00Z", "accepted"], ["2026-10-05T00:00:00Z", "ignored"]])
             // A resumed run's own decisions are not its history.
             #expect(ContactRow.merge(c1, skippingDecisions: [recent[0].id]).map(\.outcome) == ["ignored"])
+            // What a batch run reads (SQLite: straight from the statement's bytes) is the same merge.
+            func merged(_ rows: [String: [ContactRow]], skipping own: Set<String> = []) -> [String: [PastContact]] {
+                rows.mapValues { ContactRow.merge($0, skippingDecisions: own).map { PastContact(action: $0.action, channel: $0.channel, at: $0.at, outcome: $0.outcome) } }
+            }
+            #expect(try await store.contacts(customers: ["C1", "C2", "nobody"], since: nil, skippingRun: nil).byCustomer == merged(all))
+            let batch = try await store.contacts(customers: ["C1", "C2"], since: t("2026-10-01"), skippingRun: nil)
+            #expect(batch.byCustomer == merged(window))
+            #expect(batch.byCustomer["C1"]?.map(\.outcome) == ["accepted", "ignored"])
+            let resumed = try await store.contacts(customers: ["C1", "C2"], since: t("2026-10-01"), skippingRun: "r2")
+            #expect(resumed.byCustomer == merged(window, skipping: [recent[0].id]))
+            #expect(resumed.byCustomer["C1"]?.map(\.outcome) == ["ignored"])
         }
     }
 

@@ -3,35 +3,22 @@ import CNextBestBridge
 
 extension LuaState {
     /// Hands the state the past contacts of the customers it decides next (replacing any before).
-    func setHistory(_ byCustomer: [String: [PastContact]]) throws(LuaError) {
-        var strings: [UInt8] = []
-        var rows: [nb_contact] = []
-        strings.reserveCapacity(byCustomer.count * 96)
-        func text(_ s: String) -> (Int, Int) {
-            let start = strings.count
-            strings.append(contentsOf: s.utf8)
-            return (start, strings.count - start)
+    func setHistory(_ batch: ContactBatch) throws(LuaError) {
+        let rows = batch.rows.map { r in
+            nb_contact(customer: r.customer, customer_len: r.customerLength, action: r.action, action_len: r.actionLength,
+                       channel: r.channel, channel_len: Self.length(r.channelLength), at: r.at, at_len: r.atLength,
+                       outcome: r.outcome, outcome_len: Self.length(r.outcomeLength), epoch: r.epoch)
         }
-        let none = (0, -1)  // NB_NO_TEXT: size_t -1
-        for (customer, list) in byCustomer where !list.isEmpty {
-            let id = text(customer)
-            var actions: [String: (Int, Int)] = [:]
-            for c in list {
-                let action = actions[c.action] ?? text(c.action)
-                actions[c.action] = action
-                let channel = c.channel.map(text) ?? none
-                let atStart = strings.count
-                strings.append(contentsOf: c.at.utf8)
-                let atLen = strings.count - atStart
-                let epoch = strings.withUnsafeBufferPointer { PastContact.seconds(UnsafeBufferPointer(rebasing: $0[atStart...])) } ?? .min
-                let outcome = c.outcome.map(text) ?? none
-                rows.append(nb_contact(customer: id.0, customer_len: id.1, action: action.0, action_len: action.1,
-                                       channel: channel.0, channel_len: channel.1, at: atStart, at_len: atLen,
-                                       outcome: outcome.0, outcome_len: outcome.1, epoch: epoch))
-            }
-        }
-        try push(rows, strings)
+        try push(rows, batch.bytes)
     }
+
+    /// Hands the state the past contacts of the customers it decides next, by customer.
+    func setHistory(_ byCustomer: [String: [PastContact]]) throws(LuaError) {
+        try setHistory(ContactBatch(byCustomer))
+    }
+
+    /// A text's length for the bridge: an absent one is NB_NO_TEXT (size_t -1).
+    private static func length(_ n: Int) -> Int { n < 0 ? -1 : n }
 
     /// Forgets the past contacts handed over last.
     func clearHistory() throws(LuaError) { try push([], []) }

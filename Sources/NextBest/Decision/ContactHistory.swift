@@ -68,9 +68,19 @@ public protocol ContactHistoryProvider: Sendable {
     /// ``Engine/historySince(now:)``: contacts made before it can change no decision of the set
     /// and may be left out (`nil`: give them all). A thrown error stops the run.
     func contacts(for customers: [String], since: Int64?) throws -> [String: [PastContact]]
+
+    /// The same contacts, appended to `batch` (empty when called): what a batch run reads. A
+    /// store implements it to hand its rows over without a `String` per field; by default it
+    /// is ``contacts(for:since:)``'s answer, copied in.
+    func contacts(for customers: [String], since: Int64?, into batch: inout ContactBatch) throws
 }
 
 extension ContactHistoryProvider {
+    /// ``contacts(for:since:)``, copied into `batch`.
+    public func contacts(for customers: [String], since: Int64?, into batch: inout ContactBatch) throws {
+        batch = ContactBatch(try contacts(for: customers, since: since))
+    }
+
     /// All the past contacts of each of `customers`, however old.
     public func contacts(for customers: [String]) throws -> [String: [PastContact]] {
         try contacts(for: customers, since: nil)
@@ -184,8 +194,9 @@ extension Engine {
                 }
             }
         }
-        let found = try provider.contacts(for: ids, since: since)
-        if found.isEmpty { try state.clearHistory() } else { try state.setHistory(found) }
+        var batch = ContactBatch()
+        try provider.contacts(for: ids, since: since, into: &batch)
+        if batch.isEmpty { try state.clearHistory() } else { try state.setHistory(batch) }
     }
 }
 
