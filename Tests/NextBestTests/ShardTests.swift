@@ -34,8 +34,13 @@ struct ShardTests {
         }
     }
 
-    private func id(_ json: String) -> String? {
-        Array(json.utf8).withUnsafeBytes { ShardKey.idText(of: $0) }.map { String(decoding: $0, as: UTF8.self) }
+    /// The id as the fast scan (in C, falling back for escapes and broken records) reads it;
+    /// the careful Swift reader must read the same.
+    private func id(_ json: String, sourceLocation: SourceLocation = #_sourceLocation) -> String? {
+        let fast = Array(json.utf8).withUnsafeBytes { ShardKey.idText(of: $0) }
+        let careful = Array(json.utf8).withUnsafeBytes { ShardKey.idTextCarefully(of: $0) }
+        #expect(fast == careful, "\(json)", sourceLocation: sourceLocation)
+        return fast.map { String(decoding: $0, as: UTF8.self) }
     }
 
     @Test func theIdIsTheTopLevelIdAsTheEngineReadsIt() {
@@ -63,6 +68,11 @@ struct ShardTests {
         #expect(id(#"[{"id":"A"}]"#) == nil)
         #expect(id(#"{bad"#) == nil)
         #expect(id(#"{"id":"unterminated"#) == nil)
+        // A record broken after its id goes with its id.
+        #expect(id(#"{"id":"A","x":"#) == "A")
+        #expect(id(#"{"id":"A""#) == "A")
+        #expect(id(#"{"id":"A","list":[1,{"b":"]"}],"n":-2.5e3,"t":true,"z":null}"#) == "A")
+        #expect(id(#"{ }"#) == nil)
         #expect(id("") == nil)
     }
 

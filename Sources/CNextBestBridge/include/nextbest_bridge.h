@@ -18,6 +18,13 @@ typedef struct nb_buf {
 void nb_buf_init(nb_buf *b);
 void nb_buf_free(nb_buf *b);
 void nb_buf_clear(nb_buf *b);
+/// Finds the value of the top-level key "id" of the JSON object text `s` (the last one when it
+/// is repeated) without parsing the record: 1 with its span (`*kind` 1: a string without
+/// escapes, the span inside its quotes; 2: another token), 0 when the object has no "id",
+/// -1 when the text needs a careful reader (escapes in a key or in the id, a null id, not a
+/// whole object).
+int nb_find_id(const char *s, size_t n, size_t *start, size_t *end, int *kind);
+
 /// Appends bytes; returns 0 on success, -1 when memory runs out.
 int nb_buf_append(nb_buf *b, const void *bytes, size_t n);
 /// Appends `s` as a JSON string literal (quoted, escaped, invalid UTF-8 replaced).

@@ -1,4 +1,5 @@
 // Sharded batch runs: which input records one of N shards decides (FNV-1a 64 of the customer id).
+import CNextBestBridge
 import Foundation
 
 /// One shard of N: a batch run with a shard decides only the records that belong to it, so N
@@ -102,6 +103,21 @@ enum ShardKey {
     /// The text of the record's top-level `id` (the last one that is not `null`, as the engine
     /// reads it) when it is a string or a whole number of at most 18 digits; `nil` otherwise.
     static func idText(of b: UnsafeRawBufferPointer) -> [UInt8]? {
+        if let base = b.baseAddress {  // the common case, in C; escapes, nulls and broken records below
+            var start = 0, end = 0, kind: Int32 = 0
+            switch nb_find_id(base.assumingMemoryBound(to: CChar.self), b.count, &start, &end, &kind) {
+            case 0: return nil
+            case 1:
+                let value = UnsafeRawBufferPointer(rebasing: b[start..<end])
+                return kind == 1 ? Array(value) : wholeNumber(value)
+            default: break
+            }
+        }
+        return idTextCarefully(of: b)
+    }
+
+    /// ``idText(of:)`` read byte by byte in Swift, whatever the record holds.
+    static func idTextCarefully(of b: UnsafeRawBufferPointer) -> [UInt8]? {
         var i = 0
         let n = b.count
         func ws() { while i < n, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 } }

@@ -23,7 +23,7 @@ function contacts.new(set, sb, clock)
   local FIELD = set.contact.history
   local ACTIONS, CHANNELS, GROUPS = set.decl.action, set.decl.channel, set.decl.group or {}
   local EXTRA = nil                              -- customer id -> list of views of contacts (this chunk's)
-  local MERGED = setmetatable({}, { __mode = "k" })  -- the merged lists made (a second, careful pass keeps them)
+  local MERGED = nil  -- the last merged list made (a second, careful pass of its customer keeps it)
   local own_view = sb.own_view
   local h = {}
 
@@ -50,15 +50,15 @@ function contacts.new(set, sb, clock)
     if more == nil then return end
     local own = rawget(c, FIELD)
     if own ~= nil and type(own) ~= "table" then return end
-    if own ~= nil and MERGED[own] then return end  -- already merged (the careful pass after the fast one)
+    if own ~= nil and own == MERGED then return end  -- already merged (the careful pass after the fast one)
     local merged, n = {}, 0
     if own ~= nil then
       local raw = unview(own)
       for i = 1, rawlen(raw) do n = n + 1; merged[n] = rawget(raw, i) end
     end
-    for i = 1, #more do n = n + 1; merged[n] = own_view(more[i]) end
-    local view = own_view(list(merged))
-    MERGED[view] = true
+    for i = 1, #more do n = n + 1; merged[n] = own_view(more[i], i) end
+    local view = own_view(list(merged), #more + 1)
+    MERGED = view
     rawset(c, FIELD, view)
   end
 

@@ -251,12 +251,22 @@ function sandbox.new(helpers, reporter)
     return PROFILE_VIEW
   end
 
-  --- A read-only view of `data` like the profile's own nested views, made for it alone (not
-  --- from the pool): for the contacts the engine adds to a profile (contacts.lua).
-  function sb.own_view(data)
+  --- A read-only view of `data` like the profile's own nested views: for the contacts the
+  --- engine adds to a profile (contacts.lua). With `slot`, the view in that place of its own
+  --- pool (up to 256) is pointed at `data`: one customer's contacts are merged at a time and
+  --- nothing a policy can reach outlives its customer, so the last customer's views are free.
+  local OWN_POOL = {}  -- own views, reused from one customer to the next (as the parser's are)
+  function sb.own_view(data, slot)
+    local v = slot and OWN_POOL[slot]
+    if v then
+      raw_metatable(v).__index = data
+      return v
+    end
     local mt = copy(PROFILE_NESTED_MT)
     mt.__index = data
-    return setmetatable({}, mt)
+    v = setmetatable({}, mt)
+    if slot and slot <= 256 then OWN_POOL[slot] = v end
+    return v
   end
 
   return sb
