@@ -119,9 +119,21 @@ struct ContactGroup {
     }
 
     /// Merges the rows gathered (``ContactRow/merge(_:skippingDecisions:)``) into `batch`, leaving
-    /// out the tasks of the decisions in `own`; then holds none.
-    mutating func flush(into batch: inout ContactBatch, skipping own: Set<String>) {
+    /// out the tasks of the decisions in `own`; then holds none. With `sorting`, the rows are
+    /// first put in the store's order (newest first, an outcome before a task of the same time,
+    /// then by task): for rows read from two queries, tasks then outcomes.
+    mutating func flush(into batch: inout ContactBatch, skipping own: Set<String>, sorting: Bool = false) {
         guard !rows.isEmpty else { return }
+        if sorting && rows.count > 1 {
+            let b = bytes
+            rows.sort { x, y in
+                if !b[x.at].elementsEqual(b[y.at]) { return b[y.at].lexicographicallyPrecedes(b[x.at]) }  // newest first
+                if (x.outcome != nil) != (y.outcome != nil) { return x.outcome != nil }
+                guard let tx = x.task else { return y.task != nil }
+                guard let ty = y.task else { return false }
+                return b[tx].lexicographicallyPrecedes(b[ty])
+            }
+        }
         let gathered = self.rows, bytes = self.bytes
         let order = ContactRow.mergeOrder(gathered.count, isOutcome: { gathered[$0].outcome != nil },
                                           task: { i in gathered[i].task.map { bytes[$0] } }, own: { i in
@@ -153,17 +165,31 @@ struct ContactGroup {
 /// is older than the window too. Ordered as `Store.history` orders entries.
 enum ContactRowsSQL {
     static func query(list: String, since: String?, nullText: String = "NULL") -> String {
+        """
+        \(tasks(list: list, since: since, outcome: "\(nullText) AS outcome, id AS task, 0 AS kind"))
+        UNION ALL
+        \(outcomes(list: list, since: since, kind: ", 1"))
+        ORDER BY 1, 4 DESC, 7 DESC, 6
+        """
+    }
+
+    /// The tasks part: customer, action, channel, at, then `outcome` (the columns after).
+    static func tasks(list: String, since: String?, outcome: String = "id") -> String {
         let window = since.map { " AND created_at >= \($0)" } ?? ""
-        let outcomeWindow = since.map {
+        return """
+            SELECT customer, action, channel, created_at AS at, \(outcome)
+              FROM tasks WHERE customer IN \(list) AND status <> 'cancelled'\(window)
+            """
+    }
+
+    /// The outcomes part: customer, action, channel, at, outcome, task (then `kind`).
+    static func outcomes(list: String, since: String?, kind: String = "") -> String {
+        let window = since.map {
             " AND o.at >= \($0) AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = o.task AND t.created_at < \($0) AND t.status <> 'cancelled')"
         } ?? ""
         return """
-            SELECT customer, action, channel, created_at AS at, \(nullText) AS outcome, id AS task, 0 AS kind
-              FROM tasks WHERE customer IN \(list) AND status <> 'cancelled'\(window)
-            UNION ALL
-            SELECT o.customer, o.action, o.channel, o.at, o.outcome, o.task, 1
-              FROM outcomes o WHERE o.customer IN \(list)\(outcomeWindow)
-            ORDER BY 1, 4 DESC, 7 DESC, 6
+            SELECT o.customer, o.action, o.channel, o.at, o.outcome, o.task\(kind)
+              FROM outcomes o WHERE o.customer IN \(list)\(window)
             """
     }
 }

@@ -280,32 +280,61 @@ public final class SQLiteStore: Store {
     /// Many customers' merged contacts since `since`, read from the statement's own bytes into
     /// one batch (no `String` per field); see `Store.contacts(customers:since:skippingRun:)`.
     public func contacts(customers: [String], since: Date?, skippingRun run: String?) async throws -> ContactBatch {
+        try await reading { db in try Self.readContacts(customers, since: since, skippingRun: run, db) }
+    }
+
+    /// ``contacts(customers:since:skippingRun:)`` read on the calling thread, which waits: for
+    /// a batch run's workers, which then need no hop to another thread per chunk.
+    public func contactsWaiting(customers: [String], since: Date?, skippingRun run: String?) throws -> ContactBatch {
+        do { return try pool.read { db in try Self.readContacts(customers, since: since, skippingRun: run, db) } } catch {
+            throw Self.mapped(error, name: name)
+        }
+    }
+
+    /// Many customers' merged contacts on the caller's connection.
+    static func readContacts(_ customers: [String], since: Date?, skippingRun run: String?, _ db: Database) throws -> ContactBatch {
         if customers.isEmpty { return ContactBatch() }
         let list = Schema.jsonArray(customers)
         let from = since.map(StoreTime.text)
-        return try await reading { db in
-            var own: Set<String> = []
-            if let run {
-                let s = try BulkStatement(db, "SELECT id FROM decisions WHERE run = ?1 AND customer IN (SELECT value FROM json_each(?2))")
-                s.bind(1, run)
-                s.bind(2, list)
-                while try s.next() { if let id = s.text(0) { own.insert(id) } }
-            }
-            let s = try BulkStatement(db, ContactRowsSQL.query(list: "(SELECT value FROM json_each(?1))", since: from == nil ? nil : "?2"))
+        var own: Set<String> = []
+        if let run {
+            let s = try BulkStatement(db, "SELECT id FROM decisions WHERE run = ?1 AND customer IN (SELECT value FROM json_each(?2))")
+            s.bind(1, run)
+            s.bind(2, list)
+            while try s.next() { if let id = s.text(0) { own.insert(id) } }
+        }
+        // Tasks and outcomes from two queries, each in the order of its customer index (no
+        // sort in SQLite), joined here by customer; each customer's rows are sorted in flush.
+        let members = "(SELECT value FROM json_each(?1))", window = from == nil ? nil : "?2"
+        let tasks = try BulkStatement(db, ContactRowsSQL.tasks(list: members, since: window) + " ORDER BY customer")
+        let outcomes = try BulkStatement(db, ContactRowsSQL.outcomes(list: members, since: window) + " ORDER BY o.customer")
+        for s in [tasks, outcomes] {
             s.bind(1, list)
             if let from { s.bind(2, from) }
-            var batch = ContactBatch(), group = ContactGroup()
-            while try s.next() {
-                guard let customer = s.bytes(0), let action = s.bytes(1), let at = s.bytes(3) else { continue }
+        }
+        var batch = ContactBatch(), group = ContactGroup()
+        var moreTasks = try tasks.next(), moreOutcomes = try outcomes.next()
+        while moreTasks || moreOutcomes {
+            let task = moreTasks ? tasks.bytes(0) : nil, outcome = moreOutcomes ? outcomes.bytes(0) : nil
+            // The smaller customer id first (SQLite's text order is byte order); a tie: the task.
+            var fromTasks = task != nil
+            if let task, let outcome { fromTasks = !outcome.lexicographicallyPrecedes(task) }
+            let s = fromTasks ? tasks : outcomes
+            if let customer = s.bytes(0), let action = s.bytes(1), let at = s.bytes(3) {
                 if !group.isCustomer(customer) {
-                    group.flush(into: &batch, skipping: own)
+                    group.flush(into: &batch, skipping: own, sorting: true)
                     group.start(customer)
                 }
-                group.add(action: action, channel: s.bytes(2), at: at, outcome: s.bytes(4), task: s.bytes(5))
+                if fromTasks {
+                    group.add(action: action, channel: s.bytes(2), at: at, outcome: nil, task: s.bytes(4))
+                } else {
+                    group.add(action: action, channel: s.bytes(2), at: at, outcome: s.bytes(4), task: s.bytes(5))
+                }
             }
-            group.flush(into: &batch, skipping: own)
-            return batch
+            if fromTasks { moreTasks = try tasks.next() } else { moreOutcomes = try outcomes.next() }
         }
+        group.flush(into: &batch, skipping: own, sorting: true)
+        return batch
     }
 
     /// The decisions of `run` among `customers`; see `Store.recordedDecisions`.

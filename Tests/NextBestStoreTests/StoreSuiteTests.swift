@@ -181,6 +181,17 @@ struct StoreSuiteTests {
             let resumed = try await store.contacts(customers: ["C1", "C2"], since: t("2026-10-01"), skippingRun: "r2")
             #expect(resumed.byCustomer == merged(window, skipping: [recent[0].id]))
             #expect(resumed.byCustomer["C1"]?.map(\.outcome) == ["ignored"])
+            // Ties in time keep the store's order: two tasks of one decision, and an outcome
+            // without a task at the same moment (C2 also reads from both queries).
+            let twin = decisions(run: "r3", customers: ["C2"], at: t("2026-10-25T09:00:00Z"), ids: ids, tasksEach: 2)
+            _ = try await store.record(twin)
+            _ = try await store.importOutcomes([
+                OutcomeRow(id: "d", customer: "C2", action: "invite_webinar", outcome: "declined", at: t("2026-10-25T09:00:00Z")),
+                OutcomeRow(id: "e", task: twin[0].taskID(at: 1), customer: "C2", action: "invite_webinar", outcome: "accepted", at: t("2026-10-26")),
+            ])
+            let tied = try await store.contactRows(customers: ["C1", "C2"], since: t("2026-10-01"))
+            #expect((tied["C2"]?.count ?? 0) >= 3)
+            #expect(try await store.contacts(customers: ["C2", "C1"], since: t("2026-10-01"), skippingRun: nil).byCustomer == merged(tied))
         }
     }
 

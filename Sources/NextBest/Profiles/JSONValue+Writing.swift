@@ -45,6 +45,11 @@ extension JSONValue {
     /// Appends `s` as a quoted JSON string.
     package static func writeString(_ s: String, into out: inout String) {
         out += "\""
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {  // nothing to escape: as it is
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
