@@ -1,6 +1,8 @@
 // Finding a profile's top-level "id" in its JSON text without parsing it: what sharding and
 // the history query of a chunk need before a record is decided.
+#define _GNU_SOURCE  // memmem
 #include "nextbest_bridge.h"
+#include <string.h>
 
 static int is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
@@ -70,6 +72,9 @@ int nb_find_id(const char *s, size_t n, size_t *start, size_t *end, int *kind) {
                 *start = v; *end = i; *kind = 2;
             }
             found = 1;
+            // Nothing after it that could be another "id" key (the text "id" in quotes, or any
+            // escape): this one is the last, whatever the rest holds.
+            if (!memmem(s + i, n - i, "\"id\"", 4) && !memchr(s + i, '\\', n - i)) return 1;
         } else {
             i = past_value(s, n, i);
             if (i == 0) return -1;

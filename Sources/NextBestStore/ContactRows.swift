@@ -68,21 +68,24 @@ extension ContactRow {
                                            own: (Int) -> Bool) -> [(row: Int, outcome: Int?)] {
         var contacts: [(row: Int, outcome: Int?)] = []
         contacts.reserveCapacity(n)
-        var byTask: [Task: Int] = [:]
-        var skipped: Set<Task> = []
+        // Tasks by id: searched in place for a customer's usual few rows, hashed past that.
+        var tasks: [(task: Task, contact: Int)] = [], skipped: [Task] = []
+        var byTask: [Task: Int] = [:], skippedSet: Set<Task> = []
+        let hashed = n > 16
         for i in stride(from: n - 1, through: 0, by: -1) where !isOutcome(i) {
             let t = task(i)
             if own(i) {
-                if let t { skipped.insert(t) }
+                if let t { if hashed { skippedSet.insert(t) } else { skipped.append(t) } }
                 continue
             }
-            if let t { byTask[t] = contacts.count }
+            if let t { if hashed { byTask[t] = contacts.count } else { tasks.append((t, contacts.count)) } }
             contacts.append((i, nil))
         }
         for i in stride(from: n - 1, through: 0, by: -1) where isOutcome(i) {
             let t = task(i)
-            if let t, skipped.contains(t) { continue }
-            if let t, let k = byTask[t], contacts[k].outcome == nil {
+            if let t, hashed ? skippedSet.contains(t) : skipped.contains(t) { continue }
+            let k = t.flatMap { t in hashed ? byTask[t] : tasks.last(where: { $0.task == t })?.contact }
+            if let k, contacts[k].outcome == nil {
                 contacts[k].outcome = i
             } else {
                 contacts.append((i, i))
