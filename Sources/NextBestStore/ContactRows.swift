@@ -169,29 +169,31 @@ struct ContactGroup {
 enum ContactRowsSQL {
     static func query(list: String, since: String?, nullText: String = "NULL") -> String {
         """
-        \(tasks(list: list, since: since, outcome: "\(nullText) AS outcome, id AS task, 0 AS kind"))
+        \(tasks(list: list, since: since, then: "\(nullText) AS outcome, id AS task, 0 AS kind"))
         UNION ALL
-        \(outcomes(list: list, since: since, kind: ", 1"))
+        \(outcomes(list: list, since: since, then: ", 1"))
         ORDER BY 1, 4 DESC, 7 DESC, 6
         """
     }
 
-    /// The tasks part: customer, action, channel, at, then `outcome` (the columns after).
-    static func tasks(list: String, since: String?, outcome: String = "id") -> String {
+    /// The tasks part: customer, action, channel, at, then the columns `then` lists (by
+    /// default the task's id).
+    static func tasks(list: String, since: String?, then: String = "id") -> String {
         let window = since.map { " AND created_at >= \($0)" } ?? ""
         return """
-            SELECT customer, action, channel, created_at AS at, \(outcome)
+            SELECT customer, action, channel, created_at AS at, \(then)
               FROM tasks WHERE customer IN \(list) AND status <> 'cancelled'\(window)
             """
     }
 
-    /// The outcomes part: customer, action, channel, at, outcome, task (then `kind`).
-    static func outcomes(list: String, since: String?, kind: String = "") -> String {
+    /// The outcomes part: customer, action, channel, at, outcome, task, then `then` (a comma
+    /// and more columns, or nothing).
+    static func outcomes(list: String, since: String?, then: String = "") -> String {
         let window = since.map {
             " AND o.at >= \($0) AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = o.task AND t.created_at < \($0) AND t.status <> 'cancelled')"
         } ?? ""
         return """
-            SELECT o.customer, o.action, o.channel, o.at, o.outcome, o.task\(kind)
+            SELECT o.customer, o.action, o.channel, o.at, o.outcome, o.task\(then)
               FROM outcomes o WHERE o.customer IN \(list)\(window)
             """
     }

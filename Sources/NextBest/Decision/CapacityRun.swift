@@ -191,8 +191,8 @@ extension Engine {
                 }
                 try keptBytes.withUnsafeBytes { try claimants.append($0) }
                 try r.out.withBytes { try spill.append($0) }
-                progress?(bytes, summary.records)
-                if sharded != nil { return }  // this shard's records are counted in the final pass
+                progress?(bytes, lineCount)  // records read so far (a shard's own are counted in its final pass)
+                if sharded != nil { return }
                 Self.noteRepeats(r, seen: &seen, summary: &summary)
                 summary.count(r)
             }
