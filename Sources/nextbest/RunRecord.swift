@@ -6,7 +6,8 @@ import NextBestStore
 /// Records the plans a run writes. It sits between the engine and the output: the engine hands
 /// it each chunk of plan lines (in input order) and goes on deciding; a writer thread takes the
 /// chunks waiting (several at once), gives every plan `"decision"` and `"revision"`, records
-/// them with their tasks in one transaction, and only then writes the lines out, in order. At
+/// them with their tasks in one transaction, and only then writes the lines out, in order. While
+/// one batch's transaction runs, the writer prepares the next. At
 /// most `queueLimit` chunks wait, so a slow store holds the run back instead of filling memory.
 /// A resumed run (same run id) keeps the decision ids already recorded for its customers; the
 /// store skips what it already holds.
@@ -36,6 +37,10 @@ final class PlanRecorder: @unchecked Sendable {
     static let queueLimit = 8
     /// Lines per transaction at most (whole chunks; one chunk alone may be larger).
     static let batchPlans = 4000
+
+    /// The decision ids given in the batch last prepared, which may still be in the store's
+    /// transaction (writer thread only): a later batch's lookup cannot see them yet.
+    private var inFlightIDs: [String: String] = [:]
 
     /// What was recorded so far (final once `finish` has returned).
     private(set) var result = RecordResult()
@@ -90,7 +95,10 @@ final class PlanRecorder: @unchecked Sendable {
     }
 
     /// The writer thread: takes what waits, records it, writes it out; until closed and empty.
+    /// One batch is in the store while the next is prepared (its plans read, its decision ids
+    /// given): the store's transaction is the run's critical path, and this keeps it busy.
     private func drain() {
+        var inFlight: InFlight?
         condition.lock()
         while true {
             while queue.isEmpty && !closed && failure == nil { condition.wait() }
@@ -104,11 +112,26 @@ final class PlanRecorder: @unchecked Sendable {
             }
             condition.broadcast()
             condition.unlock()
-            do { try record(taken) } catch {
+            do {
+                let next = try prepare(taken)
+                if let previous = inFlight { try finish(previous) }
+                inFlight = start(next)
+            } catch {
+                inFlight = nil
                 condition.lock()
                 failure = failure ?? error
                 condition.broadcast()
                 break
+            }
+            condition.lock()
+        }
+        if let last = inFlight, failure == nil {
+            condition.unlock()
+            do { try finish(last) } catch {
+                condition.lock()
+                failure = failure ?? error
+                condition.broadcast()
+                condition.unlock()
             }
             condition.lock()
         }
@@ -117,8 +140,52 @@ final class PlanRecorder: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Records several chunks in one transaction, then writes their lines (tagged) in order.
-    private func record(_ chunks: [Chunk]) throws {
+    /// A batch ready for the store: its decisions, and each chunk's tagged lines and writer.
+    private struct Prepared {
+        var decisions: [RecordedDecision]
+        var outputs: [([UInt8], (UnsafeRawBufferPointer) throws -> Void)]
+    }
+
+    /// A batch whose transaction is running on the store's own thread.
+    private struct InFlight {
+        let done: DispatchSemaphore
+        let box: RecordBox
+        let outputs: [([UInt8], (UnsafeRawBufferPointer) throws -> Void)]
+    }
+
+    /// Where a running transaction leaves its result (written once, read after `done`).
+    private final class RecordBox: @unchecked Sendable { var result: Result<RecordResult, any Error>? }
+
+    /// Starts `p`'s transaction without waiting for it.
+    private func start(_ p: Prepared) -> InFlight {
+        let done = DispatchSemaphore(value: 0), box = RecordBox()
+        let store = self.store, batch = p.decisions
+        if batch.isEmpty {
+            box.result = .success(RecordResult())
+            done.signal()
+        } else {
+            Task {
+                do { box.result = .success(try await store.record(batch)) } catch { box.result = .failure(error) }
+                done.signal()
+            }
+        }
+        return InFlight(done: done, box: box, outputs: p.outputs)
+    }
+
+    /// Waits for a batch's transaction, then writes its lines in order: a line is printed only
+    /// once its plan is recorded.
+    private func finish(_ f: InFlight) throws {
+        f.done.wait()
+        let r = try f.box.result!.get()
+        result.decisions += r.decisions
+        result.tasks += r.tasks
+        result.skipped += r.skipped
+        for (out, write) in f.outputs { try out.withUnsafeBytes { try write($0) } }
+    }
+
+    /// Reads several chunks' plans and makes their decisions (one transaction's worth) and their
+    /// lines tagged with `"decision"` and `"revision"`.
+    private func prepare(_ chunks: [Chunk]) throws -> Prepared {
         // Each plan line: where it is, and what it says.
         var found: [[(line: Range<Int>, plan: ScannedPlan)]] = []
         var customers: [String] = []
@@ -143,13 +210,19 @@ final class PlanRecorder: @unchecked Sendable {
         var decisions: [RecordedDecision] = []
         decisions.reserveCapacity(customers.count)
         var outputs: [[UInt8]] = []
+        var given: [String: String] = [:]
+        given.reserveCapacity(customers.count)
+        defer { inFlightIDs = given }
         let tail = Array(",\"revision\":\"\(revision)\"}\n".utf8)
         for (c, plans) in zip(chunks, found) {
             var out: [UInt8] = []
             out.reserveCapacity(c.bytes.count + plans.count * 80)
             var copied = 0, item = 0
             for (line, p) in plans {
-                let id = existing[p.customer] ?? ids.next()
+                // A customer already given an id in this batch or in the one still in the store
+                // (the same id twice in the input) keeps it: the store records its first plan only.
+                let id = existing[p.customer] ?? given[p.customer] ?? inFlightIDs[p.customer] ?? ids.next()
+                given[p.customer] = id
                 out.append(contentsOf: c.bytes[copied..<(line.upperBound - 2)])  // the line without "}\n"
                 let head = out.count
                 out.append(contentsOf: ",\"decision\":\"".utf8)
@@ -175,14 +248,7 @@ final class PlanRecorder: @unchecked Sendable {
             out.append(contentsOf: c.bytes[copied...])
             outputs.append(out)
         }
-        if !decisions.isEmpty {
-            let batch = decisions
-            let r = try blocking { try await store.record(batch) }
-            result.decisions += r.decisions
-            result.tasks += r.tasks
-            result.skipped += r.skipped
-        }
-        for (c, out) in zip(chunks, outputs) { try out.withUnsafeBytes { try c.write($0) } }
+        return Prepared(decisions: decisions, outputs: zip(chunks, outputs).map { ($1, $0.write) })
     }
 
     /// The department's fields of a work item: its last `n` members (the item ends with them,
