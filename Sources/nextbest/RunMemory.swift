@@ -6,18 +6,34 @@ import NextBestStore
 /// Runs `body` (async) from synchronous code and waits for it. Used from the run's own threads
 /// (the main thread and the batch workers), never from inside Swift concurrency.
 func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let box = ResultBox<T>()
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
-        done.signal()
-    }
-    done.wait()
-    return try box.result!.get()
+    try Pending(body).wait()
 }
 
-/// Where `blocking` leaves its result (written once, read after the semaphore).
-private final class ResultBox<T>: @unchecked Sendable { var result: Result<T, any Error>? }
+/// Async work started from synchronous code, to be waited for later (`blocking` waits at once).
+/// Its result is written once, before `done` is signalled, and read only after that.
+final class Pending<T: Sendable>: @unchecked Sendable {
+    private var result: Result<T, any Error>?
+    private let done = DispatchSemaphore(value: 0)
+    private var waited = false
+
+    /// Starts `body` now.
+    init(_ body: @escaping @Sendable () async throws -> T) {
+        Task {
+            do { self.result = .success(try await body()) } catch { self.result = .failure(error) }
+            self.done.signal()
+        }
+    }
+
+    /// Waits until `body` has finished (at once when waited for before) and gives its result.
+    /// Called from one thread.
+    func wait() throws -> T {
+        if !waited {
+            done.wait()
+            waited = true
+        }
+        return try result!.get()
+    }
+}
 
 /// A store's contact history for the engine: each customer's recorded tasks that were not
 /// cancelled (a contact at `created_at`) with their outcomes attached, and outcomes that name no

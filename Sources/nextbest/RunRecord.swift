@@ -114,9 +114,13 @@ final class PlanRecorder: @unchecked Sendable {
             condition.unlock()
             do {
                 let next = try prepare(taken)
-                if let previous = inFlight { try finish(previous) }
+                if let previous = inFlight {
+                    inFlight = nil
+                    try finish(previous)
+                }
                 inFlight = start(next)
             } catch {
+                _ = try? inFlight?.transaction.wait()  // a transaction still in the store ends first
                 inFlight = nil
                 condition.lock()
                 failure = failure ?? error
@@ -125,12 +129,11 @@ final class PlanRecorder: @unchecked Sendable {
             }
             condition.lock()
         }
-        if let last = inFlight, failure == nil {
+        if let last = inFlight {  // closed and empty: the last batch
             condition.unlock()
             do { try finish(last) } catch {
                 condition.lock()
                 failure = failure ?? error
-                condition.broadcast()
                 condition.unlock()
             }
             condition.lock()
@@ -148,35 +151,20 @@ final class PlanRecorder: @unchecked Sendable {
 
     /// A batch whose transaction is running on the store's own thread.
     private struct InFlight {
-        let done: DispatchSemaphore
-        let box: RecordBox
+        let transaction: Pending<RecordResult>
         let outputs: [([UInt8], (UnsafeRawBufferPointer) throws -> Void)]
     }
 
-    /// Where a running transaction leaves its result (written once, read after `done`).
-    private final class RecordBox: @unchecked Sendable { var result: Result<RecordResult, any Error>? }
-
     /// Starts `p`'s transaction without waiting for it.
     private func start(_ p: Prepared) -> InFlight {
-        let done = DispatchSemaphore(value: 0), box = RecordBox()
         let store = self.store, batch = p.decisions
-        if batch.isEmpty {
-            box.result = .success(RecordResult())
-            done.signal()
-        } else {
-            Task {
-                do { box.result = .success(try await store.record(batch)) } catch { box.result = .failure(error) }
-                done.signal()
-            }
-        }
-        return InFlight(done: done, box: box, outputs: p.outputs)
+        return InFlight(transaction: Pending { batch.isEmpty ? RecordResult() : try await store.record(batch) }, outputs: p.outputs)
     }
 
     /// Waits for a batch's transaction, then writes its lines in order: a line is printed only
     /// once its plan is recorded.
     private func finish(_ f: InFlight) throws {
-        f.done.wait()
-        let r = try f.box.result!.get()
+        let r = try f.transaction.wait()
         result.decisions += r.decisions
         result.tasks += r.tasks
         result.skipped += r.skipped
