@@ -51,13 +51,18 @@ extension ContactRow {
     /// resumed run's own earlier decisions) and their outcomes are left out.
     public static func merge(_ rows: [ContactRow], skippingDecisions own: Set<String> = []) -> [MergedContact] {
         let order = mergeOrder(rows.count, isOutcome: { rows[$0].outcome != nil }, task: { rows[$0].task }, own: { i in
-            guard !own.isEmpty, let t = rows[i].task, let dash = t.lastIndex(of: "-") else { return false }
-            return own.contains(String(t[..<dash]))
+            !own.isEmpty && rows[i].task.flatMap { decision(ofTask: $0.utf8) }.map(own.contains) == true
         })
         return order.map { c in
             let r = rows[c.row]
             return MergedContact(action: r.action, channel: r.channel, at: r.at, outcome: c.outcome.flatMap { rows[$0].outcome })
         }
+    }
+
+    /// The decision a task id belongs to: the id before its last `-` (`taskID(at:)` writes
+    /// `<decision>-<n>`); `nil` without one.
+    static func decision<Bytes: BidirectionalCollection>(ofTask id: Bytes) -> String? where Bytes.Element == UInt8 {
+        id.lastIndex(of: UInt8(ascii: "-")).map { String(decoding: id[..<$0], as: UTF8.self) }
     }
 
     /// How `n` rows of one customer (newest first) become contacts, oldest first, as
@@ -140,8 +145,7 @@ struct ContactGroup {
         let gathered = self.rows, bytes = self.bytes
         let order = ContactRow.mergeOrder(gathered.count, isOutcome: { gathered[$0].outcome != nil },
                                           task: { i in gathered[i].task.map { bytes[$0] } }, own: { i in
-            guard !own.isEmpty, let t = gathered[i].task, let dash = bytes[t].lastIndex(of: UInt8(ascii: "-")) else { return false }
-            return own.contains(String(decoding: bytes[t.lowerBound..<dash], as: UTF8.self))
+            !own.isEmpty && gathered[i].task.flatMap { ContactRow.decision(ofTask: bytes[$0]) }.map(own.contains) == true
         })
         bytes.withUnsafeBytes { u in
             func text(_ r: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: u[r]) }

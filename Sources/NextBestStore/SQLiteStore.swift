@@ -296,13 +296,7 @@ public final class SQLiteStore: Store {
         if customers.isEmpty { return ContactBatch() }
         let list = Schema.jsonArray(customers)
         let from = since.map(StoreTime.text)
-        var own: Set<String> = []
-        if let run {
-            let s = try BulkStatement(db, "SELECT id FROM decisions WHERE run = ?1 AND customer IN (SELECT value FROM json_each(?2))")
-            s.bind(1, run)
-            s.bind(2, list)
-            while try s.next() { if let id = s.text(0) { own.insert(id) } }
-        }
+        let own = try run.map { Set(try Self.recordedDecisions(run: $0, list: list, db).values) } ?? []
         // Tasks and outcomes from two queries, each in the order of its customer index (no
         // sort in SQLite), joined here by customer; each customer's rows are sorted in flush.
         let members = "(SELECT value FROM json_each(?1))", window = from == nil ? nil : "?2"
@@ -341,13 +335,16 @@ public final class SQLiteStore: Store {
     public func recordedDecisions(run: String, customers: [String]) async throws -> [String: String] {
         if customers.isEmpty { return [:] }
         let list = Schema.jsonArray(customers)
-        return try await reading { db in
-            var out: [String: String] = [:]
-            let rows = try Row.fetchCursor(db, sql: "SELECT customer, id FROM decisions WHERE run = ? AND customer IN (SELECT value FROM json_each(?))",
-                                           arguments: [run, list])
-            while let r = try rows.next() { out[r[0]] = r[1] }
-            return out
-        }
+        return try await reading { db in try Self.recordedDecisions(run: run, list: list, db) }
+    }
+
+    /// The decisions of `run` among the customers of `list` (a JSON array), on the caller's connection.
+    static func recordedDecisions(run: String, list: String, _ db: Database) throws -> [String: String] {
+        var out: [String: String] = [:]
+        let rows = try Row.fetchCursor(db, sql: "SELECT customer, id FROM decisions WHERE run = ? AND customer IN (SELECT value FROM json_each(?))",
+                                       arguments: [run, list])
+        while let r = try rows.next() { out[r[0]] = r[1] }
+        return out
     }
 
     /// A task by id, as it stands at `now`.
