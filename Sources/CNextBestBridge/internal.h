@@ -2,6 +2,7 @@
 #ifndef NEXTBEST_BRIDGE_INTERNAL_H
 #define NEXTBEST_BRIDGE_INTERNAL_H
 #include <stdio.h>
+#include <signal.h>
 #include <stdint.h>
 #include <lua.h>
 #include "nextbest_bridge.h"
@@ -130,5 +131,27 @@ uint64_t nb_fast_end(nb_watch *w);
 /// Called in the signal handler, on the thread of `owner`'s fast run: arms the count hook in
 /// its "exhausted" mode, so that the run stops at its next instruction of policy code (state.c).
 void nb_fast_interrupt(void *owner);
+
+/// One Lua state with NextBest's limits (state.c opens it; decide.c decides records with it).
+struct nb_state {
+    lua_State *L;
+    size_t used, peak, limit, pending_limit;
+    int budget;
+    volatile sig_atomic_t exhausted;  // the running policy call broke its budget: stop it, however it catches errors
+    double charged;  // work done inside C library calls since the budget was last set (see l_charge)
+    int timed;     // in a fast run timed by the clock, without the count hook (see decide.c)
+    int metering;  // in a policy call of a timed fast run: l_charge charges it
+    int stopped;   // the last timed fast run was stopped by the watchdog, at a point that depends on the clock
+    uint64_t fast_start;  // when the timed fast run started
+    nb_watch watch;       // the watchdog's view of this state (fastrun.c)
+    const void *fresh_profile;  // the profile being decided, when the parser made its views already
+    int api_ref, decide_ref;
+    int views_tmpl_ref, views_pool_ref;  // LUA_NOREF until the prelude calls use_views
+    nb_keycache keys;  // profile field names, see json_in.c
+};
+/// Ends a timed fast run of `s`: whether its result may stand (state.c).
+int nb_fast_finish(nb_state *s);
+/// Writes the error at the top of the stack into `err` (a text, or a plain message when it is none).
+void nb_put_message(lua_State *L, nb_buf *err);
 
 #endif

@@ -1,4 +1,4 @@
-// The fast path without the count hook (state.c, fastrun.c): a run the clock cannot vouch for
+// The fast path without the count hook (state.c, decide.c, fastrun.c): a run the clock cannot vouch for
 // is decided again carefully, and a run that never ends is stopped by the watchdog's signal;
 // either way the plan is the one the careful path, with its count hook, gives.
 import Foundation
