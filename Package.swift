@@ -64,12 +64,16 @@ let package = Package(
             resources: [.embedInCode("openapi.yaml")],
             swiftSettings: strictSettings
         ),
+        // One process-wide SQLite setting the store makes before its first connection (a C call:
+        // sqlite3_config is variadic).
+        .target(name: "CNextBestSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
         // The store: recorded decisions, tasks and outcomes in SQLite (GRDB) or PostgreSQL
         // (postgres-nio). The core library does not depend on it.
         .target(
             name: "NextBestStore",
             dependencies: [
                 "NextBest",
+                "CNextBestSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -2,6 +2,7 @@
 import Foundation
 import NextBest
 import GRDB
+import CNextBestSQLite
 
 /// A store in an SQLite file. Several processes may write it at once: a writer waits (up to
 /// `busyTimeout`) for another's transaction to end instead of failing with "database is locked".
@@ -20,11 +21,16 @@ public final class SQLiteStore: Store {
         self.pool = pool
     }
 
+    /// Made once, before the process's first connection: no memory statistics (each of SQLite's
+    /// allocations would otherwise take a process-wide lock; 4% of a `--record` run's samples).
+    private static let processSettings: Bool = nb_sqlite_configure() != 0
+
     /// The page size of a new store's file, in bytes.
     static let pageSize = 16_384
 
     /// Checks the file without writing to it, then opens it (WAL) and brings its tables up to date.
     static func open(path: String) throws(StoreError) -> (SQLiteStore, MigrationReport) {
+        _ = processSettings
         let name = "sqlite:" + path
         let attrs = try? FileManager.default.attributesOfItem(atPath: path)
         if let type = attrs?[.type] as? FileAttributeType, type == .typeDirectory {
