@@ -153,6 +153,15 @@ public final class PostgresStore: Store {
         var result = RecordResult()
         result.decisions = inserted.count
         result.skipped = decisions.count - inserted.count
+        if result.skipped > 0 {  // the ids the store keeps for the skipped ones
+            let skipped = decisions.filter { !inserted.contains($0.id) }
+            let runs = skipped.map(\.run), customers = skipped.map(\.customer)
+            let kept = try await c.query("""
+                SELECT d.customer, d.id FROM decisions d
+                JOIN unnest(\(runs)::text[], \(customers)::text[]) AS u(run, customer) ON d.run = u.run AND d.customer = u.customer
+                """, logger: Self.quiet)
+            for try await (customer, id) in kept.decode((String, String).self) { result.kept[customer] = id }
+        }
         var t = TaskColumns()
         for d in decisions where inserted.contains(d.id) {
             let at = StoreTime.text(d.at)
@@ -405,6 +414,16 @@ public final class PostgresStore: Store {
             for try await (d, t, o) in try await c.query(PostgresQuery(unsafeSQL: Schema.countsSQL), logger: Self.quiet)
                 .decode((Int64, Int64, Int64).self) { out = StoreCounts(decisions: Int(d), tasks: Int(t), outcomes: Int(o)) }
             return out
+        }
+    }
+
+    /// Whether any task or outcome is stored; see `Store.holdsContacts`.
+    public func holdsContacts() async throws -> Bool {
+        try await reading { c in
+            var any = false
+            for try await n in try await c.query(PostgresQuery(unsafeSQL: Schema.holdsContactsSQL), logger: Self.quiet)
+                .decode(Int32.self) { any = n == 1 }
+            return any
         }
     }
 

@@ -21,6 +21,7 @@ struct BulkStatement {
 
     /// SQLite copies the bytes it is given (they are Swift's and may move).
     private static var transient: sqlite3_destructor_type { unsafeBitCast(-1, to: sqlite3_destructor_type.self) }
+    static var transientCopy: sqlite3_destructor_type { transient }
 
     /// Binds text (or NULL) to the 1-based parameter `i`.
     func bind(_ i: Int32, _ value: String?) {
@@ -91,7 +92,75 @@ struct BulkStatement {
     }
 }
 
+/// The parameters of a multi-row statement, gathered first: texts go into one buffer and are
+/// bound where they lie (SQLite reads them in place while the statement runs, no copy each).
+struct RowParameters {
+    private enum Item { case text(Int, Int), null, number(Double) }
+    private var bytes: [UInt8] = []
+    private var items: [Item] = []
+
+    /// How many parameters are gathered.
+    var count: Int { items.count }
+
+    /// The next parameter: text, or NULL.
+    mutating func text(_ s: String?) {
+        guard let s else { items.append(.null); return }
+        let start = bytes.count
+        bytes.append(contentsOf: s.utf8)
+        items.append(.text(start, bytes.count - start))
+    }
+
+    /// The next parameter: a task's id, `"<decision id>-<position from 1>"` (as
+    /// `RecordedDecision.taskID(at:)`, without making a string).
+    mutating func taskID(_ decision: String, at index: Int) {
+        let start = bytes.count
+        bytes.append(contentsOf: decision.utf8)
+        bytes.append(0x2D)
+        let stem = bytes.count
+        var n = index + 1
+        repeat {
+            bytes.insert(UInt8(0x30 + n % 10), at: stem)  // digits from the last
+            n /= 10
+        } while n > 0
+        items.append(.text(start, bytes.count - start))
+    }
+
+    /// The next parameter: a number.
+    mutating func number(_ x: Double) { items.append(.number(x)) }
+
+    /// Binds every parameter to `statement` (1, 2, …), runs it, and clears for the next rows;
+    /// returns how many rows it changed.
+    mutating func execute(_ statement: BulkStatement) throws -> Int {
+        defer { bytes.removeAll(keepingCapacity: true); items.removeAll(keepingCapacity: true) }
+        return try bytes.withUnsafeBytes { base in
+            for (k, item) in items.enumerated() {
+                let i = Int32(k + 1)
+                switch item {
+                case .text(let start, let n): statement.bindInPlace(i, base.baseAddress.map { $0 + start }, n)
+                case .null: statement.bind(i, nil as String?)
+                case .number(let x): statement.bind(i, x)
+                }
+            }
+            defer { statement.clearBindings() }  // no pointer into this buffer outlives it
+            return try statement.execute()
+        }
+    }
+}
+
 extension BulkStatement {
+    /// Binds `n` UTF-8 bytes at `p` as text without copying them: they must stay where they are
+    /// until the statement has run and its bindings are cleared (`RowParameters.execute`).
+    func bindInPlace(_ i: Int32, _ p: UnsafeRawPointer?, _ n: Int) {
+        if let p, n > 0 {
+            sqlite3_bind_text(handle, i, p.assumingMemoryBound(to: CChar.self), Int32(n), nil)  // nil: SQLITE_STATIC
+        } else {
+            sqlite3_bind_text(handle, i, "", 0, BulkStatement.transientCopy)
+        }
+    }
+
+    /// Unbinds every parameter (all NULL).
+    func clearBindings() { sqlite3_clear_bindings(handle) }
+
     /// The current row's column `i` as an integer (0 for NULL).
     func int(_ i: Int32) -> Int { Int(sqlite3_column_int64(handle, i)) }
 

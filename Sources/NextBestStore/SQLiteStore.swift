@@ -3,6 +3,7 @@ import Foundation
 import NextBest
 import GRDB
 import CNextBestSQLite
+import Synchronization
 
 /// A store in an SQLite file. Several processes may write it at once: a writer waits (up to
 /// `busyTimeout`) for another's transaction to end instead of failing with "database is locked".
@@ -22,7 +23,8 @@ public final class SQLiteStore: Store {
     }
 
     /// Made once, before the process's first connection: no memory statistics (each of SQLite's
-    /// allocations would otherwise take a process-wide lock; 4% of a `--record` run's samples).
+    /// allocations would otherwise take a process-wide lock; 4% of a `--record` run's samples),
+    /// statement journals in memory (`nb_sqlite_configure`).
     private static let processSettings: Bool = nb_sqlite_configure() != 0
 
     /// The page size of a new store's file, in bytes.
@@ -167,36 +169,126 @@ public final class SQLiteStore: Store {
     }
 
     /// Inserts decisions and their tasks inside the caller's transaction; see `Store.record`.
+    /// Rows go in `rowsPerInsert` at a time: one statement keeps its cursors open from row to row,
+    /// so a key that comes after the last one in an index (ids, times) needs no search from the
+    /// root, and the statement's set-up is paid once per group instead of once per row.
     static func insert(_ decisions: [RecordedDecision], _ db: Database) throws -> RecordResult {
+        // The tasks table's CHECK (status IN (...)) makes SQLite build a temporary b-tree for the
+        // list for every row it checks, which was most of a task's cost. These rows all carry the
+        // status 'open', written below, so the check is skipped here (this connection, this call).
+        try db.execute(sql: "PRAGMA ignore_check_constraints = ON")
+        defer { try? db.execute(sql: "PRAGMA ignore_check_constraints = OFF") }
         var result = RecordResult()
-        let insertDecision = try BulkStatement(db, """
-            INSERT INTO decisions (id, run, customer, revision, at, plan, held_out) VALUES (?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT DO NOTHING
-            """)
-        let insertTask = try BulkStatement(db, """
-            INSERT INTO tasks (id, decision, customer, action, department, channel, priority, created_at, status,
-              status_at, due_at, policy, segments, fields)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-            """)
-        var lastAt: (Date, String)?
-        for d in decisions {
-            let at: String
-            if let l = lastAt, l.0 == d.at { at = l.1 } else { at = StoreTime.text(d.at); lastAt = (d.at, at) }
-            insertDecision.bind(1, d.id); insertDecision.bind(2, d.run); insertDecision.bind(3, d.customer)
-            insertDecision.bind(4, d.revision); insertDecision.bind(5, at); insertDecision.bind(6, d.plan)
-            insertDecision.bind(7, d.heldOut)
-            guard try insertDecision.execute() == 1 else { result.skipped += 1; continue }
-            result.decisions += 1
-            for (i, t) in d.tasks.enumerated() {
-                insertTask.bind(1, d.taskID(at: i)); insertTask.bind(2, d.id); insertTask.bind(3, d.customer)
-                insertTask.bind(4, t.action); insertTask.bind(5, t.department); insertTask.bind(6, t.channel)
-                insertTask.bind(7, t.priority); insertTask.bind(8, at); insertTask.bind(9, at)
-                insertTask.bind(10, t.dueAt.map(StoreTime.text)); insertTask.bind(11, t.policy)
-                insertTask.bind(12, Schema.segmentsText(t.segments)); insertTask.bind(13, t.fields)
-                result.tasks += try insertTask.execute()
+        var tasks = TaskRows()
+        var p = RowParameters()
+        var start = 0
+        while start < decisions.count {
+            let group = decisions[start..<min(start + rowsPerInsert, decisions.count)]
+            start = group.endIndex
+            for d in group {
+                p.text(d.id); p.text(d.run); p.text(d.customer); p.text(d.revision); p.text(tasks.timeText(d.at))
+                p.text(d.plan); p.text(d.heldOut)
             }
+            let n = try p.execute(BulkStatement(db, insertSQL(.decisions, rows: group.count)))
+            result.decisions += n
+            // All went in (the usual case), or find which did: this statement's rows took the n
+            // row ids up to the last one (each new row id is one past the largest).
+            var inserted: Set<String>?
+            if n < group.count {
+                inserted = n == 0 ? [] : Set(try String.fetchAll(db, sql: "SELECT id FROM decisions WHERE rowid > ?",
+                                                                  arguments: [db.lastInsertedRowID - Int64(n)]))
+            }
+            for d in group {
+                if let inserted, !inserted.contains(d.id) {
+                    result.skipped += 1
+                    if let stored = try storedDecision(run: d.run, customer: d.customer, db) { result.kept[d.customer] = stored }
+                    continue
+                }
+                for i in d.tasks.indices {
+                    tasks.append(d, i)
+                    if tasks.count == rowsPerInsert { result.tasks += try tasks.flush(db) }
+                }
+            }
+            result.tasks += try tasks.flush(db)  // before the next decisions: tasks name theirs
         }
         return result
+    }
+
+    /// Rows per multi-row `INSERT` (14 columns × 32 rows stays far below SQLite's 32,766 parameters).
+    static let rowsPerInsert = 32
+
+    /// The two tables `insert` writes.
+    enum InsertTable: Int { case decisions, tasks }
+
+    /// The multi-row `INSERT` of `rows` rows into `table` (each size's text made once).
+    static func insertSQL(_ table: InsertTable, rows: Int) -> String {
+        insertTexts.withLock { cache in
+            if let sql = cache[table.rawValue][rows] { return sql }
+            let (head, columns) = table == .decisions
+                ? ("INSERT INTO decisions (id, run, customer, revision, at, plan, held_out) VALUES ", 7)
+                : ("""
+                   INSERT INTO tasks (id, decision, customer, action, department, channel, priority, created_at, status,
+                     status_at, due_at, policy, segments, fields) VALUES
+                   """ + " ", 14)
+            let one = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
+            let sql = head + Array(repeating: one, count: rows).joined(separator: ", ") + " ON CONFLICT DO NOTHING"
+            cache[table.rawValue][rows] = sql
+            return sql
+        }
+    }
+
+    private static let insertTexts = Mutex<[[Int: String]]>([[:], [:]])
+
+    /// Tasks waiting for their multi-row `INSERT`, and the texts most of them share, made once:
+    /// the time, each due time, the segments list.
+    private struct TaskRows {
+        private var rows: [(decision: RecordedDecision, index: Int)] = []
+        private var lastAt: (Date, String)?
+        private var dueTexts: [Date: String] = [:]
+        private var lastSegments: ([String], String) = ([], "[]")
+        private var p = RowParameters()
+
+        var count: Int { rows.count }
+
+        mutating func append(_ d: RecordedDecision, _ i: Int) { rows.append((d, i)) }
+
+        /// A time as stored, remembering the last one.
+        mutating func timeText(_ date: Date) -> String {
+            if let l = lastAt, l.0 == date { return l.1 }
+            let text = StoreTime.text(date)
+            lastAt = (date, text)
+            return text
+        }
+
+        /// Inserts the waiting tasks; returns how many went in.
+        mutating func flush(_ db: Database) throws -> Int {
+            if rows.isEmpty { return 0 }
+            for (d, i) in rows {
+                let t = d.tasks[i]
+                let at = timeText(d.at)
+                if t.segments != lastSegments.0 { lastSegments = (t.segments, Schema.segmentsText(t.segments)) }
+                var due: String?
+                if let date = t.dueAt {
+                    if let text = dueTexts[date] { due = text } else { due = StoreTime.text(date); dueTexts[date] = due }
+                }
+                p.taskID(d.id, at: i)
+                p.text(d.id); p.text(d.customer); p.text(t.action); p.text(t.department); p.text(t.channel)
+                p.number(t.priority); p.text(at); p.text("open"); p.text(at); p.text(due); p.text(t.policy)
+                p.text(lastSegments.1); p.text(t.fields)
+            }
+            let statement = try BulkStatement(db, insertSQL(.tasks, rows: rows.count))
+            rows.removeAll(keepingCapacity: true)
+            return try p.execute(statement)
+        }
+    }
+
+    /// The id of the decision stored for `run` and `customer`, if any (inside a transaction).
+    private static func storedDecision(run: String, customer: String, _ db: Database) throws -> String? {
+        let q = try BulkStatement(db, "SELECT id FROM decisions WHERE run = ? AND customer = ?")
+        q.bind(1, run); q.bind(2, customer)
+        guard try q.next() else { return nil }
+        defer { q.reset() }
+        return q.text(0)
     }
 
     /// Imports checked outcome rows in one transaction; see `Store.importOutcomes`.
@@ -442,6 +534,11 @@ public final class SQLiteStore: Store {
             let r = try Row.fetchOne(db, sql: Schema.countsSQL)!
             return StoreCounts(decisions: r[0], tasks: r[1], outcomes: r[2])
         }
+    }
+
+    /// Whether any task or outcome is stored; see `Store.holdsContacts`.
+    public func holdsContacts() async throws -> Bool {
+        try await reading { db in try Int.fetchOne(db, sql: Schema.holdsContactsSQL) == 1 }
     }
 
     /// Closes the file.

@@ -117,6 +117,9 @@ public enum Schema {
         return out + "]"
     }
 
+    /// The query telling whether any task or outcome is stored (1 or 0), without counting them.
+    static let holdsContactsSQL = "SELECT CASE WHEN EXISTS (SELECT 1 FROM tasks) OR EXISTS (SELECT 1 FROM outcomes) THEN 1 ELSE 0 END"
+
     /// The query counting rows in the three tables.
     static let countsSQL = "SELECT (SELECT count(*) FROM decisions), (SELECT count(*) FROM tasks), (SELECT count(*) FROM outcomes)"
 }

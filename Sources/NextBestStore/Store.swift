@@ -12,7 +12,8 @@ public protocol Store: Sendable {
     var url: StoreURL { get }
 
     /// Records plans and their tasks (status `open`) in one transaction. A decision whose id, or
-    /// whose run and customer, is already stored is skipped together with its tasks.
+    /// whose run and customer, is already stored is skipped together with its tasks, and the
+    /// result names the id the store keeps for it (``RecordResult/kept``).
     func record(_ decisions: [RecordedDecision]) async throws -> RecordResult
 
     /// Decides and records under the customers' locks, in one transaction: locks each customer
@@ -81,6 +82,10 @@ public protocol Store: Sendable {
 
     /// How many decisions, tasks and outcomes the store holds.
     func counts() async throws -> StoreCounts
+
+    /// Whether any task or outcome is stored, that is whether any customer has a contact history
+    /// here (answered without counting).
+    func holdsContacts() async throws -> Bool
 
     /// Closes connections; the store is not used after this.
     func close() async

@@ -78,6 +78,9 @@ public struct RecordResult: Sendable, Hashable {
     public var tasks = 0
     /// Decisions already in the store (same id, or same run and customer): skipped with their tasks.
     public var skipped = 0
+    /// For each skipped decision, the id the store holds for its run and customer (by customer):
+    /// the plan that was recorded first, which a resumed run or a customer met twice keeps.
+    public var kept: [String: String] = [:]
     /// An empty result.
     public init() {}
 }

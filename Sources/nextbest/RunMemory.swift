@@ -175,7 +175,15 @@ struct RunMemory {
             m.recorder = PlanRecorder(store: store, run: id, revision: engine.policySet.revision, at: at, sla: sla,
                                       fields: engine.departmentFields)
         }
-        m.history = StoreContactHistory(store: store, run: m.runID)
+        // A store that holds no task and no outcome yet (a first recorded run) has no history to
+        // read: the run then asks it nothing per customer.
+        let holdsContacts: Bool
+        do { holdsContacts = try blocking { try await store.holdsContacts() } } catch { throw cannotRun(storeMessage(error)) }
+        if holdsContacts {
+            m.history = StoreContactHistory(store: store, run: m.runID)
+        } else {
+            m.source += " (no contacts in it yet)"
+        }
         return m
     }
 

@@ -9,8 +9,8 @@ import NextBestStore
 /// them with their tasks in one transaction, and only then writes the lines out, in order. While
 /// one batch's transaction runs, the writer prepares the next. At
 /// most `queueLimit` chunks wait, so a slow store holds the run back instead of filling memory.
-/// A resumed run (same run id) keeps the decision ids already recorded for its customers; the
-/// store skips what it already holds.
+/// The store skips a customer it already holds for this run id (a resumed run, or a customer met
+/// twice) and says which id it keeps; that customer's lines then carry the kept id.
 final class PlanRecorder: @unchecked Sendable {
     let store: any Store
     let run: String
@@ -37,10 +37,6 @@ final class PlanRecorder: @unchecked Sendable {
     static let queueLimit = 8
     /// Lines per transaction at most (whole chunks; one chunk alone may be larger).
     static let batchPlans = 4000
-
-    /// The decision ids given in the batch last prepared, which may still be in the store's
-    /// transaction (writer thread only): a later batch's lookup cannot see them yet.
-    private var inFlightIDs: [String: String] = [:]
 
     /// What was recorded so far (final once `finish` has returned).
     private(set) var result = RecordResult()
@@ -143,100 +139,106 @@ final class PlanRecorder: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// A batch ready for the store: its decisions, and each chunk's tagged lines and writer.
+    /// A batch ready for the store: its decisions, each chunk's tagged lines and writer, and
+    /// where each decision's id sits in those lines (output, offset), in the decisions' order.
     private struct Prepared {
         var decisions: [RecordedDecision]
         var outputs: [([UInt8], (UnsafeRawBufferPointer) throws -> Void)]
+        var idPlaces: [(output: Int, offset: Int)]
     }
 
     /// A batch whose transaction is running on the store's own thread.
     private struct InFlight {
         let transaction: Pending<RecordResult>
-        let outputs: [([UInt8], (UnsafeRawBufferPointer) throws -> Void)]
+        let prepared: Prepared
     }
 
     /// Starts `p`'s transaction without waiting for it.
     private func start(_ p: Prepared) -> InFlight {
         let store = self.store, batch = p.decisions
-        return InFlight(transaction: Pending { batch.isEmpty ? RecordResult() : try await store.record(batch) }, outputs: p.outputs)
+        return InFlight(transaction: Pending { batch.isEmpty ? RecordResult() : try await store.record(batch) }, prepared: p)
     }
 
     /// Waits for a batch's transaction, then writes its lines in order: a line is printed only
-    /// once its plan is recorded.
+    /// once its plan is recorded, with the id the store keeps for it.
     private func finish(_ f: InFlight) throws {
         let r = try f.transaction.wait()
         result.decisions += r.decisions
         result.tasks += r.tasks
         result.skipped += r.skipped
-        for (out, write) in f.outputs { try out.withUnsafeBytes { try write($0) } }
+        var outputs = f.prepared.outputs
+        if !r.kept.isEmpty { Self.retag(&outputs, f.prepared, kept: r.kept) }
+        for (out, write) in outputs { try out.withUnsafeBytes { try write($0) } }
+    }
+
+    /// Puts the ids the store kept into the lines of the customers it skipped.
+    private static func retag(_ outputs: inout [([UInt8], (UnsafeRawBufferPointer) throws -> Void)], _ p: Prepared,
+                              kept: [String: String]) {
+        var edits: [Int: [(offset: Int, id: [UInt8])]] = [:]
+        for (d, place) in zip(p.decisions, p.idPlaces) {
+            guard let id = kept[d.customer], id != d.id else { continue }
+            edits[place.output, default: []].append((place.offset, Array(id.utf8)))
+        }
+        for (o, list) in edits {
+            let old = outputs[o].0
+            var out: [UInt8] = []
+            out.reserveCapacity(old.count)
+            var copied = 0
+            for e in list.sorted(by: { $0.offset < $1.offset }) {
+                out.append(contentsOf: old[copied..<e.offset])
+                out.append(contentsOf: e.id)
+                copied = e.offset + DecisionIDGenerator.length
+            }
+            out.append(contentsOf: old[copied...])
+            outputs[o].0 = out
+        }
     }
 
     /// Reads several chunks' plans and makes their decisions (one transaction's worth) and their
     /// lines tagged with `"decision"` and `"revision"`.
     private func prepare(_ chunks: [Chunk]) throws -> Prepared {
-        // Each plan line: where it is, and what it says.
-        var found: [[(line: Range<Int>, plan: ScannedPlan)]] = []
-        var customers: [String] = []
-        for c in chunks {
-            var plans: [(line: Range<Int>, plan: ScannedPlan)] = []
+        var decisions: [RecordedDecision] = []
+        var outputs: [[UInt8]] = []
+        var places: [(output: Int, offset: Int)] = []
+        let tail = Array(",\"revision\":\"\(revision)\"}\n".utf8)
+        for (o, c) in chunks.enumerated() {
+            var out: [UInt8] = []
+            out.reserveCapacity(c.bytes.count + c.lines * 80)
+            var copied = 0, item = 0
             c.bytes.withUnsafeBytes { bytes in
                 var start = 0
                 for i in 0..<bytes.count where bytes[i] == 0x0A {
-                    if i - start > 12, bytes[start] == 0x7B, bytes[i - 1] == 0x7D,
-                       let plan = ScannedPlan.read(UnsafeRawBufferPointer(rebasing: bytes[start..<i])) {
-                        plans.append((start..<(i + 1), plan))
-                        customers.append(plan.customer)
+                    defer { start = i + 1 }
+                    guard i - start > 12, bytes[start] == 0x7B, bytes[i - 1] == 0x7D,
+                          let p = ScannedPlan.read(UnsafeRawBufferPointer(rebasing: bytes[start..<i])) else { continue }
+                    let id = ids.next()
+                    let lineStart = out.count + (start - copied)
+                    out.append(contentsOf: bytes[copied..<(i - 1)])  // the line without "}\n"
+                    out.append(contentsOf: ",\"decision\":\"".utf8)
+                    places.append((o, out.count))
+                    out.append(contentsOf: id.utf8)
+                    out.append(0x22)
+                    out.append(contentsOf: tail)
+                    copied = i + 1
+                    let planText = String(decoding: out[lineStart..<(out.count - 1)], as: UTF8.self)
+                    let tasks = p.actions.map { a in
+                        var fields: String?
+                        if item < c.items.count, c.items[item].0 == a.department {
+                            fields = departmentFields[a.department].flatMap { Self.fields($0.count, of: c.items[item].1) }
+                            item += 1
+                        }
+                        return RecordedTask(action: a.action, department: a.department, channel: a.channel, priority: a.priority,
+                                            dueAt: sla[a.action].map { at.addingTimeInterval($0 * 86_400) }, policy: a.policy,
+                                            segments: p.segments, fields: fields)
                     }
-                    start = i + 1
+                    decisions.append(RecordedDecision(id: id, run: run, customer: p.customer, revision: revision, at: at,
+                                                      plan: planText, heldOut: p.heldOut, tasks: tasks))
                 }
-            }
-            found.append(plans)
-        }
-        let store = self.store, run = self.run
-        let wanted = customers
-        let existing = wanted.isEmpty ? [:] : try blocking { try await store.recordedDecisions(run: run, customers: wanted) }
-        var decisions: [RecordedDecision] = []
-        decisions.reserveCapacity(customers.count)
-        var outputs: [[UInt8]] = []
-        var given: [String: String] = [:]
-        given.reserveCapacity(customers.count)
-        defer { inFlightIDs = given }
-        let tail = Array(",\"revision\":\"\(revision)\"}\n".utf8)
-        for (c, plans) in zip(chunks, found) {
-            var out: [UInt8] = []
-            out.reserveCapacity(c.bytes.count + plans.count * 80)
-            var copied = 0, item = 0
-            for (line, p) in plans {
-                // A customer already given an id in this batch or in the one still in the store
-                // (the same id twice in the input) keeps it: the store records its first plan only.
-                let id = existing[p.customer] ?? given[p.customer] ?? inFlightIDs[p.customer] ?? ids.next()
-                given[p.customer] = id
-                out.append(contentsOf: c.bytes[copied..<(line.upperBound - 2)])  // the line without "}\n"
-                let head = out.count
-                out.append(contentsOf: ",\"decision\":\"".utf8)
-                out.append(contentsOf: id.utf8)
-                out.append(0x22)
-                out.append(contentsOf: tail)
-                copied = line.upperBound
-                let planText = String(decoding: c.bytes[line.lowerBound..<(line.upperBound - 2)] + out[head..<(out.count - 1)],
-                                      as: UTF8.self)
-                let tasks = p.actions.map { a in
-                    var fields: String?
-                    if item < c.items.count, c.items[item].0 == a.department {
-                        fields = departmentFields[a.department].flatMap { Self.fields($0.count, of: c.items[item].1) }
-                        item += 1
-                    }
-                    return RecordedTask(action: a.action, department: a.department, channel: a.channel, priority: a.priority,
-                                        dueAt: sla[a.action].map { at.addingTimeInterval($0 * 86_400) }, policy: a.policy,
-                                        segments: p.segments, fields: fields)
-                }
-                decisions.append(RecordedDecision(id: id, run: run, customer: p.customer, revision: revision, at: at,
-                                                  plan: planText, heldOut: p.heldOut, tasks: tasks))
             }
             out.append(contentsOf: c.bytes[copied...])
             outputs.append(out)
         }
-        return Prepared(decisions: decisions, outputs: zip(chunks, outputs).map { ($1, $0.write) })
+        return Prepared(decisions: decisions, outputs: zip(chunks, outputs).map { ($1, $0.write) }, idPlaces: places)
     }
 
     /// The department's fields of a work item: its last `n` members (the item ends with them,

@@ -49,11 +49,21 @@ struct StoreSuiteTests {
             // The same decisions again: nothing.
             r = try await store.record(Array(first.prefix(4)))
             #expect(r.decisions == 0 && r.tasks == 0 && r.skipped == 4)
-            // A resumed run makes new ids for every customer: only the 6 missing customers are written.
+            let firstIDs = Dictionary(uniqueKeysWithValues: first.prefix(4).map { ($0.customer, $0.id) })
+            #expect(r.kept == firstIDs)
+            // A resumed run makes new ids for every customer: only the 6 missing customers are written,
+            // and the store names the ids it keeps for the other 4.
             let resumed = decisions(run: "run-1", customers: customers, at: t("2026-11-01T09:05:00Z"), tasksEach: 2)
             r = try await store.record(resumed)
             #expect(r.decisions == 6 && r.tasks == 12 && r.skipped == 4)
-            #expect(try await store.counts() == StoreCounts(decisions: 10, tasks: 20, outcomes: 0))
+            #expect(r.kept == firstIDs)
+            // One customer twice in one call: the first is written, the second skipped and pointed to it.
+            let twice = decisions(run: "run-3", customers: ["C0001", "C0002", "C0001"], at: t("2026-11-03T09:00:00Z"))
+            r = try await store.record(twice)
+            #expect(r.decisions == 2 && r.skipped == 1 && r.kept == ["C0001": twice[0].id])
+            r = try await store.record([])  // nothing: nothing to say
+            #expect(r == RecordResult())
+            #expect(try await store.counts() == StoreCounts(decisions: 12, tasks: 22, outcomes: 0))
             // Another run decides the same customers again: new decisions.
             r = try await store.record(decisions(run: "run-2", customers: customers, at: t("2026-11-02T09:00:00Z")))
             #expect(r.decisions == 10 && r.tasks == 10)

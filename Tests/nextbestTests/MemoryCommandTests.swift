@@ -171,6 +171,33 @@ struct MemoryCommandTests {
         for p in plans(again).prefix(3) { #expect(taken(p) == ["newsletter", "offer_call"]) }
     }
 
+    @Test("a customer met twice, in one batch or far apart, and a run resumed: every line carries the id the store keeps",
+          arguments: CLIBackend.available)
+    func repeatedCustomersCarryTheStoredID(_ backend: CLIBackend) async throws {
+        let dir = try temporaryDirectory()
+        try write(memoryPolicies, to: dir + "/policies/set.lua")
+        // C1 again right away (same batch) and after 9,000 others (a later batch); C2 again at the end.
+        let lines = memoryProfiles(9_000).split(separator: "\n").map(String.init)
+        try write(([lines[0], lines[0]] + lines[1...] + [lines[0], lines[1]]).joined(separator: "\n") + "\n",
+                  to: dir + "/customers.jsonl")
+        let url = try freshStoreURL(backend, in: dir)
+        let args = ["run", "--policies", dir + "/policies", "--profiles", dir + "/customers.jsonl", "--now", "2026-11-02",
+                    "--store", url, "--record", "--run-id", "twice"]
+        let first = try run(nextbestPath, args)
+        #expect(first.status == 1, "\(first.stderr)")  // a repeated id is reported, as without a store
+        #expect(first.stderr.contains("recorded: run twice: 9,000 decisions, 18,000 tasks (3 already recorded"), "\(first.stderr)")
+        var ids: [String: Set<String>] = [:]
+        for p in plans(first) { ids[p["customer"] as? String ?? "", default: []].insert(p["decision"] as? String ?? "") }
+        #expect(ids.count == 9_000 && ids.values.allSatisfy { $0.count == 1 })
+        #expect(plans(first).count == 9_003)
+        let c = try await storeCounts(url)
+        #expect(c.decisions == 9_000 && c.tasks == 18_000)
+        // Again with the same run id: nothing written, and the very same lines (the ids the store holds).
+        let again = try run(nextbestPath, args)
+        #expect(again.stderr.contains("recorded: run twice: 0 decisions, 0 tasks (9,003 already recorded"), "\(again.stderr)")
+        #expect(again.stdout == first.stdout)
+    }
+
     @Test("two processes recording into one SQLite store at once both succeed")
     func twoRecorders() async throws {
         let dir = try temporaryDirectory()

@@ -12,6 +12,9 @@ public final class DecisionIDGenerator: Sendable {
     /// A new generator.
     public init() {}
 
+    /// The length of every id, in characters (and UTF-8 bytes).
+    public static let length = 26
+
     /// The next id, for the current time.
     public func next() -> String {
         next(millis: UInt64(max(0, Date().timeIntervalSince1970 * 1000)))
@@ -35,19 +38,21 @@ public final class DecisionIDGenerator: Sendable {
     }
 
     static func encode(millis: UInt64, high: UInt16, low: UInt64) -> String {
-        let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
-        var out = [UInt8](repeating: 0, count: 26)
-        // 48 bits of time in 10 characters (the first holds 3 bits).
-        var t = millis & 0xFFFF_FFFF_FFFF
-        for i in (0..<10).reversed() { out[i] = alphabet[Int(t & 31)]; t >>= 5 }
-        // 80 random bits in 16 characters: 16 high bits then 64 low bits.
-        var lo = low
-        var hi = UInt64(high)
-        for i in (10..<26).reversed() {
-            out[i] = alphabet[Int(lo & 31)]
-            lo = (lo >> 5) | ((hi & 31) << 59)
-            hi >>= 5
+        let alphabet: StaticString = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+        return String(unsafeUninitializedCapacity: length) { out in
+            let a = alphabet.utf8Start
+            // 48 bits of time in 10 characters (the first holds 3 bits).
+            var t = millis & 0xFFFF_FFFF_FFFF
+            for i in (0..<10).reversed() { out[i] = a[Int(t & 31)]; t >>= 5 }
+            // 80 random bits in 16 characters: 16 high bits then 64 low bits.
+            var lo = low
+            var hi = UInt64(high)
+            for i in (10..<26).reversed() {
+                out[i] = a[Int(lo & 31)]
+                lo = (lo >> 5) | ((hi & 31) << 59)
+                hi >>= 5
+            }
+            return length
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }
