@@ -138,9 +138,14 @@ public final class SQLiteStore: Store {
         }
     }
 
-    func writing<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// Runs `body` in one immediate transaction on the writer connection. `unchecked`: the
+    /// connection evaluates no foreign key and no CHECK constraint meanwhile (both settings must be
+    /// made outside a transaction), for writes whose rows satisfy them by construction.
+    func writing<T: Sendable>(unchecked: Bool = false, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool.writeWithoutTransaction { db in
+                if unchecked { try db.execute(sql: "PRAGMA foreign_keys = OFF; PRAGMA ignore_check_constraints = ON") }
+                defer { if unchecked { try? db.execute(sql: "PRAGMA foreign_keys = ON; PRAGMA ignore_check_constraints = OFF") } }
                 var result: T?
                 try db.inTransaction(.immediate) {
                     result = try body(db)
@@ -163,21 +168,21 @@ public final class SQLiteStore: Store {
     /// then cost no copy per page.
     static let mapBytes = 1 << 30
 
-    /// Records plans and their tasks in one transaction; see `Store.record`.
+    /// Records plans and their tasks in one transaction; see `Store.record`. Per row, SQLite
+    /// checks no foreign key and no CHECK: `insert` writes a task only after its decision went in,
+    /// with the status 'open'. Those checks were most of a task's cost: the CHECK's list
+    /// (`status IN (...)`) is built as a temporary b-tree for every row checked, and a statement that
+    /// may fail part-way (a foreign key) keeps a journal of every page it changes.
     public func record(_ decisions: [RecordedDecision]) async throws -> RecordResult {
-        try await writing { db in try Self.insert(decisions, db) }
+        try await writing(unchecked: true) { db in try Self.insert(decisions, db) }
     }
 
     /// Inserts decisions and their tasks inside the caller's transaction; see `Store.record`.
     /// Rows go in `rowsPerInsert` at a time: one statement keeps its cursors open from row to row,
     /// so a key that comes after the last one in an index (ids, times) needs no search from the
-    /// root, and the statement's set-up is paid once per group instead of once per row.
+    /// root, and the statement's set-up is paid once per group instead of once per row. `OR IGNORE`
+    /// skips a row whose key is stored (no column here is ever NULL where it must not be).
     static func insert(_ decisions: [RecordedDecision], _ db: Database) throws -> RecordResult {
-        // The tasks table's CHECK (status IN (...)) makes SQLite build a temporary b-tree for the
-        // list for every row it checks, which was most of a task's cost. These rows all carry the
-        // status 'open', written below, so the check is skipped here (this connection, this call).
-        try db.execute(sql: "PRAGMA ignore_check_constraints = ON")
-        defer { try? db.execute(sql: "PRAGMA ignore_check_constraints = OFF") }
         var result = RecordResult()
         var tasks = TaskRows()
         var p = RowParameters()
@@ -225,13 +230,13 @@ public final class SQLiteStore: Store {
         insertTexts.withLock { cache in
             if let sql = cache[table.rawValue][rows] { return sql }
             let (head, columns) = table == .decisions
-                ? ("INSERT INTO decisions (id, run, customer, revision, at, plan, held_out) VALUES ", 7)
+                ? ("INSERT OR IGNORE INTO decisions (id, run, customer, revision, at, plan, held_out) VALUES ", 7)
                 : ("""
-                   INSERT INTO tasks (id, decision, customer, action, department, channel, priority, created_at, status,
+                   INSERT OR IGNORE INTO tasks (id, decision, customer, action, department, channel, priority, created_at, status,
                      status_at, due_at, policy, segments, fields) VALUES
                    """ + " ", 14)
             let one = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
-            let sql = head + Array(repeating: one, count: rows).joined(separator: ", ") + " ON CONFLICT DO NOTHING"
+            let sql = head + Array(repeating: one, count: rows).joined(separator: ", ")
             cache[table.rawValue][rows] = sql
             return sql
         }
