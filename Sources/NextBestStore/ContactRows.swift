@@ -126,6 +126,22 @@ struct ContactGroup {
         rows.append((put(action), channel.map { put($0) }, put(at), outcome.map { put($0) }, task.map { put($0) }))
     }
 
+    /// Drops the outcome rows whose task is not among the rows gathered and for which `earlier`
+    /// says yes (given the task's id): for rows read without the window's task check (see
+    /// `ContactRowsSQL.outcomes(list:since:checkingTasks:)`), whose tasks are then asked about
+    /// one by one; a customer's outcomes usually answer tasks that are listed, and ask nothing.
+    mutating func dropOutcomes(ofUnlistedTasks earlier: (UnsafeRawBufferPointer) throws -> Bool) rethrows {
+        guard rows.contains(where: { $0.outcome != nil && $0.task != nil }) else { return }
+        let b = bytes
+        var drop: [Int] = []
+        for (i, r) in rows.enumerated() {
+            guard r.outcome != nil, let t = r.task else { continue }
+            let listed = rows.contains { $0.outcome == nil && $0.task.map { b[$0].elementsEqual(b[t]) } == true }
+            if !listed, try b.withUnsafeBytes({ try earlier(UnsafeRawBufferPointer(rebasing: $0[t])) }) { drop.append(i) }
+        }
+        for i in drop.reversed() { rows.remove(at: i) }
+    }
+
     /// Merges the rows gathered (``ContactRow/merge(_:skippingDecisions:)``) into `batch`, leaving
     /// out the tasks of the decisions in `own`; then holds none. With `sorting`, the rows are
     /// first put in the store's order (newest first, an outcome before a task of the same time,
@@ -191,14 +207,21 @@ enum ContactRowsSQL {
     }
 
     /// The outcomes part: customer, action, channel, at, outcome, task, then `then` (a comma
-    /// and more columns, or nothing).
-    static func outcomes(list: String, since: String?, then: String = "") -> String {
+    /// and more columns, or nothing). Without `checkingTasks`, the outcomes of tasks made before
+    /// `since` are in it too, for the caller to leave out (`earlierTaskSQL`).
+    static func outcomes(list: String, since: String?, then: String = "", checkingTasks: Bool = true) -> String {
         let window = since.map {
-            " AND o.at >= \($0) AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = o.task AND t.created_at < \($0) AND t.status <> 'cancelled')"
+            " AND o.at >= \($0)" + (checkingTasks ? " AND NOT EXISTS (\(earlierTask(id: "o.task", since: $0)))" : "")
         } ?? ""
         return """
             SELECT o.customer, o.action, o.channel, o.at, o.outcome, o.task\(then)
               FROM outcomes o WHERE o.customer IN \(list)\(window)
             """
+    }
+
+    /// A task `id` made before `since` and not cancelled: its outcomes count at its time, before
+    /// the window, so they are not read.
+    static func earlierTask(id: String, since: String) -> String {
+        "SELECT 1 FROM tasks t WHERE t.id = \(id) AND t.created_at < \(since) AND t.status <> 'cancelled'"
     }
 }

@@ -202,6 +202,16 @@ struct StoreSuiteTests {
             let tied = try await store.contactRows(customers: ["C1", "C2"], since: t("2026-10-01"))
             #expect((tied["C2"]?.count ?? 0) >= 3)
             #expect(try await store.contacts(customers: ["C2", "C1"], since: t("2026-10-01"), skippingRun: nil).byCustomer == merged(tied))
+            // An answer in the window to an old task that was cancelled: the task is no contact, so
+            // the answer is one of its own (the batch read asks about such a task on its own).
+            _ = try await store.cancel(task: old[1].taskID(at: 0), at: t("2026-09-02"))
+            let f = OutcomeRow(id: "f", task: old[1].taskID(at: 0), customer: "C2", action: "invite_webinar", outcome: "declined",
+                               at: t("2026-10-27"))
+            #expect(try await store.importOutcomes([f]).imported == 1)
+            let cancelled = try await store.contactRows(customers: ["C1", "C2"], since: t("2026-10-01"))
+            #expect(cancelled["C2"]?.contains { $0.outcome == "declined" && $0.at == "2026-10-27T00:00:00Z" } == true)
+            #expect(try await store.contacts(customers: ["C1", "C2"], since: t("2026-10-01"), skippingRun: nil).byCustomer
+                    == merged(cancelled))
         }
     }
 
