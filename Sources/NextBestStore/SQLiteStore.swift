@@ -203,18 +203,19 @@ public final class SQLiteStore: Store {
                 inserted = n == 0 ? [] : Set(try String.fetchAll(db, sql: "SELECT id FROM decisions WHERE rowid > ?",
                                                                   arguments: [db.lastInsertedRowID - Int64(n)]))
             }
-            for d in group {
-                if let inserted, !inserted.contains(d.id) {
+            for k in group.indices {
+                if let inserted, !inserted.contains(decisions[k].id) {
                     result.skipped += 1
+                    let d = decisions[k]
                     if let stored = try storedDecision(run: d.run, customer: d.customer, db) { result.kept[d.customer] = stored }
                     continue
                 }
-                for i in d.tasks.indices {
-                    tasks.append(d, i)
-                    if tasks.count == rowsPerInsert { result.tasks += try tasks.flush(db) }
+                for i in decisions[k].tasks.indices {
+                    tasks.append(k, i)
+                    if tasks.count == rowsPerInsert { result.tasks += try tasks.flush(decisions, db) }
                 }
             }
-            result.tasks += try tasks.flush(db)  // before the next decisions: tasks name theirs
+            result.tasks += try tasks.flush(decisions, db)  // before the next decisions: tasks name theirs
         }
         return result
     }
@@ -247,7 +248,7 @@ public final class SQLiteStore: Store {
     /// Tasks waiting for their multi-row `INSERT`, and the texts most of them share, made once:
     /// the time, each due time, the segments list.
     private struct TaskRows {
-        private var rows: [(decision: RecordedDecision, index: Int)] = []
+        private var rows: [(decision: Int, task: Int)] = []
         private var lastAt: (Date, String)?
         private var dueTexts: [Date: String] = [:]
         private var lastSegments: ([String], String) = ([], "[]")
@@ -255,7 +256,8 @@ public final class SQLiteStore: Store {
 
         var count: Int { rows.count }
 
-        mutating func append(_ d: RecordedDecision, _ i: Int) { rows.append((d, i)) }
+        /// Adds task `task` of decision `decision` (positions in the decisions `flush` is given).
+        mutating func append(_ decision: Int, _ task: Int) { rows.append((decision, task)) }
 
         /// A time as stored, remembering the last one.
         mutating func timeText(_ date: Date) -> String {
@@ -266,10 +268,10 @@ public final class SQLiteStore: Store {
         }
 
         /// Inserts the waiting tasks; returns how many went in.
-        mutating func flush(_ db: Database) throws -> Int {
+        mutating func flush(_ decisions: [RecordedDecision], _ db: Database) throws -> Int {
             if rows.isEmpty { return 0 }
-            for (d, i) in rows {
-                let t = d.tasks[i]
+            for (k, i) in rows {
+                let d = decisions[k], t = d.tasks[i]
                 let at = timeText(d.at)
                 if t.segments != lastSegments.0 { lastSegments = (t.segments, Schema.segmentsText(t.segments)) }
                 var due: String?

@@ -50,6 +50,11 @@ struct JSONScan {
 
     /// Calls `body` with each member's key (bytes between the quotes) and value range of the object in `range`.
     func members(_ range: Range<Int>, _ body: (Range<Int>, Range<Int>) -> Void) -> Bool {
+        membersWhile(range) { body($0, $1); return true }
+    }
+
+    /// The same, until `body` returns `false` (then the rest is not read, and this returns `true`).
+    func membersWhile(_ range: Range<Int>, _ body: (Range<Int>, Range<Int>) -> Bool) -> Bool {
         var i = range.lowerBound
         let end = range.upperBound
         space(&i, end)
@@ -67,7 +72,7 @@ struct JSONScan {
             i += 1
             space(&i, end)
             guard let vEnd = valueEnd(i, end) else { return false }
-            body(key, i..<vEnd)
+            if !body(key, i..<vEnd) { return true }
             i = vEnd
             space(&i, end)
             guard i < end else { return false }
@@ -142,13 +147,19 @@ struct ScannedPlan {
     static func read(_ line: UnsafeRawBufferPointer) -> ScannedPlan? {
         let scan = JSONScan(u: line)
         var customer: String?, segments: Range<Int>?, actions: Range<Int>?, heldOut: Range<Int>?, isError = false
-        let ok = scan.members(0..<line.count) { key, value in
+        let ok = scan.membersWhile(0..<line.count, { key, value in
             if scan.equals(key, "customer") { customer = scan.string(value) ?? scan.text(value) }
             else if scan.equals(key, "segments") { segments = value }
-            else if scan.equals(key, "actions") { actions = value }
+            else if scan.equals(key, "actions") {
+                actions = value
+                // The engine writes `held_out` last, when at all: without it, the rest (what was
+                // suppressed, errors) is not read.
+                return Self.mentionsHeldOut(UnsafeRawBufferPointer(rebasing: line[value.upperBound...]))
+            }
             else if scan.equals(key, "held_out") { heldOut = value }
             else if scan.equals(key, "error") { isError = true }
-        }
+            return true
+        })
         guard ok else { return slow(line) }
         guard !isError, let customer, let actions else { return nil }
         var plan = ScannedPlan(customer: customer)
@@ -170,6 +181,23 @@ struct ScannedPlan {
         guard listed, fine else { return slow(line) }
         if let heldOut, heldOut.count > 2 { plan.heldOut = scan.text(heldOut) }
         return plan
+    }
+
+    /// Whether `rest` holds the key `"held_out"` (these bytes, with their quotes, cannot be inside
+    /// a JSON string, where a quote is escaped).
+    private static func mentionsHeldOut(_ rest: UnsafeRawBufferPointer) -> Bool {
+        let key: StaticString = "\"held_out\""
+        let k = key.utf8Start, n = key.utf8CodeUnitCount
+        var i = 0
+        while i + n <= rest.count {
+            if rest[i] == 0x22 {
+                var j = 1
+                while j < n && rest[i + j] == k[j] { j += 1 }
+                if j == n { return true }
+            }
+            i += 1
+        }
+        return false
     }
 
     /// The same through the full JSON parser, for a line the scanner does not follow.
