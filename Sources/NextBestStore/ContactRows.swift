@@ -197,25 +197,27 @@ enum ContactRowsSQL {
     }
 
     /// The tasks part: customer, action, channel, at, then the columns `then` lists (by
-    /// default the task's id).
-    static func tasks(list: String, since: String?, then: String = "id") -> String {
+    /// default the task's id). Customers: those of `list`, or every id within `range`.
+    static func tasks(list: String, since: String?, then: String = "id", range: (String, String)? = nil) -> String {
         let window = since.map { " AND created_at >= \($0)" } ?? ""
+        let customers = range.map { "customer BETWEEN \($0.0) AND \($0.1)" } ?? "customer IN \(list)"
         return """
             SELECT customer, action, channel, created_at AS at, \(then)
-              FROM tasks WHERE customer IN \(list) AND status <> 'cancelled'\(window)
+              FROM tasks WHERE \(customers) AND status <> 'cancelled'\(window)
             """
     }
 
     /// The outcomes part: customer, action, channel, at, outcome, task, then `then` (a comma
     /// and more columns, or nothing). Without `checkingTasks`, the outcomes of tasks made before
     /// `since` are in it too, for the caller to leave out (`earlierTaskSQL`).
-    static func outcomes(list: String, since: String?, then: String = "", checkingTasks: Bool = true) -> String {
+    static func outcomes(list: String, since: String?, then: String = "", checkingTasks: Bool = true,
+                         range: (String, String)? = nil) -> String {
         let window = since.map {
             " AND o.at >= \($0)" + (checkingTasks ? " AND NOT EXISTS (\(earlierTask(id: "o.task", since: $0)))" : "")
         } ?? ""
         return """
             SELECT o.customer, o.action, o.channel, o.at, o.outcome, o.task\(then)
-              FROM outcomes o WHERE o.customer IN \(list)\(window)
+              FROM outcomes o WHERE \(range.map { "o.customer BETWEEN \($0.0) AND \($0.1)" } ?? "o.customer IN \(list)")\(window)
             """
     }
 

@@ -167,3 +167,15 @@ extension BulkStatement {
     /// The current row's column `i` as a stored time, `nil` for NULL.
     func date(_ i: Int32) -> Date? { bytes(i).map(StoreTime.stored(utf8:)) }
 }
+
+extension Array where Element == [UInt8] {
+    /// Whether this list, sorted by bytes, holds `id`.
+    func binarySearch(_ id: UnsafeRawBufferPointer) -> Bool {
+        var lo = 0, hi = count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if self[mid].lexicographicallyPrecedes(id) { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < count && self[lo].elementsEqual(id)
+    }
+}

@@ -391,30 +391,89 @@ public final class SQLiteStore: Store {
     /// ``contacts(customers:since:skippingRun:)`` read on the calling thread, which waits: for
     /// a batch run's workers, which then need no hop to another thread per chunk.
     public func contactsWaiting(customers: [String], since: Date?, skippingRun run: String?) throws -> ContactBatch {
-        do { return try pool.read { db in try Self.readContacts(customers, since: since, skippingRun: run, db) } } catch {
+        do {
+            return try pool.read { db in try Self.readContacts(customers, since: since, skippingRun: run, db, ranges: self.ranges) }
+        } catch {
             throw Self.mapped(error, name: name)
         }
     }
 
-    /// Many customers' merged contacts on the caller's connection.
-    static func readContacts(_ customers: [String], since: Date?, skippingRun run: String?, _ db: Database) throws -> ContactBatch {
+    /// How this store's batch reads went when they read a range of customer ids (see `readContacts`).
+    private let ranges = RangeReads()
+
+    /// Whether reading a chunk's customers as one range of ids paid off lately. A range read gives
+    /// up past a budget of rows for customers not asked for; the chunks after one that gave up are
+    /// read customer by customer for a while, then a range is tried again.
+    final class RangeReads: Sendable {
+        private let skip = Atomic<Int>(0)
+        /// Chunks read by customer after a range read gave up.
+        static let pause = 16
+
+        /// Whether to try a range for this chunk.
+        func shouldTry() -> Bool {
+            if skip.load(ordering: .relaxed) <= 0 { return true }
+            skip.subtract(1, ordering: .relaxed)
+            return false
+        }
+
+        /// A range read gave up.
+        func gaveUp() { skip.store(Self.pause, ordering: .relaxed) }
+    }
+
+    /// Many customers' merged contacts on the caller's connection. A chunk's customers are read
+    /// either as one range of ids (from the smallest to the largest, rows of other customers
+    /// skipped; inputs in id order, as exports often are, then cost a walk along each index
+    /// instead of a search per customer) or by looking each customer up (`IN` a list).
+    static func readContacts(_ customers: [String], since: Date?, skippingRun run: String?, _ db: Database,
+                             ranges: RangeReads? = nil) throws -> ContactBatch {
         if customers.isEmpty { return ContactBatch() }
-        let list = Schema.jsonArray(customers)
         let from = since.map(StoreTime.text)
-        let own = try run.map { Set(try Self.recordedDecisions(run: $0, list: list, db).values) } ?? []
-        // Tasks and outcomes from two queries, each in the order of its customer index (no
-        // sort in SQLite), joined here by customer; each customer's rows are sorted in flush.
-        // An outcome in the window whose task is not (made before it) is asked about only then:
-        // checking every outcome's task in SQL was a third of the reading.
+        let own = try run.map { Set(try Self.recordedDecisions(run: $0, list: Schema.jsonArray(customers), db).values) } ?? []
+        if let ranges, customers.count >= 16, ranges.shouldTry() {
+            var wanted = customers.map { Array($0.utf8) }
+            wanted.sort { $0.lexicographicallyPrecedes($1) }
+            let window = from == nil ? nil : "?2"
+            let tasks = try BulkStatement(db, ContactRowsSQL.tasks(list: "", since: window, range: ("?1", "?3")) + " ORDER BY customer")
+            let outcomes = try BulkStatement(db, ContactRowsSQL.outcomes(list: "", since: window, checkingTasks: false, range: ("?1", "?3"))
+                                                 + " ORDER BY o.customer")
+            for s in [tasks, outcomes] {
+                wanted[0].withUnsafeBytes { s.bind(1, bytes: $0) }
+                wanted[wanted.count - 1].withUnsafeBytes { s.bind(3, bytes: $0) }
+                if let from { s.bind(2, from) }
+            }
+            // Customers not asked for, met in the range: it gives up when they outnumber those
+            // asked for by more than 16 (an input in no id order gives up within its first rows).
+            var surplus = 16
+            let batch = try merge(tasks, outcomes, since: from, own: own, db) { id in
+                if wanted.binarySearch(id) { surplus += 1; return true }
+                surplus -= 1
+                return surplus >= 0 ? false : nil
+            }
+            if let batch { return batch }
+            tasks.reset()
+            outcomes.reset()
+            ranges.gaveUp()
+        }
+        let list = Schema.jsonArray(customers)
         let members = "(SELECT value FROM json_each(?1))", window = from == nil ? nil : "?2"
         let tasks = try BulkStatement(db, ContactRowsSQL.tasks(list: members, since: window) + " ORDER BY customer")
         let outcomes = try BulkStatement(db, ContactRowsSQL.outcomes(list: members, since: window, checkingTasks: false)
                                              + " ORDER BY o.customer")
-        let earlier = try from.map { _ in try BulkStatement(db, ContactRowsSQL.earlierTask(id: "?1", since: "?2")) }
         for s in [tasks, outcomes] {
             s.bind(1, list)
             if let from { s.bind(2, from) }
         }
+        return try merge(tasks, outcomes, since: from, own: own, db) { _ in true }!
+    }
+
+    /// Tasks and outcomes from two queries, each in the order of its customer index (no sort in
+    /// SQLite), joined here by customer; each customer's rows are sorted in flush. `take` says
+    /// whether a customer's rows are wanted (`nil`: stop, and this returns `nil`). An outcome in
+    /// the window whose task is not (made before it) is asked about only then: checking every
+    /// outcome's task in SQL was a third of the reading.
+    private static func merge(_ tasks: BulkStatement, _ outcomes: BulkStatement, since from: String?, own: Set<String>,
+                              _ db: Database, take: (UnsafeRawBufferPointer) -> Bool?) throws -> ContactBatch? {
+        let earlier = try from.map { _ in try BulkStatement(db, ContactRowsSQL.earlierTask(id: "?1", since: "?2")) }
         func flush(_ group: inout ContactGroup, into batch: inout ContactBatch) throws {
             if let earlier, let from {
                 try group.dropOutcomes { task in
@@ -428,6 +487,7 @@ public final class SQLiteStore: Store {
         }
         var batch = ContactBatch(), group = ContactGroup()
         var moreTasks = try tasks.next(), moreOutcomes = try outcomes.next()
+        var lastTaken: (id: [UInt8], taken: Bool)?
         while moreTasks || moreOutcomes {
             let task = moreTasks ? tasks.bytes(0) : nil, outcome = moreOutcomes ? outcomes.bytes(0) : nil
             // The smaller customer id first (SQLite's text order is byte order); a tie: the task.
@@ -435,14 +495,26 @@ public final class SQLiteStore: Store {
             if let task, let outcome { fromTasks = !outcome.lexicographicallyPrecedes(task) }
             let s = fromTasks ? tasks : outcomes
             if let customer = s.bytes(0), let action = s.bytes(1), let at = s.bytes(3) {
-                if !group.isCustomer(customer) {
-                    try flush(&group, into: &batch)
-                    group.start(customer)
-                }
-                if fromTasks {
-                    group.add(action: action, channel: s.bytes(2), at: at, outcome: nil, task: s.bytes(4))
+                let wanted: Bool
+                if group.isCustomer(customer) {
+                    wanted = true
+                } else if let last = lastTaken, last.id.elementsEqual(customer) {
+                    wanted = last.taken
                 } else {
-                    group.add(action: action, channel: s.bytes(2), at: at, outcome: s.bytes(4), task: s.bytes(5))
+                    guard let w = take(customer) else { return nil }
+                    wanted = w
+                    lastTaken = (Array(customer), w)
+                    if w {
+                        try flush(&group, into: &batch)
+                        group.start(customer)
+                    }
+                }
+                if wanted {
+                    if fromTasks {
+                        group.add(action: action, channel: s.bytes(2), at: at, outcome: nil, task: s.bytes(4))
+                    } else {
+                        group.add(action: action, channel: s.bytes(2), at: at, outcome: s.bytes(4), task: s.bytes(5))
+                    }
                 }
             }
             if fromTasks { moreTasks = try tasks.next() } else { moreOutcomes = try outcomes.next() }

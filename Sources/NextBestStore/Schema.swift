@@ -73,6 +73,14 @@ public enum Schema {
             "INSERT INTO nextbest_store (key, value) VALUES ('made_by', 'NextBest')",
             "INSERT INTO nextbest_store (key, value) VALUES ('schema_version', '0')",
         ],
+        // 2: the customer indexes hold every column a decision's history reads, so reading a
+        // customer's contacts walks the index alone, without a lookup in the table per row.
+        [
+            "CREATE INDEX tasks_contacts ON tasks (customer, created_at, status, action, channel, id)",
+            "DROP INDEX tasks_customer",
+            "CREATE INDEX outcomes_contacts ON outcomes (customer, at, action, channel, outcome, task)",
+            "DROP INDEX outcomes_customer",
+        ],
     ]
 
     /// The statement that sets the version after migrations (the version is inlined: a number).

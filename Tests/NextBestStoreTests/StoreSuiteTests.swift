@@ -215,6 +215,43 @@ struct StoreSuiteTests {
         }
     }
 
+    @Test("a batch run's read of many customers (SQLite: as one range of ids when the input is in id order) gives what the lookup by customer gives")
+    func rangeReadsMatchLookups() async throws {
+        try await withStore(.sqlite) { store, _ in
+            let sqlite = try #require(store as? SQLiteStore)
+            let ids = IDs()
+            let everyone = (1...400).map { String(format: "K%04d", $0) }
+            // Histories in the window and before it, and outcomes with and without their tasks.
+            let old = decisions(run: "r1", customers: everyone, at: t("2026-09-01T09:00:00Z"), ids: ids)
+            let recent = decisions(run: "r2", customers: everyone, at: t("2026-10-20T09:00:00Z"), ids: ids, tasksEach: 2)
+            _ = try await store.record(old + recent)
+            var rows: [OutcomeRow] = []
+            for (i, c) in everyone.enumerated() where i % 3 == 0 {
+                rows.append(OutcomeRow(id: "o\(i)", task: old[i].taskID(at: 0), customer: c, action: "invite_webinar",
+                                       outcome: "declined", at: t("2026-10-10")))
+                rows.append(OutcomeRow(id: "p\(i)", task: recent[i].taskID(at: 1), customer: c, action: "call_back",
+                                       outcome: "accepted", at: t("2026-10-21")))
+                rows.append(OutcomeRow(id: "q\(i)", customer: c, action: "invite_webinar", outcome: "ignored", at: t("2026-10-05")))
+            }
+            #expect(try await store.importOutcomes(rows).imported == rows.count)
+            let since = t("2026-10-01")
+            // In id order (read as ranges), every second customer (ranges with others between),
+            // and a few scattered ones, shuffled (the range gives up and each customer is looked up).
+            let scattered = Array(everyone.shuffled().prefix(30))
+            for asked in [Array(everyone[40..<360]), stride(from: 0, to: 400, by: 2).map { everyone[$0] }, scattered,
+                          Array(everyone[100..<140].reversed())] {
+                for _ in 0..<3 {  // again: a range tried after one gave up
+                    let read = try sqlite.contactsWaiting(customers: asked, since: since, skippingRun: nil)
+                    let looked = try await store.contacts(customers: asked, since: since, skippingRun: nil)
+                    #expect(read.byCustomer == looked.byCustomer)
+                    #expect(read.byCustomer.count == Set(asked).count)
+                }
+            }
+            let resumed = try sqlite.contactsWaiting(customers: everyone, since: since, skippingRun: "r2")
+            #expect(resumed.byCustomer == (try await store.contacts(customers: everyone, since: since, skippingRun: "r2")).byCustomer)
+        }
+    }
+
     @Test("task moves are compare-and-set and say who holds the task", arguments: Backend.available)
     func taskMoves(_ backend: Backend) async throws {
         try await withStore(backend) { store, _ in
