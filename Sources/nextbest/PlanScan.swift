@@ -145,6 +145,8 @@ struct ScannedPlan {
 
     /// Reads a plan line (without its newline); `nil` when it is not a plan (an error record).
     static func read(_ line: UnsafeRawBufferPointer) -> ScannedPlan? {
+        var fast = EnginePlanLine(u: line)
+        if let plan = fast.read() { return plan }
         let scan = JSONScan(u: line)
         var customer: String?, segments: Range<Int>?, actions: Range<Int>?, heldOut: Range<Int>?, isError = false
         let ok = scan.membersWhile(0..<line.count, { key, value in
@@ -185,7 +187,7 @@ struct ScannedPlan {
 
     /// Whether `rest` holds the key `"held_out"` (these bytes, with their quotes, cannot be inside
     /// a JSON string, where a quote is escaped).
-    private static func mentionsHeldOut(_ rest: UnsafeRawBufferPointer) -> Bool {
+    static func mentionsHeldOut(_ rest: UnsafeRawBufferPointer) -> Bool {
         let key: StaticString = "\"held_out\""
         let k = key.utf8Start, n = key.utf8CodeUnitCount
         var i = 0
@@ -216,3 +218,107 @@ struct ScannedPlan {
         return plan
     }
 }
+
+/// The plan lines the engine itself writes, read in one pass in the order it writes them
+/// (`nb_encode_plan`): customer, segments, then each action's action, department, channel,
+/// priority and policy. `read` gives `nil` for anything else (an escaped character, a
+/// `held_out`, another order), which `ScannedPlan.read` then reads member by member.
+struct EnginePlanLine {
+    let u: UnsafeRawBufferPointer
+    private var i = 0
+
+    init(u: UnsafeRawBufferPointer) { self.u = u }
+
+    /// Whether `word` comes next (and steps over it).
+    private mutating func expect(_ word: StaticString) -> Bool {
+        let n = word.utf8CodeUnitCount, w = word.utf8Start
+        guard i + n <= u.count else { return false }
+        for k in 0..<n where u[i + k] != w[k] { return false }
+        i += n
+        return true
+    }
+
+    /// A string's text, the opening quote already passed; `nil` when it has an escape.
+    private mutating func string() -> String? {
+        let start = i
+        while i < u.count {
+            let b = u[i]
+            if b == 0x22 {
+                defer { i += 1 }
+                return String(decoding: UnsafeRawBufferPointer(rebasing: u[start..<i]), as: UTF8.self)
+            }
+            if b == 0x5C { return nil }
+            i += 1
+        }
+        return nil
+    }
+
+    /// A number or a bare word's text (up to `,`, `}` or `]`).
+    private mutating func bare() -> Range<Int>? {
+        let start = i
+        while i < u.count, u[i] != 0x2C, u[i] != 0x7D, u[i] != 0x5D { i += 1 }
+        return i > start && i < u.count ? start..<i : nil
+    }
+
+    /// Steps to just past the `}` that closes the object being read (strings skipped whole).
+    private mutating func closeObject() -> Bool {
+        var depth = 1
+        while i < u.count {
+            let b = u[i]
+            i += 1
+            if b == 0x22 {
+                while i < u.count, u[i] != 0x22 { i += u[i] == 0x5C ? 2 : 1 }
+                i += 1
+            } else if b == 0x7B || b == 0x5B {
+                depth += 1
+            } else if b == 0x7D || b == 0x5D {
+                depth -= 1
+                if depth == 0 { return true }
+            }
+        }
+        return false
+    }
+
+    mutating func read() -> ScannedPlan? {
+        guard expect("{\"customer\":") else { return nil }
+        let customer: String
+        if expect("\"") {
+            guard let c = string() else { return nil }
+            customer = c
+        } else {
+            guard let r = bare() else { return nil }
+            customer = String(decoding: UnsafeRawBufferPointer(rebasing: u[r]), as: UTF8.self)
+        }
+        var plan = ScannedPlan(customer: customer)
+        guard expect(",\"segments\":[") else { return nil }
+        if !expect("]") {
+            repeat {
+                guard expect("\""), let s = string() else { return nil }
+                plan.segments.append(s)
+            } while expect(",")
+            guard expect("]") else { return nil }
+        }
+        guard expect(",\"actions\":[") else { return nil }
+        if !expect("]") {
+            repeat {
+                guard expect("{\"action\":\""), let action = string(), expect(",\"department\":\""), let department = string(),
+                      expect(",\"channel\":\""), let channel = string(), expect(",\"priority\":"), let p = bare(),
+                      let priority = Double(Substring(decoding: UnsafeRawBufferPointer(rebasing: u[p]), as: UTF8.self)) else {
+                    return nil
+                }
+                var policy: String?
+                if expect(",\"policy\":\"") {
+                    guard let s = string() else { return nil }
+                    policy = s
+                }
+                guard closeObject() else { return nil }
+                plan.actions.append((action, department, channel, priority, policy))
+            } while expect(",")
+            guard expect("]") else { return nil }
+        }
+        // What follows (suppressed, errors) is not needed, unless a holdout kept something back.
+        guard expect(",\"suppressed\":"), !ScannedPlan.mentionsHeldOut(UnsafeRawBufferPointer(rebasing: u[i...])) else { return nil }
+        return plan
+    }
+}
+

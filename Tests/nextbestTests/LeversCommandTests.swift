@@ -33,6 +33,25 @@ struct LeversCommandTests {
         #expect(bad.status == 2 && bad.stderr.contains("--context takes key=value"))
     }
 
+    @Test func recordKeepsWhatWasHeldOutWithEachDecisionAndEachActionAsATask() throws {
+        let dir = try temporaryDirectory()
+        try write(set, to: dir + "/set/a.lua")
+        // A number as id, and an id with an escaped quote (its line is read member by member).
+        try write(#"{"id": "C1", "churn_risk": 0.5}"# + "\n" + #"{"id": "C\"2", "churn_risk": 0.2}"# + "\n"
+                  + #"{"id": 3, "churn_risk": 0.9}"# + "\n", to: dir + "/p.jsonl")
+        let db = dir + "/s.db"
+        let r = try nextbest("run", "--policies", dir + "/set", "--profiles", dir + "/p.jsonl", "--now", "2026-11-01",
+                             "--store", "sqlite:" + db, "--record", "--run-id", "h", "--quiet")
+        #expect(r.status == 0, "\(r.stderr)")
+        let query = "SELECT d.customer, d.held_out, t.action, t.department, t.channel, t.priority, t.policy "
+            + "FROM decisions d JOIN tasks t ON t.decision = d.id ORDER BY d.customer"
+        let rows = try run("/usr/bin/env", ["python3", "-c",
+                                            "import sqlite3,sys\nfor r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]): print(*r, sep='|')",
+                                            db, query])
+        let held = #"[{"action":"call","policy":"retain","holdout":"retain"}]"#
+        #expect(rows.stdout == ["3", "C\"2", "C1"].map { "\($0)|\(held)|banner|marketing|web|10.0|show\n" }.joined(), "\(rows.stderr)")
+    }
+
     @Test func explainPrintsEveryFactorAndWhatWasHeldOut() throws {
         let dir = try temporaryDirectory()
         try write(set, to: dir + "/set/a.lua")
