@@ -140,12 +140,17 @@ public final class SQLiteStore: Store {
 
     /// Runs `body` in one immediate transaction on the writer connection. `unchecked`: the
     /// connection evaluates no foreign key and no CHECK constraint meanwhile (both settings must be
-    /// made outside a transaction), for writes whose rows satisfy them by construction.
+    /// made outside a transaction), for writes whose rows satisfy them by construction. The
+    /// settings stay until a write asks for the other kind: changing them makes SQLite prepare
+    /// every statement again, so a recording run's batches keep theirs.
     func writing<T: Sendable>(unchecked: Bool = false, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool.writeWithoutTransaction { db in
-                if unchecked { try db.execute(sql: "PRAGMA foreign_keys = OFF; PRAGMA ignore_check_constraints = ON") }
-                defer { if unchecked { try? db.execute(sql: "PRAGMA foreign_keys = ON; PRAGMA ignore_check_constraints = OFF") } }
+                if writerUnchecked.withLock({ $0 }) != unchecked {
+                    try db.execute(sql: unchecked ? "PRAGMA foreign_keys = OFF; PRAGMA ignore_check_constraints = ON"
+                                                  : "PRAGMA foreign_keys = ON; PRAGMA ignore_check_constraints = OFF")
+                    writerUnchecked.withLock { $0 = unchecked }
+                }
                 var result: T?
                 try db.inTransaction(.immediate) {
                     result = try body(db)
@@ -159,6 +164,9 @@ public final class SQLiteStore: Store {
             throw Self.mapped(error, name: name)
         }
     }
+
+    /// Whether the writer connection is set to check no foreign key and no CHECK (see `writing`).
+    private let writerUnchecked = Mutex(false)
 
     func reading<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do { return try await pool.read(body) } catch { throw Self.mapped(error, name: name) }

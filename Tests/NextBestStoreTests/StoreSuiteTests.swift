@@ -252,6 +252,28 @@ struct StoreSuiteTests {
         }
     }
 
+    @Test("SQLite: after recording (no per-row checks), every other write is checked again")
+    func checksComeBackAfterRecording() async throws {
+        try await withStore(.sqlite) { store, _ in
+            let sqlite = try #require(store as? SQLiteStore)
+            let recorded = decisions(run: "r1", customers: ["C1", "C2"], at: t("2026-11-01T09:00:00Z"))
+            #expect(try await store.record(recorded).tasks == 2)
+            await #expect(throws: (any Error).self) {  // the status CHECK
+                try await sqlite.writing { db in try db.execute(sql: "UPDATE tasks SET status = 'lost'") }
+            }
+            await #expect(throws: (any Error).self) {  // the foreign key to decisions
+                try await sqlite.writing { db in
+                    try db.execute(sql: """
+                        INSERT INTO tasks (id, decision, customer, action, department, channel, priority, created_at, status, status_at)
+                        VALUES ('x-1', 'no such decision', 'C1', 'a', 'd', 'c', 1, 't', 'open', 't')
+                        """)
+                }
+            }
+            #expect(try await store.record(decisions(run: "r2", customers: ["C3"], at: t("2026-11-02T09:00:00Z"))).tasks == 1)
+            #expect(try await store.task(recorded[0].taskID(at: 0))?.status == .open)
+        }
+    }
+
     @Test("task moves are compare-and-set and say who holds the task", arguments: Backend.available)
     func taskMoves(_ backend: Backend) async throws {
         try await withStore(backend) { store, _ in
