@@ -21,7 +21,6 @@ struct BulkStatement {
 
     /// SQLite copies the bytes it is given (they are Swift's and may move).
     private static var transient: sqlite3_destructor_type { unsafeBitCast(-1, to: sqlite3_destructor_type.self) }
-    static var transientCopy: sqlite3_destructor_type { transient }
 
     /// Binds text (or NULL) to the 1-based parameter `i`.
     func bind(_ i: Int32, _ value: String?) {
@@ -151,11 +150,8 @@ extension BulkStatement {
     /// Binds `n` UTF-8 bytes at `p` as text without copying them: they must stay where they are
     /// until the statement has run and its bindings are cleared (`RowParameters.execute`).
     func bindInPlace(_ i: Int32, _ p: UnsafeRawPointer?, _ n: Int) {
-        if let p, n > 0 {
-            sqlite3_bind_text(handle, i, p.assumingMemoryBound(to: CChar.self), Int32(n), nil)  // nil: SQLITE_STATIC
-        } else {
-            sqlite3_bind_text(handle, i, "", 0, BulkStatement.transientCopy)
-        }
+        guard let p, n > 0 else { bind(i, bytes: UnsafeRawBufferPointer(start: nil, count: 0)); return }  // ""
+        sqlite3_bind_text(handle, i, p.assumingMemoryBound(to: CChar.self), Int32(n), nil)  // nil: SQLITE_STATIC
     }
 
     /// Unbinds every parameter (all NULL).

@@ -436,18 +436,30 @@ public final class SQLiteStore: Store {
                              ranges: RangeReads? = nil) throws -> ContactBatch {
         if customers.isEmpty { return ContactBatch() }
         let from = since.map(StoreTime.text)
-        let own = try run.map { Set(try Self.recordedDecisions(run: $0, list: Schema.jsonArray(customers), db).values) } ?? []
+        var listText: String?  // the customers as a JSON array, made once when needed
+        func list() -> String {
+            if let listText { return listText }
+            listText = Schema.jsonArray(customers)
+            return listText!
+        }
+        let own = try run.map { Set(try Self.recordedDecisions(run: $0, list: list(), db).values) } ?? []
+        // The tasks and outcomes queries over `customers` (SQL with ?1, and ?3 for a range),
+        // the window bound as ?2.
+        func queries(_ customers: String?, range: (String, String)?) throws -> (BulkStatement, BulkStatement) {
+            let window = from == nil ? nil : "?2"
+            let tasks = try BulkStatement(db, ContactRowsSQL.tasks(list: customers ?? "", since: window, range: range) + " ORDER BY customer")
+            let outcomes = try BulkStatement(db, ContactRowsSQL.outcomes(list: customers ?? "", since: window, checkingTasks: false,
+                                                                         range: range) + " ORDER BY o.customer")
+            if let from { for s in [tasks, outcomes] { s.bind(2, from) } }
+            return (tasks, outcomes)
+        }
         if let ranges, customers.count >= 16, ranges.shouldTry() {
             var wanted = customers.map { Array($0.utf8) }
             wanted.sort { $0.lexicographicallyPrecedes($1) }
-            let window = from == nil ? nil : "?2"
-            let tasks = try BulkStatement(db, ContactRowsSQL.tasks(list: "", since: window, range: ("?1", "?3")) + " ORDER BY customer")
-            let outcomes = try BulkStatement(db, ContactRowsSQL.outcomes(list: "", since: window, checkingTasks: false, range: ("?1", "?3"))
-                                                 + " ORDER BY o.customer")
+            let (tasks, outcomes) = try queries(nil, range: ("?1", "?3"))
             for s in [tasks, outcomes] {
                 wanted[0].withUnsafeBytes { s.bind(1, bytes: $0) }
                 wanted[wanted.count - 1].withUnsafeBytes { s.bind(3, bytes: $0) }
-                if let from { s.bind(2, from) }
             }
             // Customers not asked for, met in the range: it gives up when they outnumber those
             // asked for by more than 16 (an input in no id order gives up within its first rows).
@@ -462,15 +474,8 @@ public final class SQLiteStore: Store {
             outcomes.reset()
             ranges.gaveUp()
         }
-        let list = Schema.jsonArray(customers)
-        let members = "(SELECT value FROM json_each(?1))", window = from == nil ? nil : "?2"
-        let tasks = try BulkStatement(db, ContactRowsSQL.tasks(list: members, since: window) + " ORDER BY customer")
-        let outcomes = try BulkStatement(db, ContactRowsSQL.outcomes(list: members, since: window, checkingTasks: false)
-                                             + " ORDER BY o.customer")
-        for s in [tasks, outcomes] {
-            s.bind(1, list)
-            if let from { s.bind(2, from) }
-        }
+        let (tasks, outcomes) = try queries("(SELECT value FROM json_each(?1))", range: nil)
+        for s in [tasks, outcomes] { s.bind(1, list()) }
         return try merge(tasks, outcomes, since: from, own: own, db) { _ in true }!
     }
 

@@ -260,25 +260,6 @@ struct EnginePlanLine {
         return i > start && i < u.count ? start..<i : nil
     }
 
-    /// Steps to just past the `}` that closes the object being read (strings skipped whole).
-    private mutating func closeObject() -> Bool {
-        var depth = 1
-        while i < u.count {
-            let b = u[i]
-            i += 1
-            if b == 0x22 {
-                while i < u.count, u[i] != 0x22 { i += u[i] == 0x5C ? 2 : 1 }
-                i += 1
-            } else if b == 0x7B || b == 0x5B {
-                depth += 1
-            } else if b == 0x7D || b == 0x5D {
-                depth -= 1
-                if depth == 0 { return true }
-            }
-        }
-        return false
-    }
-
     mutating func read() -> ScannedPlan? {
         guard expect("{\"customer\":") else { return nil }
         let customer: String
@@ -301,6 +282,7 @@ struct EnginePlanLine {
         guard expect(",\"actions\":[") else { return nil }
         if !expect("]") {
             repeat {
+                let object = i
                 guard expect("{\"action\":\""), let action = string(), expect(",\"department\":\""), let department = string(),
                       expect(",\"channel\":\""), let channel = string(), expect(",\"priority\":"), let p = bare(),
                       let priority = Double(Substring(decoding: UnsafeRawBufferPointer(rebasing: u[p]), as: UTF8.self)) else {
@@ -311,7 +293,8 @@ struct EnginePlanLine {
                     guard let s = string() else { return nil }
                     policy = s
                 }
-                guard closeObject() else { return nil }
+                guard let end = JSONScan(u: u).valueEnd(object, u.count) else { return nil }  // the rest of the action
+                i = end
                 plan.actions.append((action, department, channel, priority, policy))
             } while expect(",")
             guard expect("]") else { return nil }
