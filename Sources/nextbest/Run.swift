@@ -128,6 +128,7 @@ struct Run: ParsableCommand {
             if recorder.wantsItems { options.workItems = { recorder.take($0) } }  // the tasks' profile fields
         } else {
             write = sink.write
+            options.outputDescriptor = sink.fd  // a run with capacity may keep its first decisions there
         }
         let summary: BatchSummary
         do {

@@ -153,9 +153,20 @@ public struct BatchOptions: Sendable {
     /// recorded earlier the same UTC day), by department and by action: each capacity hands out
     /// only what is left.
     public var capacityAlreadyTaken = CapacityTaken()
+    /// The file descriptor `output` writes to, when it is a regular file the run may read back
+    /// and rewrite: a run with capacity then writes its first decisions straight into it (at
+    /// the descriptor's offset, with `pwrite`, not through `output`) and rewrites the lines
+    /// capacity changed in place at the end, instead of keeping them in a temporary file and
+    /// writing them all again. Not used when it is not such a file; `nil` (the default): plans
+    /// go through `output` only.
+    public var outputDescriptor: Int32?
     /// The most bytes one chunk's output may grow to (0: as many as memory allows). Tests lower
     /// it to see a buffer that cannot grow give its record an error.
     var outputLimit = 0
+    /// How far a run with capacity may read ahead in memory when it rewrites the output in
+    /// place (`outputDescriptor`); beyond it, the rest is copied to a temporary file first.
+    /// Tests lower it to take that way.
+    var capacityReadAhead = LineMerge.aheadLimit
 
     /// Options with the given values.
     public init(jobs: Int = ProcessInfo.processInfo.activeProcessorCount, format: ProfileFormat = .jsonl,

@@ -343,18 +343,21 @@ struct TappedSource: RecordSource {
     }
 }
 
-/// Where a claimant's record was kept (in the claimants' spill file) and where it is in its input.
+/// Where a claimant's record was kept (in the claimants' spill file), where it is in its
+/// input, and where its first plan line is (in the output file or the spill).
 struct KeptRecord {
     var offset: Int
     var count: Int
     var line: Int
     var column: Int
+    var plan: Int
+    var planCount: Int
 }
 
 /// The records of the customers to decide again, read back from the claimants' spill file (not
 /// from the input: only they are read), in record order, each chunk with its customers' blocks.
 struct KeptRecordsSource: RecordSource {
-    let spill: SpillFile
+    let spill: SpillFile.Reader
     let kept: [Int: KeptRecord]
     let wanted: [Int]
     let inputNumbers: Bool
@@ -363,13 +366,10 @@ struct KeptRecordsSource: RecordSource {
     let chunkBytes: Int
     private var next = 0
     private(set) var bytesRead = 0
-    /// A stretch of the spill read ahead (the records come in spill order): its bytes and offset.
-    private var window: [UInt8] = []
-    private var windowStart = 0
 
     init(spill: SpillFile, kept: [Int: KeptRecord], wanted: [Int], inputNumbers: Bool, keys: CapacityKeys,
          blocks: [Int: CapacityBlock], chunkBytes: Int) {
-        self.spill = spill
+        self.spill = SpillFile.Reader(spill)
         self.kept = kept
         self.wanted = wanted
         self.inputNumbers = inputNumbers
@@ -388,14 +388,7 @@ struct KeptRecordsSource: RecordSource {
             next += 1
             guard let k = kept[number] else { continue }
             let start = chunk.bytes.count
-            if k.offset < windowStart || k.offset + k.count > windowStart + window.count {
-                // One read of the next stretch (1 MiB, or the record when longer) instead of one per record.
-                do { window = try spill.bytes(offset: k.offset, count: min(max(k.count, 1 << 20), spill.size - k.offset)) } catch {
-                    throw ProfileReadError(message: "\(error)")
-                }
-                windowStart = k.offset
-            }
-            chunk.bytes.append(contentsOf: window[(k.offset - windowStart)..<(k.offset - windowStart + k.count)])
+            chunk.bytes.append(contentsOf: try spill.bytes(offset: k.offset, count: k.count))  // the records come in spill order
             chunk.records.append(RecordSlice(start: start, end: chunk.bytes.count, line: k.line, column: k.column, number: number))
             if let b = blocks[number] { entries.append(b) }
         }

@@ -1,60 +1,6 @@
 // Capacity across customers (policy-language.md §8.4): a batch run in rounds — decide everyone, give each capacity to its best claims, decide the losers again — with the plans spilled to disk.
 import Foundation
 
-/// A temporary file plan lines are appended to and read back from. It is unlinked as soon as
-/// it is open, so it goes away with the process whatever happens.
-final class SpillFile {
-    private let fd: Int32
-    /// Bytes written so far.
-    private(set) var size = 0
-
-    /// A new spill file in `directory`.
-    init(directory: String) throws {
-        let path = directory + "/nextbest-capacity-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).spill"
-        fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else {
-            throw ProfileReadError(message: "cannot write the temporary file \(path) that a run with capacity needs: \(String(cString: strerror(errno))) (set TMPDIR to a folder with room)")
-        }
-        unlink(path)
-    }
-
-    deinit { close(fd) }
-
-    /// Appends `bytes`.
-    func append(_ bytes: UnsafeRawBufferPointer) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = Foundation.write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw ProfileReadError(message: "cannot write the temporary file of a run with capacity: \(String(cString: strerror(errno)))") }
-            done += n
-        }
-        size += bytes.count
-    }
-
-    /// Reads up to `count` bytes at `offset` into `buffer`; returns how many (0 at the end).
-    func read(into buffer: UnsafeMutableRawPointer, count: Int, offset: Int) throws -> Int {
-        while true {
-            let n = pread(fd, buffer, count, off_t(offset))
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw ProfileReadError(message: "cannot read back the temporary file of a run with capacity: \(String(cString: strerror(errno)))") }
-            return n
-        }
-    }
-
-    /// The `count` bytes at `offset`.
-    func bytes(offset: Int, count: Int) throws -> [UInt8] {
-        try [UInt8](unsafeUninitializedCapacity: count) { buf, done in
-            done = 0
-            while done < count {
-                let n = try read(into: buf.baseAddress! + done, count: count - done, offset: offset + done)
-                guard n > 0 else { throw ProfileReadError(message: "the temporary file of a run with capacity ended early") }
-                done += n
-            }
-        }
-    }
-}
-
 extension Engine {
     /// Whether a department or action of the set has a `capacity` (policy-language.md §8.4),
     /// which `run(profiles:...)` applies across the whole population.
@@ -123,6 +69,7 @@ extension Engine {
                          output: @escaping (UnsafeRawBufferPointer) throws -> Void, routes: RouteWriter?,
                          progress: ((_ bytesRead: Int, _ records: Int) -> Void)?) throws -> BatchSummary {
         let start = DispatchTime.now()
+        func TRACE(_ s: String) { if getenv("NB_TRACE") != nil { FileHandle.standardError.write("\(s) \(Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)\n".data(using: .utf8)!) } }
         let tmp = NSTemporaryDirectory()
         var path = givenPath
         var stdinCopy: String?
@@ -139,12 +86,19 @@ extension Engine {
         }
         let skipped = SkippedRecords()
         let scanner = PlanClaimScanner(keys: keys)
-        let spill = try SpillFile(directory: tmp), redone = try SpillFile(directory: tmp), claimants = try SpillFile(directory: tmp)
+        let redone = try SpillFile(directory: tmp), claimants = try SpillFile(directory: tmp)
         let jobs = min(options.jobs, options.jobs > 1 ? self.options.concurrency : 1)
         var report = CapacityReport(limits: keys.keys.map {
             CapacityReport.Limit(kind: $0.kind, name: $0.name, capacity: $0.capacity, declared: $0.declared, takenBefore: $0.before)
         })
         let sharded = options.shard.flatMap { $0.count > 1 ? $0 : nil }
+        // The work queues (and recorded tasks' fields) need the final plans' items, and a shard
+        // writes its own customers only: then one more pass writes the output. Otherwise the
+        // first decisions wait in the output file itself when it can be rewritten in place, or
+        // in a spill file, and the lines capacity changed are merged in at the end.
+        let finalPass = routes != nil || options.workItems != nil || sharded != nil
+        let inPlace = finalPass ? nil : options.outputDescriptor.flatMap(InPlaceOutput.init(descriptor:))
+        let spill = finalPass || inPlace != nil ? nil : try SpillFile(directory: tmp)
         var summary = try pool.withStates(jobs) { states -> BatchSummary in
             for s in states {
                 try refreshClock(s)
@@ -157,7 +111,7 @@ extension Engine {
             var current = [[CapacityClaim]](repeating: [], count: keys.keys.count)
             var lineCount = 0
 
-            // Pass 1: everyone, into the spill; only the claims stay in memory.
+            // Pass 1: everyone, into the output file or the spill; only the claims stay in memory.
             // The records of customers with claims are kept too: only they may be decided again.
             // A shard decides every shard's customers here too: capacity goes to the best claims of
             // the whole population (§8.4), so every shard must see them all to agree on the winners.
@@ -170,7 +124,7 @@ extension Engine {
             var keptBytes: [UInt8] = []  // this chunk's claimants' records, appended to the spill in one write
             try drive(first, states: states, routes: false, history: options.history) { r, bytes in
                 let chunk = tap.pop()
-                var index = 0
+                var index = 0, at = inPlace?.size ?? spill?.size ?? 0  // where the next line goes
                 keptBytes.removeAll(keepingCapacity: true)
                 try Self.lines(of: r) { line, plan in
                     if let shard = sharded, index < chunk.records.count {
@@ -182,15 +136,16 @@ extension Engine {
                         if found.count > before, index < chunk.records.count, chunk.records[index].number == plan.number {
                             let rec = chunk.records[index]
                             kept[rec.number] = KeptRecord(offset: claimants.size + keptBytes.count, count: rec.end - rec.start,
-                                                          line: rec.line, column: rec.column)
+                                                          line: rec.line, column: rec.column, plan: at, planCount: line.count)
                             chunk.bytes.withUnsafeBytes { keptBytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[rec.start..<rec.end])) }
                         }
                     }
                     index += 1
                     lineCount += 1
+                    at += line.count
                 }
                 try keptBytes.withUnsafeBytes { try claimants.append($0) }
-                try r.out.withBytes { try spill.append($0) }
+                if let inPlace { try r.out.withBytes { try inPlace.append($0) } } else if let spill { try r.out.withBytes { try spill.append($0) } }
                 progress?(bytes, lineCount)  // records read so far (a shard's own are counted in its final pass)
                 if sharded != nil { return }
                 Self.noteRepeats(r, seen: &seen, summary: &summary)
@@ -198,11 +153,12 @@ extension Engine {
             }
             for c in found { current[c.key].append(c) }
             found = []
+            TRACE("pass1")
 
             // Rounds: allocate, then decide again whoever lost.
             var bar = [CapacityClaim?](repeating: nil, count: keys.keys.count)
             var blocks: [Int: CapacityBlock] = [:]
-            var replaced: [Int: (offset: Int, count: Int)] = [:]
+            var replaced: [Int: (offset: Int, count: Int)] = [:]  // by record: its last plan, in `redone`
             while true {
                 var lost: [Int: CapacityBlock] = [:]
                 for k in current.indices {
@@ -237,7 +193,7 @@ extension Engine {
                 try drive(source, states: states, routes: false, history: options.history) { r, _ in
                     try Self.lines(of: r) { line, plan in
                         guard position < wanted.count, let b = blocks[wanted[position]] else { return }
-                        replaced[b.line] = (redone.size, line.count)
+                        replaced[wanted[position]] = (redone.size, line.count)
                         try redone.append(line)
                         if let plan { scanner.claims(in: line, id: plan.id, record: plan.number, lineNumber: b.line, into: &found) }
                         position += 1
@@ -245,6 +201,7 @@ extension Engine {
                 }
                 for c in found { current[c.key].append(c) }
                 found = []
+                TRACE("round")
             }
             for k in current.indices {
                 report.limits[k].taken = current[k].count { sharded == nil || own[$0.line] }
@@ -261,10 +218,7 @@ extension Engine {
             summary.includeDeclared(description)
             summary.nowGiven = self.options.now != nil
 
-            if routes != nil || options.workItems != nil || sharded != nil {
-                // The work queues (and recorded tasks' fields) need the final plans' items, and a
-                // shard writes its own customers only: one more pass, plans and items written as
-                // they come.
+            if finalPass {  // plans and items written as they come
                 let final = SelectedRecordsSource(base: ShardFilterSource(base: try makeSource(), shard: options.shard, inputNumbers: false, skipped: skipped),
                                                   wanted: nil, inputNumbers: options.inputNumbers, keys: keys,
                                                   blocks: blocks.mapValues { var b = $0; b.before = b.actions.count; return b })
@@ -282,7 +236,12 @@ extension Engine {
                     summary.duplicatesCheckedUpTo = seen.checkedUpTo
                 }
             } else {
-                try Self.merge(spill: spill, lines: lineCount, replaced: replaced, redone: redone, output: output)
+                let changes = replaced.compactMap { record, new in
+                    kept[record].map { LineChange(offset: $0.plan, count: $0.planCount, newOffset: new.offset, newCount: new.count) }
+                }.sorted { $0.offset < $1.offset }
+                try Self.writeFinal(changes: changes, redone: redone, spill: spill, inPlace: inPlace, readAhead: options.capacityReadAhead,
+                                   output: output)
+                TRACE("merge")
             }
             return summary
         }
@@ -293,42 +252,34 @@ extension Engine {
         return summary
     }
 
-    /// Writes the spill's lines in order, each replaced line taken from `redone` instead;
-    /// `output` gets whole lines, about 256 KiB at a time.
-    private static func merge(spill: SpillFile, lines: Int, replaced: [Int: (offset: Int, count: Int)], redone: SpillFile,
-                              output: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 1)
-        defer { buf.deallocate() }
-        var have = 0, offset = 0, line = 0
-        while offset < spill.size || have > 0 {
-            if have == buf.count {  // a line longer than the buffer: make room
-                let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: buf.count * 2, alignment: 1)
-                bigger.baseAddress!.copyMemory(from: buf.baseAddress!, byteCount: have)
-                buf.deallocate()
-                buf = bigger
-            }
-            if offset < spill.size {
-                let n = try spill.read(into: buf.baseAddress! + have, count: min(buf.count - have, spill.size - offset), offset: offset)
-                have += n
+    /// Writes the final plans: the first decisions with the `changes` (in offset order) merged
+    /// in, rewritten in place in the output file or read from the spill into `output`.
+    private static func writeFinal(changes: [LineChange], redone: SpillFile, spill: SpillFile?, inPlace: InPlaceOutput?,
+                                   readAhead: Int, output: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
+        if let spill {
+            _ = try LineMerge(size: spill.size, inPlace: false, read: spill.read, write: { bytes, _ in try output(bytes) })
+                .run(from: 0, changes: changes, redone: redone)
+            return
+        }
+        guard let inPlace else { return }
+        guard let first = changes.first?.offset else { return try inPlace.finish(count: inPlace.size) }
+        var merge = LineMerge(size: inPlace.size, inPlace: true, read: inPlace.read, write: inPlace.write)
+        if LineMerge.maximumAhead(changes) > readAhead {
+            // The lines grew too much to read ahead in memory: the tail is copied out first.
+            let tail = try SpillFile(directory: NSTemporaryDirectory())
+            let block = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+            defer { block.deallocate() }
+            var offset = first
+            while offset < inPlace.size {
+                let n = try inPlace.read(into: block.baseAddress!, count: min(block.count, inPlace.size - offset), offset: offset)
+                guard n > 0 else { throw ProfileReadError(message: "the output ended early while it was read back") }
+                try tail.append(UnsafeRawBufferPointer(start: block.baseAddress!, count: n))
                 offset += n
             }
-            let base = buf.baseAddress!
-            var start = 0, run = 0   // the next line; the first line not yet written
-            while start < have, let nl = memchr(base + start, 0x0A, have - start) {
-                let end = UnsafeRawPointer(nl) - UnsafeRawPointer(base) + 1
-                if let r = replaced[line] {
-                    if run < start { try output(UnsafeRawBufferPointer(start: base + run, count: start - run)) }
-                    try redone.bytes(offset: r.offset, count: r.count).withUnsafeBytes(output)
-                    run = end
-                }
-                line += 1
-                start = end
-            }
-            if offset >= spill.size && start < have { start = have }  // a last line without a newline (ours all end in one)
-            if run < start { try output(UnsafeRawBufferPointer(start: base + run, count: start - run)) }
-            if start > 0 && start < have { memmove(base, base + start, have - start) }
-            have -= start
+            merge = LineMerge(size: inPlace.size, inPlace: false, read: { try tail.read(into: $0, count: $1, offset: $2 - first) },
+                              write: inPlace.write)
         }
+        try inPlace.finish(count: try merge.run(from: first, changes: changes, redone: redone))
     }
 
     /// Copies standard input into a new file at `path`.

@@ -16,7 +16,7 @@ package final class OutputFile {
     /// Whether bytes go straight to their destination instead of a file renamed at the end.
     package let isDirect: Bool
     /// Where the bytes go now (the temporary file, the device, or standard output).
-    let fd: Int32
+    package let fd: Int32
     /// The temporary file and the name it is renamed to, for a regular file.
     private let temp: String?, final: String?
     /// Whether `fd` is ours to close (not standard output itself).

@@ -1,0 +1,110 @@
+// Capacity across customers (policy-language.md §8.4): the temporary files a run with capacity keeps its plans and records in.
+import Foundation
+
+/// A temporary file bytes are appended to and read back from. It is unlinked as soon as it is
+/// open, so it goes away with the process whatever happens. Appends are gathered in a buffer of
+/// 1 MiB and written whole: many short lines cost one system call, not one each.
+final class SpillFile {
+    private let fd: Int32
+    /// Bytes appended so far (written or still in the buffer).
+    private(set) var size = 0
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+    private var buffered = 0
+
+    /// A new spill file in `directory`.
+    init(directory: String) throws(ProfileReadError) {
+        let path = directory + "/nextbest-capacity-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).spill"
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            buffer.deallocate()
+            throw ProfileReadError(message: "cannot write the temporary file \(path) that a run with capacity needs: \(String(cString: strerror(errno))) (set TMPDIR to a folder with room)")
+        }
+        unlink(path)
+    }
+
+    deinit {
+        buffer.deallocate()
+        close(fd)
+    }
+
+    /// Appends `bytes`.
+    func append(_ bytes: UnsafeRawBufferPointer) throws(ProfileReadError) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        if buffered + bytes.count > buffer.count { try flush() }
+        if bytes.count >= buffer.count {
+            try write(base, bytes.count)
+        } else {
+            (buffer.baseAddress! + buffered).copyMemory(from: base, byteCount: bytes.count)
+            buffered += bytes.count
+        }
+        size += bytes.count
+    }
+
+    /// Writes what the buffer holds.
+    private func flush() throws(ProfileReadError) {
+        guard buffered > 0 else { return }
+        try write(buffer.baseAddress!, buffered)
+        buffered = 0
+    }
+
+    private func write(_ bytes: UnsafeRawPointer, _ count: Int) throws(ProfileReadError) {
+        var done = 0
+        while done < count {
+            let n = Foundation.write(fd, bytes + done, count - done)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw ProfileReadError(message: "cannot write the temporary file of a run with capacity: \(String(cString: strerror(errno)))") }
+            done += n
+        }
+    }
+
+    /// Reads up to `count` bytes at `offset` into `into`; returns how many (0 at the end).
+    func read(into: UnsafeMutableRawPointer, count: Int, offset: Int) throws(ProfileReadError) -> Int {
+        try flush()
+        while true {
+            let n = pread(fd, into, count, off_t(offset))
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw ProfileReadError(message: "cannot read back the temporary file of a run with capacity: \(String(cString: strerror(errno)))") }
+            return n
+        }
+    }
+
+    /// Reads exactly `count` bytes at `offset` into `into`.
+    func readFully(into: UnsafeMutableRawPointer, count: Int, offset: Int) throws(ProfileReadError) {
+        var done = 0
+        while done < count {
+            let n = try read(into: into + done, count: count - done, offset: offset + done)
+            guard n > 0 else { throw ProfileReadError(message: "the temporary file of a run with capacity ended early") }
+            done += n
+        }
+    }
+
+    /// Reads stretches of a spill file back, a window of at least 1 MiB at a time: cheap when
+    /// the stretches asked for come in the order they were written.
+    final class Reader {
+        let file: SpillFile
+        private var window: UnsafeMutableRawBufferPointer
+        private var start = 0, count = 0
+
+        init(_ file: SpillFile) {
+            self.file = file
+            window = .allocate(byteCount: 1 << 20, alignment: 16)
+        }
+
+        deinit { window.deallocate() }
+
+        /// The `count` bytes at `offset`, valid until the next call.
+        func bytes(offset: Int, count wanted: Int) throws(ProfileReadError) -> UnsafeRawBufferPointer {
+            if offset < start || offset + wanted > start + count {
+                if wanted > window.count {
+                    window.deallocate()
+                    window = .allocate(byteCount: wanted, alignment: 16)
+                }
+                count = min(window.count, file.size - offset)
+                guard count >= wanted else { throw ProfileReadError(message: "the temporary file of a run with capacity ended early") }
+                try file.readFully(into: window.baseAddress!, count: count, offset: offset)
+                start = offset
+            }
+            return UnsafeRawBufferPointer(start: window.baseAddress! + (offset - start), count: wanted)
+        }
+    }
+}
