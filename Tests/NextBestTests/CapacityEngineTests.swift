@@ -68,10 +68,20 @@ struct CapacityEngineTests {
         #expect(keys.keys.map(\.name) == ["sales", "seat"])
         let line = #"{"customer":"q\"actions\":[","segments":["s"],"actions":[{"action":"call","department":"sales","channel":"phone","priority":12.5,"policy":"p","reason":"r {[\"","params":{"note":"}]\",","n":[1,{"a":"b"}]}},{"action":"mail","department":"marketing","channel":"email","priority":3,"policy":"p","reason":"","params":{}},{"action":"seat","department":"sales","channel":"email","priority":-2e-3,"policy":"p","reason":"","params":{}}],"suppressed":[],"errors":[]}"#
         var claims: [CapacityClaim] = []
-        Array(line.utf8).withUnsafeBytes { PlanClaimScanner(keys: keys).claims(in: $0, id: "q", record: 7, lineNumber: 3, into: &claims) }
+        Array(line.utf8).withUnsafeBytes { l in
+            Array("q".utf8).withUnsafeBytes { PlanClaimScanner(keys: keys).claims(in: l, id: $0, record: 7, lineNumber: 3, into: &claims) }
+        }
         #expect(claims.map(\.action) == ["call", "seat", "seat"])
         #expect(claims.map(\.key) == [0, 1, 0])  // the seat's proposal override sends it to sales: both keys
         #expect(claims.map(\.priority) == [12.5, -0.002, -0.002])
+        var whole: [CapacityClaim] = []  // whole priorities are read directly; a minus sign, a fraction or an exponent by Double's parser
+        for (text, value) in [("35", 35.0), ("-7", -7.0), ("0", 0.0), ("1e2", 100.0), ("-0.5", -0.5), ("123456789012345678", 123456789012345678.0)] {
+            let plan = #"{"customer":"w","segments":[],"actions":[{"action":"call","department":"sales","channel":"phone","priority":"# + text + #","policy":"p"}]}"#
+            Array(plan.utf8).withUnsafeBytes { l in
+                Array("w".utf8).withUnsafeBytes { PlanClaimScanner(keys: keys).claims(in: l, id: $0, record: 1, lineNumber: 0, into: &whole) }
+            }
+            #expect(whole.last?.priority == value, "\(text)")
+        }
         #expect(claims.allSatisfy { $0.record == 7 && $0.line == 3 && $0.id == "q" })
     }
 }

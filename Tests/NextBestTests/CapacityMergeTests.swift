@@ -59,7 +59,8 @@ struct CapacityMergeTests {
         let end = try merge.run(from: start, changes: changes, redone: redone)
         #expect(end == expected.count)
         let got = Array(file.bytes[..<end])
-        let differs = zip(got, expected).firstIndex { $0 != $1 } ?? (got.count == expected.count ? nil : min(got.count, expected.count))
+        let differs = (0..<min(got.count, expected.count)).first { got[$0] != expected[$0] }
+            ?? (got.count == expected.count ? nil : min(got.count, expected.count))
         #expect(differs == nil, "the merged bytes differ from byte \(differs ?? 0) on")
         #expect(LineMerge.maximumAhead(changes) > 0)
     }

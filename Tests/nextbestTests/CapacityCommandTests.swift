@@ -97,6 +97,21 @@ private let capacityInputs: [String: (score: Int, seat: Int?)] = {
 }()
 
 /// Whether (p1, id1) ranks above (p2, id2): priority descending, then id text ascending.
+/// A run summary's counts of plans, actions, segments, suppressions and policy funnels, by
+/// their path in the summary ("per_action.call", "policies.offers.taken", ...).
+private func summaryCounts(_ path: String) throws -> [String: Double] {
+    let summary = try JSONValue(parsing: try String(contentsOfFile: path, encoding: .utf8))
+    var out: [String: Double] = [:]
+    func walk(_ v: JSONValue, _ at: String) {
+        if let o = v.objectValue { for (k, x) in o { walk(x, at + "." + k) } }
+        else if let n = v.doubleValue, n != 0 { out[at] = n }
+    }
+    for key in ["plans", "per_action", "per_department", "per_channel", "segments", "suppressed", "policies"] {
+        if let v = summary[key] { walk(v, key) }
+    }
+    return out
+}
+
 private func ranksAbove(_ p1: Int, _ id1: String, _ p2: Int, _ id2: String) -> Bool {
     p1 != p2 ? p1 > p2 : id1.utf8.lexicographicallyPrecedes(id2.utf8)
 }
@@ -170,17 +185,41 @@ struct CapacityCommandTests {
         #expect(piped.stdout == two.stdout)
     }
 
+    /// With its output a regular file, a run with capacity keeps its first decisions there and
+    /// rewrites the changed lines in place: the same bytes as through a pipe, after whatever
+    /// the file held when it was opened for appending, and with --out.
+    @Test func anOutputFileGetsTheSamePlansAsAPipe() throws {
+        let dir = try capacityFixture()
+        let command = "'\(nextbestPath)' run --policies '\(dir)/set' --profiles '\(dir)/p.jsonl' --now 2026-11-01 --jobs 2 --quiet"
+        let piped = try run("/bin/sh", ["-c", command])
+        #expect(piped.status == 0, "\(piped.stderr)")
+        #expect(piped.stdout.contains("at capacity"))
+        let redirected = try run("/bin/sh", ["-c", command + " > '\(dir)/plans.jsonl'"])
+        #expect(redirected.status == 0, "\(redirected.stderr)")
+        #expect(try String(contentsOfFile: dir + "/plans.jsonl", encoding: .utf8) == piped.stdout)
+        try write("first line\n", to: dir + "/appended.jsonl")
+        let appended = try run("/bin/sh", ["-c", command + " >> '\(dir)/appended.jsonl'"])
+        #expect(appended.status == 0, "\(appended.stderr)")
+        #expect(try String(contentsOfFile: dir + "/appended.jsonl", encoding: .utf8) == "first line\n" + piped.stdout)
+        let named = try run("/bin/sh", ["-c", command + " --out '\(dir)/named.jsonl'"])
+        #expect(named.status == 0, "\(named.stderr)")
+        #expect(try String(contentsOfFile: dir + "/named.jsonl", encoding: .utf8) == piped.stdout)
+    }
+
     @Test func theShardsTogetherAreTheUnshardedRunWithCapacity() throws {
         let dir = try capacityFixture()
         let common = ["run", "--policies", dir + "/set", "--profiles", dir + "/p.jsonl", "--now", "2026-11-01"]
-        let whole = try run(nextbestPath, common + ["--jobs", "2"])
+        let whole = try run(nextbestPath, common + ["--jobs", "2", "--summary", dir + "/whole.json"])
         #expect(whole.status == 0)
         let unsharded = try decided(whole).mapValues(\.line)
         for count in [1, 3, 7] {
             var union: [String: String] = [:]
             var calls = 0, seats = 0
+            var counted: [String: Double] = [:]  // the shards' summaries added up
             for index in 0..<count {
-                let r = try run(nextbestPath, common + ["--shard", "\(index)/\(count)", "--jobs", index % 2 == 0 ? "2" : "1"])
+                let summary = dir + "/shard-\(index)-of-\(count).json"
+                let r = try run(nextbestPath, common + ["--shard", "\(index)/\(count)", "--jobs", index % 2 == 0 ? "2" : "1", "--summary", summary])
+                counted.merge(try summaryCounts(summary), uniquingKeysWith: +)
                 #expect(r.status == 0, "\(r.stderr)")
                 let plans = try decided(r)
                 for (id, d) in plans {
@@ -196,6 +235,10 @@ struct CapacityCommandTests {
             }
             #expect(union == unsharded, "\(count) shards")
             #expect(calls == 500 && seats == 300, "\(count) shards: \(calls) calls, \(seats) seats")
+            // Customers decided again count once, with their final plan, in their own shard's summary.
+            let expected = try summaryCounts(dir + "/whole.json")
+            for (key, n) in expected where counted[key] != n { Issue.record("\(count) shards: \(key) adds up to \(counted[key] ?? 0), not \(n)") }
+            #expect(Set(counted.keys) == Set(expected.keys), "\(count) shards")
         }
         // Input order changes nothing, sharded or not.
         let shuffled = try capacityFixture(shuffle: 11)

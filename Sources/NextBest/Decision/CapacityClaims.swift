@@ -104,54 +104,101 @@ struct CapacityKeys {
     /// Why an action is suppressed once it lost to capacity `key`.
     func reason(_ key: Int) -> String { "\(keys[key].kind) \(keys[key].name) is at capacity (\(keys[key].declared))" }
 
-    /// The JSON text `set_blocked` reads for the given customers: per id (JSON string text),
-    /// the actions blocked now and those blocked before this round, each with its reason.
-    func blockedJSON(_ entries: [CapacityBlock]) -> String {
-        var out = "{"
-        for (i, e) in entries.enumerated() {
-            if i > 0 { out += "," }
-            func object(_ actions: ArraySlice<(name: String, key: Int)>) -> String {
-                "{" + actions.map { "\"\($0.name)\":\"\(reason($0.key))\"" }.joined(separator: ",") + "}"
-            }
-            out += "\"\(e.id)\":{\"now\":\(object(e.actions[...])),\"before\":\(object(e.actions.prefix(e.before)))}"
-        }
-        return out + "}"
-    }
 }
 
-/// The actions one customer lost to capacity: their id (JSON string text), output line, the
-/// actions with the capacity each lost to, and how many of those were lost before this round.
+/// The JSON text `set_blocked` reads for a chunk's customers (levers.lua, `cap.set`):
+/// `{"id":{"now":{"action":"reason",...},"plan":{...}},...}` — per customer id (its JSON
+/// string text), the actions blocked now, each with its reason, and, in a round, the plan
+/// counted for them so far (their last plan line), which their new plan replaces in the counters.
+struct BlockedJSON {
+    private let reasons: [[UInt8]]
+    private(set) var bytes: [UInt8] = [UInt8(ascii: "{")]
+    private var empty = true
+
+    init(_ keys: CapacityKeys) {
+        reasons = keys.keys.indices.map { Array(keys.reason($0).utf8) }
+    }
+
+    /// Adds customer `b`'s blocks, with the plan line counted for them so far when given.
+    mutating func add(_ b: CapacityBlock, plan: UnsafeRawBufferPointer? = nil) {
+        if !empty { bytes.append(UInt8(ascii: ",")) }
+        empty = false
+        bytes.append(UInt8(ascii: "\""))
+        bytes += b.id.utf8
+        bytes += #"":{"now":{"#.utf8
+        for (i, a) in b.actions.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(UInt8(ascii: "\""))
+            bytes += a.name.utf8
+            bytes += #"":""#.utf8
+            bytes += reasons[a.key]
+            bytes.append(UInt8(ascii: "\""))
+        }
+        bytes.append(UInt8(ascii: "}"))
+        if var plan {
+            while let last = plan.last, last == 0x0A || last == 0x0D { plan = UnsafeRawBufferPointer(rebasing: plan.dropLast()) }
+            bytes += #","plan":"#.utf8
+            bytes.append(contentsOf: plan)
+        }
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    /// The text, or "" when no customer was added.
+    var text: String { empty ? "" : String(decoding: bytes + [UInt8(ascii: "}")], as: UTF8.self) }
+}
+
+/// The actions one customer lost to capacity: their id (JSON string text), output line, and
+/// the actions with the capacity each lost to.
 struct CapacityBlock {
     var id: String
     var line: Int
     var actions: [(name: String, key: Int)] = []
-    var before = 0
 }
 
 /// Reads the claims out of one plan line written by our encoder, without a general JSON
-/// parser: the top-level keys are walked, and only `"actions"` is looked into.
+/// parser: the top-level keys are walked, and only `"actions"` is looked into. Names are
+/// compared as bytes; text is made only for the claims found.
 struct PlanClaimScanner {
     let keys: CapacityKeys
+    /// The names of the actions and departments with a capacity, as bytes, with their keys.
+    private let actions: [(name: [UInt8], key: Int)], departments: [(name: [UInt8], key: Int)]
+
+    init(keys: CapacityKeys) {
+        self.keys = keys
+        actions = keys.action.map { (Array($0.key.utf8), $0.value) }
+        departments = keys.department.map { (Array($0.key.utf8), $0.value) }
+    }
 
     /// The claims of the plan in `line` (record `record`, output line `lineNumber`); `id` is
     /// the customer id's JSON text without its quotes.
-    func claims(in line: UnsafeRawBufferPointer, id: String, record: Int, lineNumber: Int, into out: inout [CapacityClaim]) {
+    func claims(in line: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer, record: Int, lineNumber: Int, into out: inout [CapacityClaim]) {
         // Our encoder writes "customer" and "segments" first, and neither can hold this text
         // unescaped: the first match is the plan's own "actions".
         guard let at = PlanClaimScanner.find(PlanClaimScanner.actionsKey, in: line) else { return }
         var s = Scan(b: line, i: at + PlanClaimScanner.actionsKey.count)
+        var idText: String?
         while s.peek == UInt8(ascii: "{") {
             guard let a = action(&s) else { return }
             if let name = a.action {
-                if let k = keys.action[name] {
-                    out.append(CapacityClaim(priority: a.priority, id: id, action: name, record: record, line: lineNumber, key: k))
-                }
-                if let d = a.department, let k = keys.department[d] {
-                    out.append(CapacityClaim(priority: a.priority, id: id, action: name, record: record, line: lineNumber, key: k))
+                let byAction = key(name, in: actions, s), byDepartment = a.department.flatMap { key($0, in: departments, s) }
+                if byAction != nil || byDepartment != nil {
+                    let text = idText ?? String(decoding: id, as: UTF8.self)
+                    idText = text
+                    let actionName = String(decoding: UnsafeRawBufferPointer(rebasing: line[name]), as: UTF8.self)
+                    for k in [byAction, byDepartment] {
+                        guard let k else { continue }
+                        out.append(CapacityClaim(priority: a.priority, id: text, action: actionName, record: record, line: lineNumber, key: k))
+                    }
                 }
             }
             _ = s.eat(UInt8(ascii: ","))
         }
+    }
+
+    /// The key of the name whose text is in `range` of the line, or nil.
+    private func key(_ range: Range<Int>, in names: [(name: [UInt8], key: Int)], _ s: Scan) -> Int? {
+        for n in names where s.equals(range, n.name) { return n.key }
+        return nil
     }
 
     /// Where `needle` first is in `hay`.
@@ -169,14 +216,15 @@ struct PlanClaimScanner {
     private static let actionsKey = Array("\"actions\":[".utf8)
     private static let actionKey = Array("action".utf8), departmentKey = Array("department".utf8), priorityKey = Array("priority".utf8)
 
-    /// One action object: its name, department and priority.
-    private func action(_ s: inout Scan) -> (action: String?, department: String?, priority: Double)? {
+    /// One action object: where its name and department are (their text, escapes kept: names
+    /// here need no unescaping to compare), and its priority.
+    private func action(_ s: inout Scan) -> (action: Range<Int>?, department: Range<Int>?, priority: Double)? {
         guard s.eat(UInt8(ascii: "{")) else { return nil }
-        var name: String?, dept: String?, priority = 0.0
+        var name: Range<Int>?, dept: Range<Int>?, priority = 0.0
         while let key = s.stringRange() {
             guard s.eat(UInt8(ascii: ":")) else { return nil }
-            if s.equals(key, PlanClaimScanner.actionKey) { name = s.string() }
-            else if s.equals(key, PlanClaimScanner.departmentKey) { dept = s.string() }
+            if s.equals(key, PlanClaimScanner.actionKey) { name = s.stringRange() }
+            else if s.equals(key, PlanClaimScanner.departmentKey) { dept = s.stringRange() }
             else if s.equals(key, PlanClaimScanner.priorityKey) { priority = s.number() ?? 0 }
             else { guard s.skipValue() else { return nil } }
             _ = s.eat(UInt8(ascii: ","))
@@ -208,14 +256,6 @@ struct PlanClaimScanner {
             range.count == text.count && text.withUnsafeBytes { memcmp(b.baseAddress! + range.lowerBound, $0.baseAddress!, text.count) == 0 }
         }
 
-        /// A string's raw text (escapes kept: names and ids here need no unescaping to compare).
-        mutating func string() -> String? {
-            guard let end = stringEnd() else { return nil }
-            let text = String(decoding: UnsafeRawBufferPointer(rebasing: b[(i + 1)..<(end - 1)]), as: UTF8.self)
-            i = end
-            return text
-        }
-
         /// The index just past the string that starts at `i`, or nil when none starts there.
         func stringEnd() -> Int? {
             guard peek == UInt8(ascii: "\"") else { return nil }
@@ -230,10 +270,18 @@ struct PlanClaimScanner {
             return nil
         }
 
+        /// A number: a whole one of up to 15 digits read directly, any other through `Double`'s parser.
         mutating func number() -> Double? {
             let start = i
+            var whole = true, value = 0
             while let c = peek, c == UInt8(ascii: "-") || c == UInt8(ascii: "+") || c == UInt8(ascii: ".")
-                    || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) { i += 1 }
+                    || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) {
+                if c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") { value = value &* 10 &+ Int(c - UInt8(ascii: "0")) }
+                else if !(c == UInt8(ascii: "-") && i == start) { whole = false }
+                i += 1
+            }
+            let digits = i - start - (b[start] == UInt8(ascii: "-") ? 1 : 0)
+            if whole && digits > 0 && digits <= 15 { return Double(b[start] == UInt8(ascii: "-") ? -value : value) }
             return Double(String(decoding: UnsafeRawBufferPointer(rebasing: b[start..<i]), as: UTF8.self))
         }
 
@@ -296,9 +344,9 @@ struct SelectedRecordsSource: RecordSource {
                 chunk.records = kept
                 if kept.isEmpty { continue }
             }
-            var entries: [CapacityBlock] = []
-            for r in chunk.records { if let b = blocks[r.number] { entries.append(b) } }
-            chunk.blocked = keys.blockedJSON(entries)
+            var json = BlockedJSON(keys)
+            for r in chunk.records { if let b = blocks[r.number] { json.add(b) } }
+            chunk.blocked = json.text
             return chunk
         }
         return nil
@@ -354,12 +402,25 @@ struct KeptRecord {
     var planCount: Int
 }
 
+/// Where a plan line is: in the first decisions (the output file or the spill), or among
+/// the plans decided again.
+struct LinePlace {
+    var redone: Bool
+    var offset: Int
+    var count: Int
+}
+
 /// The records of the customers to decide again, read back from the claimants' spill file (not
-/// from the input: only they are read), in record order, each chunk with its customers' blocks.
+/// from the input: only they are read), in record order, each chunk with its customers' blocks
+/// and the plans counted for them so far. Its readers may run on a worker thread.
 struct KeptRecordsSource: RecordSource {
-    let spill: SpillFile.Reader
+    let records: WindowReader
+    let firsts: WindowReader
+    let redone: WindowReader
     let kept: [Int: KeptRecord]
     let wanted: [Int]
+    /// Each wanted record's last plan line, in `wanted`'s order.
+    let previous: [LinePlace]
     let inputNumbers: Bool
     let keys: CapacityKeys
     let blocks: [Int: CapacityBlock]
@@ -367,11 +428,14 @@ struct KeptRecordsSource: RecordSource {
     private var next = 0
     private(set) var bytesRead = 0
 
-    init(spill: SpillFile, kept: [Int: KeptRecord], wanted: [Int], inputNumbers: Bool, keys: CapacityKeys,
-         blocks: [Int: CapacityBlock], chunkBytes: Int) {
-        self.spill = SpillFile.Reader(spill)
+    init(records: WindowReader, firsts: WindowReader, redone: WindowReader, kept: [Int: KeptRecord], wanted: [Int],
+         previous: [LinePlace], inputNumbers: Bool, keys: CapacityKeys, blocks: [Int: CapacityBlock], chunkBytes: Int) {
+        self.records = records
+        self.firsts = firsts
+        self.redone = redone
         self.kept = kept
         self.wanted = wanted
+        self.previous = previous
         self.inputNumbers = inputNumbers
         self.keys = keys
         self.blocks = blocks
@@ -382,19 +446,20 @@ struct KeptRecordsSource: RecordSource {
         guard next < wanted.count else { return nil }
         var chunk = RecordChunk()
         chunk.inputNumbers = inputNumbers
-        var entries: [CapacityBlock] = []
+        var json = BlockedJSON(keys)
         while next < wanted.count && chunk.bytes.count < chunkBytes {
-            let number = wanted[next]
+            let number = wanted[next], place = previous[next]
             next += 1
             guard let k = kept[number] else { continue }
             let start = chunk.bytes.count
-            chunk.bytes.append(contentsOf: try spill.bytes(offset: k.offset, count: k.count))  // the records come in spill order
+            chunk.bytes.append(contentsOf: try records.bytes(offset: k.offset, count: k.count))  // the records come in spill order
             chunk.records.append(RecordSlice(start: start, end: chunk.bytes.count, line: k.line, column: k.column, number: number))
-            if let b = blocks[number] { entries.append(b) }
+            if let b = blocks[number] {
+                json.add(b, plan: try (place.redone ? redone : firsts).bytes(offset: place.offset, count: place.count))
+            }
         }
         bytesRead += chunk.bytes.count
-        chunk.blocked = keys.blockedJSON(entries)
+        chunk.blocked = json.text
         return chunk
     }
 }
-

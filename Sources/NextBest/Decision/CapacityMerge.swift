@@ -110,7 +110,7 @@ struct LineMerge {
     func run(from start: Int, changes: [LineChange], redone: SpillFile) throws -> Int {
         var state = State(merge: self, start: start)
         defer { state.free() }
-        let new = SpillFile.Reader(redone)
+        let new = try redone.reader()
         var cursor = start
         for c in changes {
             try state.copySource(upTo: c.offset, from: cursor)

@@ -39,20 +39,20 @@ extension Engine {
     }
 
     /// Calls `body` with each line of `r`'s output (newline included) and, for a plan, its
-    /// record number and customer id text (without quotes).
-    private static func lines(of r: ChunkResult, _ body: (UnsafeRawBufferPointer, (number: Int, id: String)?) throws -> Void) rethrows {
+    /// record number and customer id's JSON text (without quotes).
+    private static func lines(of r: ChunkResult, _ body: (UnsafeRawBufferPointer, (number: Int, id: UnsafeRawBufferPointer)?) throws -> Void) rethrows {
         try r.out.withBytes { out in
             var start = 0, next = 0
             while start < out.count {
                 let nl = memchr(out.baseAddress! + start, 0x0A, out.count - start)
                 let end = nl.map { UnsafeRawPointer($0) - out.baseAddress! + 1 } ?? out.count
-                var plan: (number: Int, id: String)?
+                var plan: (number: Int, id: UnsafeRawBufferPointer)?
                 if next < r.ids.count, r.ids[next].start < end {
                     let e = r.ids[next]
                     next += 1
                     let quoted = e.end - e.start >= 2 && out[e.start] == UInt8(ascii: "\"")
                     let idRange = quoted ? (e.start + 1)..<(e.end - 1) : e.start..<e.end
-                    plan = (e.number, String(decoding: UnsafeRawBufferPointer(rebasing: out[idRange]), as: UTF8.self))
+                    plan = (e.number, UnsafeRawBufferPointer(rebasing: out[idRange]))
                 }
                 try body(UnsafeRawBufferPointer(rebasing: out[start..<end]), plan)
                 start = end
@@ -92,13 +92,13 @@ extension Engine {
             CapacityReport.Limit(kind: $0.kind, name: $0.name, capacity: $0.capacity, declared: $0.declared, takenBefore: $0.before)
         })
         let sharded = options.shard.flatMap { $0.count > 1 ? $0 : nil }
-        // The work queues (and recorded tasks' fields) need the final plans' items, and a shard
-        // writes its own customers only: then one more pass writes the output. Otherwise the
-        // first decisions wait in the output file itself when it can be rewritten in place, or
-        // in a spill file, and the lines capacity changed are merged in at the end.
+        // The first decisions wait in the output file itself when it can be rewritten in place,
+        // or in a spill file; the lines capacity changed are merged in at the end. But the work
+        // queues (and recorded tasks' fields) need the final plans' items, and a shard writes its
+        // own customers only: then one more pass writes the output.
         let finalPass = routes != nil || options.workItems != nil || sharded != nil
         let inPlace = finalPass ? nil : options.outputDescriptor.flatMap(InPlaceOutput.init(descriptor:))
-        let spill = finalPass || inPlace != nil ? nil : try SpillFile(directory: tmp)
+        let spill = inPlace != nil ? nil : try SpillFile(directory: tmp)
         var summary = try pool.withStates(jobs) { states -> BatchSummary in
             for s in states {
                 try refreshClock(s)
@@ -156,6 +156,8 @@ extension Engine {
             TRACE("pass1")
 
             // Rounds: allocate, then decide again whoever lost.
+            let records = try claimants.reader()
+            let firsts = try inPlace.map { o in WindowReader(size: o.size) { try o.read(into: $0, count: $1, offset: $2) } } ?? spill!.reader()
             var bar = [CapacityClaim?](repeating: nil, count: keys.keys.count)
             var blocks: [Int: CapacityBlock] = [:]
             var replaced: [Int: (offset: Int, count: Int)] = [:]  // by record: its last plan, in `redone`
@@ -182,13 +184,18 @@ extension Engine {
                 for k in current.indices { current[k].removeAll { lost[$0.record] != nil } }
                 for (record, l) in lost {
                     var b = blocks[record] ?? CapacityBlock(id: l.id, line: l.line)
-                    b.before = b.actions.count
                     for a in l.actions where !b.actions.contains(where: { $0.name == a.name }) { b.actions.append(a) }
                     blocks[record] = b
                 }
                 let wanted = lost.keys.sorted()
-                let source = KeptRecordsSource(spill: claimants, kept: kept, wanted: wanted, inputNumbers: options.inputNumbers,
-                                               keys: keys, blocks: blocks.filter { lost[$0.key] != nil }, chunkBytes: options.chunkBytes)
+                // Each customer's plan counted so far goes with their blocks: their new plan replaces it in the counters.
+                let previous = wanted.map { r in
+                    replaced[r].map { LinePlace(redone: true, offset: $0.offset, count: $0.count) }
+                        ?? LinePlace(redone: false, offset: kept[r]?.plan ?? 0, count: kept[r]?.planCount ?? 0)
+                }
+                let source = KeptRecordsSource(records: records, firsts: firsts, redone: try redone.reader(), kept: kept, wanted: wanted,
+                                               previous: previous, inputNumbers: options.inputNumbers, keys: keys,
+                                               blocks: blocks.filter { lost[$0.key] != nil }, chunkBytes: options.chunkBytes)
                 var position = 0
                 try drive(source, states: states, routes: false, history: options.history) { r, _ in
                     try Self.lines(of: r) { line, plan in
@@ -221,7 +228,7 @@ extension Engine {
             if finalPass {  // plans and items written as they come
                 let final = SelectedRecordsSource(base: ShardFilterSource(base: try makeSource(), shard: options.shard, inputNumbers: false, skipped: skipped),
                                                   wanted: nil, inputNumbers: options.inputNumbers, keys: keys,
-                                                  blocks: blocks.mapValues { var b = $0; b.before = b.actions.count; return b })
+                                                  blocks: blocks)
                 try drive(final, states: states, routes: true, history: options.history) { r, _ in
                     if sharded != nil {
                         summary.count(r)

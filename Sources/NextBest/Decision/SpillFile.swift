@@ -41,7 +41,7 @@ final class SpillFile {
     }
 
     /// Writes what the buffer holds.
-    private func flush() throws(ProfileReadError) {
+    func flush() throws(ProfileReadError) {
         guard buffered > 0 else { return }
         try write(buffer.baseAddress!, buffered)
         buffered = 0
@@ -60,6 +60,12 @@ final class SpillFile {
     /// Reads up to `count` bytes at `offset` into `into`; returns how many (0 at the end).
     func read(into: UnsafeMutableRawPointer, count: Int, offset: Int) throws(ProfileReadError) -> Int {
         try flush()
+        return try readWritten(into: into, count: count, offset: offset)
+    }
+
+    /// `read` of bytes already written out: it leaves the buffer alone, so another thread may
+    /// use it while this one appends.
+    private func readWritten(into: UnsafeMutableRawPointer, count: Int, offset: Int) throws(ProfileReadError) -> Int {
         while true {
             let n = pread(fd, into, count, off_t(offset))
             if n < 0 && errno == EINTR { continue }
@@ -68,43 +74,51 @@ final class SpillFile {
         }
     }
 
-    /// Reads exactly `count` bytes at `offset` into `into`.
-    func readFully(into: UnsafeMutableRawPointer, count: Int, offset: Int) throws(ProfileReadError) {
-        var done = 0
-        while done < count {
-            let n = try read(into: into + done, count: count - done, offset: offset + done)
-            guard n > 0 else { throw ProfileReadError(message: "the temporary file of a run with capacity ended early") }
-            done += n
-        }
+    /// A reader of the bytes appended so far (written out first). It may be used on another
+    /// thread while this one goes on appending.
+    func reader() throws(ProfileReadError) -> WindowReader {
+        try flush()
+        return WindowReader(size: size) { [self] buffer, count, offset in try readWritten(into: buffer, count: count, offset: offset) }
+    }
+}
+
+/// Reads stretches of a file back, a window of at least 1 MiB at a time: cheap when the
+/// stretches asked for come in the order they were written.
+final class WindowReader {
+    /// How many bytes there are to read.
+    let size: Int
+    private let read: (UnsafeMutableRawPointer, Int, Int) throws -> Int
+    private var window = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+    private var start = 0, count = 0
+
+    /// A reader of `size` bytes through `read(buffer, count, offset)`, which returns how many it read.
+    init(size: Int, read: @escaping (UnsafeMutableRawPointer, Int, Int) throws -> Int) {
+        self.size = size
+        self.read = read
     }
 
-    /// Reads stretches of a spill file back, a window of at least 1 MiB at a time: cheap when
-    /// the stretches asked for come in the order they were written.
-    final class Reader {
-        let file: SpillFile
-        private var window: UnsafeMutableRawBufferPointer
-        private var start = 0, count = 0
+    deinit { window.deallocate() }
 
-        init(_ file: SpillFile) {
-            self.file = file
-            window = .allocate(byteCount: 1 << 20, alignment: 16)
-        }
-
-        deinit { window.deallocate() }
-
-        /// The `count` bytes at `offset`, valid until the next call.
-        func bytes(offset: Int, count wanted: Int) throws(ProfileReadError) -> UnsafeRawBufferPointer {
-            if offset < start || offset + wanted > start + count {
-                if wanted > window.count {
-                    window.deallocate()
-                    window = .allocate(byteCount: wanted, alignment: 16)
-                }
-                count = min(window.count, file.size - offset)
-                guard count >= wanted else { throw ProfileReadError(message: "the temporary file of a run with capacity ended early") }
-                try file.readFully(into: window.baseAddress!, count: count, offset: offset)
-                start = offset
+    /// The `count` bytes at `offset`, valid until the next call.
+    func bytes(offset: Int, count wanted: Int) throws(ProfileReadError) -> UnsafeRawBufferPointer {
+        if offset < start || offset + wanted > start + count {
+            if wanted > window.count {
+                window.deallocate()
+                window = .allocate(byteCount: wanted, alignment: 16)
             }
-            return UnsafeRawBufferPointer(start: window.baseAddress! + (offset - start), count: wanted)
+            count = min(window.count, size - offset)
+            guard count >= wanted else { throw ProfileReadError(message: "the temporary file of a run with capacity ended early") }
+            start = offset
+            var done = 0
+            while done < count {
+                let n: Int
+                do { n = try read(window.baseAddress! + done, count - done, offset + done) } catch {
+                    throw ProfileReadError(message: "\(error)")
+                }
+                guard n > 0 else { throw ProfileReadError(message: "the temporary file of a run with capacity ended early") }
+                done += n
+            }
         }
+        return UnsafeRawBufferPointer(start: window.baseAddress! + (offset - start), count: wanted)
     }
 }

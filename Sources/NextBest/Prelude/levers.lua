@@ -380,16 +380,17 @@ function levers.capacity(set)
   local cap = { byid = nil }
 
   --- Sets the blocks of the customers decided next from JSON text
-  --- `{"id":{"now":{"action":"reason",...},"before":{...}}}` (now, and before this round); "" clears them.
+  --- `{"id":{"now":{"action":"reason",...},"plan":{...}}}`: the actions blocked now and, in a
+  --- round, the plan counted for the customer so far, which their new plan replaces; "" clears them.
   function cap.set(json)
     cap.byid = nil
     if json == nil or json == "" then return end
     local byid = {}
-    for id, e in pairs(json_decode(json)) do byid[id] = { new = e.now or {}, old = e.before or {} } end
+    for id, e in pairs(json_decode(json)) do byid[id] = { new = e.now or {}, plan = e.plan } end
     cap.byid = byid
   end
 
-  --- This customer's blocks { new, old }, or nil when the host blocked them from nothing.
+  --- This customer's blocks { new, plan }, or nil when the host blocked them from nothing.
   function cap.blocked(id)
     local byid = cap.byid
     return byid and byid[id]

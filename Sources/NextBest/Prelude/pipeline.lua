@@ -516,17 +516,15 @@ function pipeline.new(set, sb, reporter, clock)
              levers = LEVERS or nil, holdout = holdout, held_out = held_out }, errs ~= nil
   end
 
-  --- Capacity (§8.4): sets BLOCK for customer `id`; when blocked, first makes their plan under the last round's block (BEFORE, for the counters).
-  local function block_for(id, seglist, c, view, cands, call)
+  --- Capacity (§8.4): sets BLOCK for customer `id`, and BEFORE to the plan the host counted
+  --- for them before this round (the host hands it over: none in a run's last pass).
+  local function block_for(id)
     local b = CAP.blocked(id)
-    BEFORE, BLOCK = nil, b and b.old
-    if not b then return end
-    local acts, sup = choose(c, view, cands, nil, call)
-    BEFORE, BLOCK = plan_of(id, seglist, c, view, cands, acts, sup, nil, call), b.new
+    BEFORE, BLOCK = b and b.plan, b and b.new
   end
 
   local d = { ctxdata = CTXDATA, contacts = HISTORY, capacity = CAP }
-  function d.before() return BEFORE end  -- the last customer's plan before their capacity block grew, or nil
+  function d.before() return BEFORE end  -- the plan counted for the last customer before their capacity block grew, or nil
 
   --- The policies that ran for the last customer decided, the proposals each made, and their number.
   function d.ran() return RAN, RAN_PROPOSALS, NRAN end
@@ -544,7 +542,7 @@ function pipeline.new(set, sb, reporter, clock)
     local seglist = segments_fast(view)                        -- 1. segments
     local cands
     cands, errs = proposals_fast(view, seglist, errs)          -- 2. proposals
-    if CAP then block_for(id, seglist, c, view, cands, direct) end
+    if CAP then block_for(id) end
     local actions, suppressed                                  -- 3. eligibility, 4. arbitration
     actions, suppressed, errs = choose(c, view, cands, errs, direct)
     if LEVERS then return plan_of(id, seglist, c, view, cands, actions, suppressed, errs, direct) end  -- 5. plan
@@ -565,7 +563,7 @@ function pipeline.new(set, sb, reporter, clock)
     seglist, errs = segments_careful(view, errs, trace)               -- 1. segments
     local cands                                                       -- 2. proposals
     cands, errs = proposals_careful(view, seglist, errs, trace)
-    if CAP then block_for(id, seglist, c, view, cands, careful_call) end
+    if CAP then block_for(id) end
     local actions, suppressed                                         -- 3. eligibility, 4. arbitration
     actions, suppressed, errs = choose(c, view, cands, errs, careful_call)
     return plan_of(id, seglist, c, view, cands, actions, suppressed, errs, careful_call)  -- 5. plan
