@@ -96,6 +96,26 @@ struct CapacityMergeTests {
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "kept\n" + streamed.text + "end\n")
     }
 
+    /// JSON Lines records are read back from the input file; a CSV file's rows and a JSON
+    /// array's elements are kept aside in a spill file: the same plans either way.
+    @Test(arguments: [ProfileFormat.csv, .json])
+    func recordsNotReadBackFromTheInputAreKeptAside(format: ProfileFormat) throws {
+        let engine = try Fixture(["a.lua": capacitySet]).engine()
+        let rows = (0..<3000).map { (id: "C\($0)", score: ($0 * 37) % 101) }
+        let dir = try scratchDirectory()
+        try (rows.map { #"{"id":"\#($0.id)","score":\#($0.score)}"# }.joined(separator: "\n") + "\n")
+            .write(toFile: dir + "/p.jsonl", atomically: true, encoding: .utf8)
+        let other = format == .csv ? "id,score\n" + rows.map { "\($0.id),\($0.score)" }.joined(separator: "\n") + "\n"
+            : "[" + rows.map { #"{"id":"\#($0.id)","score":\#($0.score)}"# }.joined(separator: ",\n") + "]\n"
+        try other.write(toFile: dir + "/p.other", atomically: true, encoding: .utf8)
+        let lines = LockedBytes(), others = LockedBytes()
+        let a = try engine.run(profiles: dir + "/p.jsonl", options: BatchOptions(jobs: 2), output: { lines.append($0) })
+        let b = try engine.run(profiles: dir + "/p.other", options: BatchOptions(jobs: 2, format: format), output: { others.append($0) })
+        #expect(a.capacity?.customersMoved ?? 0 > 1000)
+        #expect(a.capacity == b.capacity)
+        #expect(others.text == lines.text)
+    }
+
     @Test func onlyARegularFileWrittenAtItsEndIsRewrittenInPlace() throws {
         let dir = try scratchDirectory()
         let fresh = open(dir + "/a", O_WRONLY | O_CREAT, 0o644)

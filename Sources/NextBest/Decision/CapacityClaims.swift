@@ -391,9 +391,11 @@ struct TappedSource: RecordSource {
     }
 }
 
-/// Where a claimant's record was kept (in the claimants' spill file), where it is in its
-/// input, and where its first plan line is (in the output file or the spill).
+/// Where a claimant's record is kept (in the input file itself, or a copy in the claimants'
+/// spill file), where it is in its input, and where its first plan line is (in the output file
+/// or the spill).
 struct KeptRecord {
+    var inInput: Bool
     var offset: Int
     var count: Int
     var line: Int
@@ -410,10 +412,11 @@ struct LinePlace {
     var count: Int
 }
 
-/// The records of the customers to decide again, read back from the claimants' spill file (not
-/// from the input: only they are read), in record order, each chunk with its customers' blocks
+/// The records of the customers to decide again, read back from the input file or the
+/// claimants' spill file (only they are read), in record order, each chunk with its customers' blocks
 /// and the plans counted for them so far. Its readers may run on a worker thread.
 struct KeptRecordsSource: RecordSource {
+    let input: WindowReader?
     let records: WindowReader
     let firsts: WindowReader
     let redone: WindowReader
@@ -428,8 +431,9 @@ struct KeptRecordsSource: RecordSource {
     private var next = 0
     private(set) var bytesRead = 0
 
-    init(records: WindowReader, firsts: WindowReader, redone: WindowReader, kept: [Int: KeptRecord], wanted: [Int],
+    init(input: WindowReader?, records: WindowReader, firsts: WindowReader, redone: WindowReader, kept: [Int: KeptRecord], wanted: [Int],
          previous: [LinePlace], inputNumbers: Bool, keys: CapacityKeys, blocks: [Int: CapacityBlock], chunkBytes: Int) {
+        self.input = input
         self.records = records
         self.firsts = firsts
         self.redone = redone
@@ -452,7 +456,10 @@ struct KeptRecordsSource: RecordSource {
             next += 1
             guard let k = kept[number] else { continue }
             let start = chunk.bytes.count
-            chunk.bytes.append(contentsOf: try records.bytes(offset: k.offset, count: k.count))  // the records come in spill order
+            // The records come in file order: each reader reads ahead.
+            let from = k.inInput ? input : records
+            guard let from else { throw ProfileReadError(message: "the input of a run with capacity cannot be read again") }
+            chunk.bytes.append(contentsOf: try from.bytes(offset: k.offset, count: k.count))
             chunk.records.append(RecordSlice(start: start, end: chunk.bytes.count, line: k.line, column: k.column, number: number))
             if let b = blocks[number] {
                 json.add(b, plan: try (place.redone ? redone : firsts).bytes(offset: place.offset, count: place.count))

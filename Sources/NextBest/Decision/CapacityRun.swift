@@ -87,6 +87,8 @@ extension Engine {
         let skipped = SkippedRecords()
         let scanner = PlanClaimScanner(keys: keys)
         let redone = try SpillFile(directory: tmp), claimants = try SpillFile(directory: tmp)
+        // A regular file's records can be read back from it; other inputs' are copied aside.
+        let input = InputFile(path: path)
         let jobs = min(options.jobs, options.jobs > 1 ? self.options.concurrency : 1)
         var report = CapacityReport(limits: keys.keys.map {
             CapacityReport.Limit(kind: $0.kind, name: $0.name, capacity: $0.capacity, declared: $0.declared, takenBefore: $0.before)
@@ -135,9 +137,14 @@ extension Engine {
                         scanner.claims(in: line, id: plan.id, record: plan.number, lineNumber: lineCount, into: &found)
                         if found.count > before, index < chunk.records.count, chunk.records[index].number == plan.number {
                             let rec = chunk.records[index]
-                            kept[rec.number] = KeptRecord(offset: claimants.size + keptBytes.count, count: rec.end - rec.start,
-                                                          line: rec.line, column: rec.column, plan: at, planCount: line.count)
-                            chunk.bytes.withUnsafeBytes { keptBytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[rec.start..<rec.end])) }
+                            if let base = chunk.fileOffset, input != nil {  // read back from the input
+                                kept[rec.number] = KeptRecord(inInput: true, offset: base + rec.start, count: rec.end - rec.start,
+                                                              line: rec.line, column: rec.column, plan: at, planCount: line.count)
+                            } else {
+                                kept[rec.number] = KeptRecord(inInput: false, offset: claimants.size + keptBytes.count, count: rec.end - rec.start,
+                                                              line: rec.line, column: rec.column, plan: at, planCount: line.count)
+                                chunk.bytes.withUnsafeBytes { keptBytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[rec.start..<rec.end])) }
+                            }
                         }
                     }
                     index += 1
@@ -193,7 +200,7 @@ extension Engine {
                     replaced[r].map { LinePlace(redone: true, offset: $0.offset, count: $0.count) }
                         ?? LinePlace(redone: false, offset: kept[r]?.plan ?? 0, count: kept[r]?.planCount ?? 0)
                 }
-                let source = KeptRecordsSource(records: records, firsts: firsts, redone: try redone.reader(), kept: kept, wanted: wanted,
+                let source = KeptRecordsSource(input: input?.reader, records: records, firsts: firsts, redone: try redone.reader(), kept: kept, wanted: wanted,
                                                previous: previous, inputNumbers: options.inputNumbers, keys: keys,
                                                blocks: blocks.filter { lost[$0.key] != nil }, chunkBytes: options.chunkBytes)
                 var position = 0

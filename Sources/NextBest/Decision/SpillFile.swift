@@ -122,3 +122,32 @@ final class WindowReader {
         return UnsafeRawBufferPointer(start: window.baseAddress! + (offset - start), count: wanted)
     }
 }
+
+/// A regular input file opened again for reading records back by their offset.
+final class InputFile {
+    private let fd: Int32
+    /// A reader of the whole file.
+    let reader: WindowReader
+
+    /// `nil` when `path` is not a regular file or cannot be opened.
+    init?(path: String) {
+        var st = stat()
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            return nil
+        }
+        self.fd = fd
+        reader = WindowReader(size: Int(st.st_size)) { buffer, count, offset in
+            while true {
+                let n = pread(fd, buffer, count, off_t(offset))
+                if n < 0 && errno == EINTR { continue }
+                guard n >= 0 else { throw ProfileReadError(message: "cannot read the profiles again: \(String(cString: strerror(errno)))") }
+                return n
+            }
+        }
+    }
+
+    deinit { close(fd) }
+}

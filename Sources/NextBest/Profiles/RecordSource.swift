@@ -42,6 +42,9 @@ struct RecordChunk: Sendable {
     var inputNumbers = false
     /// The capacity blocks of this chunk's customers (policy-language.md §8.4), as `set_blocked` reads them.
     var blocked: String?
+    /// Where `bytes` start in the input file, when they are a copy of it (JSON Lines); a run
+    /// with capacity then reads records back from the input instead of keeping a copy.
+    var fileOffset: Int?
 }
 
 /// A source of record chunks, read in order.
@@ -161,6 +164,7 @@ struct JSONLinesSource: RecordSource {
         if !reader.atEnd, let last = pending.lastIndex(of: newline) { cut = last + 1 }
         var chunk = RecordChunk()
         chunk.bytes = Array(pending[..<cut])
+        chunk.fileOffset = reader.bytesRead - pending.count
         pending.removeFirst(cut)
         chunk.bytes.withUnsafeBufferPointer { buf in
             var start = 0
