@@ -87,3 +87,7 @@ int nb_find_id(const char *s, size_t n, size_t *start, size_t *end, int *kind) {
         while (i < n && is_ws(s[i])) i++;
     }
 }
+
+int nb_contains(const void *hay, size_t n, const void *needle, size_t m) {
+    return memmem(hay, n, needle, m) != NULL;
+}

@@ -24,6 +24,9 @@ void nb_buf_clear(nb_buf *b);
 /// -1 when the text needs a careful reader (escapes in a key or in the id, a null id, not a
 /// whole object).
 int nb_find_id(const char *s, size_t n, size_t *start, size_t *end, int *kind);
+/// Whether the `m` bytes of `needle` occur in the `n` bytes of `hay` (memmem): a run with
+/// capacity passes over plan lines that name no action or department with a capacity.
+int nb_contains(const void *hay, size_t n, const void *needle, size_t m);
 
 /// Appends bytes; returns 0 on success, -1 when memory runs out.
 int nb_buf_append(nb_buf *b, const void *bytes, size_t n);

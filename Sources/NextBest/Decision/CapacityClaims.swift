@@ -163,15 +163,22 @@ struct PlanClaimScanner {
     /// The names of the actions and departments with a capacity, as bytes, with their keys.
     private let actions: [(name: [UInt8], key: Int)], departments: [(name: [UInt8], key: Int)]
 
+    /// `"department":"sales"`, `"action":"call"`, ...: a plan that holds none of these texts
+    /// makes no claim (our encoder writes each action's keys so), and is passed over unparsed.
+    private let needles: [[UInt8]]
+
     init(keys: CapacityKeys) {
         self.keys = keys
         actions = keys.action.map { (Array($0.key.utf8), $0.value) }
         departments = keys.department.map { (Array($0.key.utf8), $0.value) }
+        needles = departments.map { Array(#""department":""#.utf8) + $0.name + [UInt8(ascii: "\"")] }
+            + actions.map { Array(#""action":""#.utf8) + $0.name + [UInt8(ascii: "\"")] }
     }
 
     /// The claims of the plan in `line` (record `record`, output line `lineNumber`); `id` is
     /// the customer id's JSON text without its quotes.
     func claims(in line: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer, record: Int, lineNumber: Int, into out: inout [CapacityClaim]) {
+        guard needles.contains(where: { line.contains(bytes: $0) }) else { return }
         // Our encoder writes "customer" and "segments" first, and neither can hold this text
         // unescaped: the first match is the plan's own "actions".
         guard let at = PlanClaimScanner.find(PlanClaimScanner.actionsKey, in: line) else { return }

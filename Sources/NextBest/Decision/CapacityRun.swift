@@ -194,6 +194,7 @@ extension Engine {
                     for a in l.actions where !b.actions.contains(where: { $0.name == a.name }) { b.actions.append(a) }
                     blocks[record] = b
                 }
+                TRACE("alloc")
                 let wanted = lost.keys.sorted()
                 // Each customer's plan counted so far goes with their blocks: their new plan replaces it in the counters.
                 let previous = wanted.map { r in
@@ -203,6 +204,7 @@ extension Engine {
                 let source = KeptRecordsSource(input: input?.reader, records: records, firsts: firsts, redone: try redone.reader(), kept: kept, wanted: wanted,
                                                previous: previous, inputNumbers: options.inputNumbers, keys: keys,
                                                blocks: blocks.filter { lost[$0.key] != nil }, chunkBytes: options.chunkBytes)
+                TRACE("source")
                 var position = 0
                 try drive(source, states: states, routes: false, history: options.history) { r, _ in
                     try Self.lines(of: r) { line, plan in
