@@ -208,6 +208,48 @@ struct PlanClaimScanner {
         return nil
     }
 
+    /// What the run's counters took from the plan in `line` (stats.lua, `count_choice`), as
+    /// JSON: `{"actions":[{"action":..,"department":..,"channel":..,"policy":..},...],"suppressed":[...]}`,
+    /// or nil when the line is not a plan our encoder wrote. Shorter than the line, so cheaper
+    /// to hand over and decode.
+    static func choice(of line: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard let at = find(actionsKey, in: line) else { return nil }
+        var out = Array(#"{"actions":["#.utf8)
+        var s = Scan(b: line, i: at + actionsKey.count)
+        var first = true
+        while s.peek == UInt8(ascii: "{") {
+            s.i += 1
+            out += first ? [UInt8(ascii: "{")] : [UInt8(ascii: ","), UInt8(ascii: "{")]
+            first = false
+            var fields = 0
+            while let key = s.stringRange() {
+                guard s.eat(UInt8(ascii: ":")), s.skipValue() else { return nil }
+                if choiceKeys.contains(where: { s.equals(key, $0) }) {
+                    if fields > 0 { out.append(UInt8(ascii: ",")) }
+                    fields += 1
+                    out += line[(key.lowerBound - 1)..<s.i]  // "key":value, as written
+                }
+                _ = s.eat(UInt8(ascii: ","))
+            }
+            guard s.eat(UInt8(ascii: "}")) else { return nil }
+            out.append(UInt8(ascii: "}"))
+            _ = s.eat(UInt8(ascii: ","))
+        }
+        guard s.eat(UInt8(ascii: "]")) else { return nil }
+        out += Array(#"],"suppressed":"#.utf8)
+        // The top-level keys after "actions": the suppressed list is copied whole.
+        while s.eat(UInt8(ascii: ",")), let key = s.stringRange() {
+            guard s.eat(UInt8(ascii: ":")) else { return nil }
+            let start = s.i
+            guard s.skipValue() else { return nil }
+            if s.equals(key, suppressedKey) { return out + line[start..<s.i] + [UInt8(ascii: "}")] }
+        }
+        return out + Array("[]}".utf8)
+    }
+
+    private static let choiceKeys = ["action", "department", "channel", "policy"].map { Array($0.utf8) }
+    private static let suppressedKey = Array("suppressed".utf8)
+
     /// Where `needle` first is in `hay`.
     static func find(_ needle: [UInt8], in hay: UnsafeRawBufferPointer) -> Int? {
         guard let base = hay.baseAddress, !needle.isEmpty else { return nil }
@@ -469,7 +511,8 @@ struct KeptRecordsSource: RecordSource {
             chunk.bytes.append(contentsOf: try from.bytes(offset: k.offset, count: k.count))
             chunk.records.append(RecordSlice(start: start, end: chunk.bytes.count, line: k.line, column: k.column, number: number))
             if let b = blocks[number] {
-                json.add(b, plan: try (place.redone ? redone : firsts).bytes(offset: place.offset, count: place.count))
+                let line = try (place.redone ? redone : firsts).bytes(offset: place.offset, count: place.count)
+                (PlanClaimScanner.choice(of: line) ?? Array(line)).withUnsafeBytes { json.add(b, plan: $0) }
             }
         }
         bytesRead += chunk.bytes.count
