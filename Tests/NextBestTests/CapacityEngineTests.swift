@@ -74,6 +74,17 @@ struct CapacityEngineTests {
         #expect(claims.map(\.action) == ["call", "seat", "seat"])
         #expect(claims.map(\.key) == [0, 1, 0])  // the seat's proposal override sends it to sales: both keys
         #expect(claims.map(\.priority) == [12.5, -0.002, -0.002])
+        // What the counters took from the plan, for a customer decided again: actions cut to the
+        // four fields counted, the suppressed list whole.
+        let choice = try #require(Array(line.utf8).withUnsafeBytes { PlanClaimScanner.choice(of: $0) })
+        let counted = try JSONValue(parsing: choice)
+        #expect(counted["actions"]?.arrayValue?.map { $0.objectValue?.keys.sorted() ?? [] }
+                == Array(repeating: ["action", "channel", "department", "policy"], count: 3))
+        #expect(counted["actions"]?.arrayValue?.map { $0["action"]?.stringValue } == ["call", "mail", "seat"])
+        #expect(counted["suppressed"]?.arrayValue?.isEmpty == true)
+        let suppressed = #"{"customer":"s","segments":[],"actions":[],"suppressed":[{"action":"call","policy":"p","reason":"department sales is at capacity (2)"}],"errors":[]}"#
+        let cut = try #require(Array(suppressed.utf8).withUnsafeBytes { PlanClaimScanner.choice(of: $0) })
+        #expect(String(decoding: cut, as: UTF8.self) == #"{"actions":[],"suppressed":[{"action":"call","policy":"p","reason":"department sales is at capacity (2)"}]}"#)
         var whole: [CapacityClaim] = []  // whole priorities are read directly; a minus sign, a fraction or an exponent by Double's parser
         for (text, value) in [("35", 35.0), ("-7", -7.0), ("0", 0.0), ("1e2", 100.0), ("-0.5", -0.5), ("123456789012345678", 123456789012345678.0)] {
             let plan = #"{"customer":"w","segments":[],"actions":[{"action":"call","department":"sales","channel":"phone","priority":"# + text + #","policy":"p"}]}"#

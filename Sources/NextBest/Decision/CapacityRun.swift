@@ -69,7 +69,6 @@ extension Engine {
                          output: @escaping (UnsafeRawBufferPointer) throws -> Void, routes: RouteWriter?,
                          progress: ((_ bytesRead: Int, _ records: Int) -> Void)?) throws -> BatchSummary {
         let start = DispatchTime.now()
-        func TRACE(_ s: String) { if getenv("NB_TRACE") != nil { FileHandle.standardError.write("\(s) \(Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)\n".data(using: .utf8)!) } }
         let tmp = NSTemporaryDirectory()
         var path = givenPath
         var stdinCopy: String?
@@ -160,7 +159,6 @@ extension Engine {
             }
             for c in found { current[c.key].append(c) }
             found = []
-            TRACE("pass1")
 
             // Rounds: allocate, then decide again whoever lost.
             let records = try claimants.reader()
@@ -194,7 +192,6 @@ extension Engine {
                     for a in l.actions where !b.actions.contains(where: { $0.name == a.name }) { b.actions.append(a) }
                     blocks[record] = b
                 }
-                TRACE("alloc")
                 let wanted = lost.keys.sorted()
                 // Each customer's plan counted so far goes with their blocks: their new plan replaces it in the counters.
                 let previous = wanted.map { r in
@@ -204,7 +201,6 @@ extension Engine {
                 let source = KeptRecordsSource(input: input?.reader, records: records, firsts: firsts, redone: try redone.reader(), kept: kept, wanted: wanted,
                                                previous: previous, inputNumbers: options.inputNumbers, keys: keys,
                                                blocks: blocks.filter { lost[$0.key] != nil }, chunkBytes: options.chunkBytes)
-                TRACE("source")
                 var position = 0
                 try drive(source, states: states, routes: false, history: options.history) { r, _ in
                     try Self.lines(of: r) { line, plan in
@@ -217,7 +213,6 @@ extension Engine {
                 }
                 for c in found { current[c.key].append(c) }
                 found = []
-                TRACE("round")
             }
             for k in current.indices {
                 report.limits[k].taken = current[k].count { sharded == nil || own[$0.line] }
@@ -257,7 +252,6 @@ extension Engine {
                 }.sorted { $0.offset < $1.offset }
                 try Self.writeFinal(changes: changes, redone: redone, spill: spill, inPlace: inPlace, readAhead: options.capacityReadAhead,
                                    output: output)
-                TRACE("merge")
             }
             return summary
         }
