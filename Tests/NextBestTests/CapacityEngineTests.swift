@@ -3,7 +3,8 @@ import Foundation
 import Testing
 @testable import NextBest
 
-private let capacitySet = """
+/// Customers propose a sales call (priority = score) and a mail; sales takes 2 calls a run.
+let capacitySet = """
     channel "phone" { requires_consent = false }
     channel "email" { requires_consent = false }
     department "sales" { capacity = 2 }
@@ -95,12 +96,4 @@ struct CapacityEngineTests {
         }
         #expect(claims.allSatisfy { $0.record == 7 && $0.line == 3 && $0.id == "q" })
     }
-}
-
-/// Bytes collected from a run's output callback.
-private final class LockedBytes: @unchecked Sendable {
-    private var bytes: [UInt8] = []
-    private let lock = NSLock()
-    func append(_ b: UnsafeRawBufferPointer) { lock.lock(); bytes.append(contentsOf: b); lock.unlock() }
-    var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: bytes, as: UTF8.self) }
 }

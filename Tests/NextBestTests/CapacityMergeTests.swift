@@ -3,18 +3,8 @@ import Foundation
 import Testing
 @testable import NextBest
 
-private let capacitySet = """
-    channel "phone" { requires_consent = false }
-    channel "email" { requires_consent = false }
-    department "sales" { capacity = 40 }
-    department "marketing" {}
-    action "call" { department = "sales", channel = "phone" }
-    action "mail" { department = "marketing", channel = "email" }
-    contact_policy { max_actions = 1 }
-    policy "p" {
-      propose = function(c) return { { action = "call", priority = c.score }, { action = "mail", priority = 1 } } end,
-    }
-    """
+/// The engine tests' set, with 40 calls a run: enough customers lose one to change many lines.
+private let setOf40Calls = capacitySet.replacingOccurrences(of: "capacity = 2", with: "capacity = 40")
 
 /// A deterministic generator for the random cases.
 private struct Mix: RandomNumberGenerator {
@@ -69,7 +59,7 @@ struct CapacityMergeTests {
     /// place), or wait there with a read-ahead too small to hold the lines' growth.
     @Test(arguments: [nil, Int.max, 0])
     func theOutputFileHoldsTheSamePlansAStreamGets(readAhead: Int?) throws {
-        let engine = try Fixture(["a.lua": capacitySet]).engine()
+        let engine = try Fixture(["a.lua": setOf40Calls]).engine()
         let profiles = (0..<3000).map { #"{"id":"C\#($0)","score":\#(($0 * 37) % 101),"pad":"\#(String(repeating: "p", count: $0 % 50))"}"# }
         let dir = try scratchDirectory()
         let input = dir + "/p.jsonl"
@@ -100,7 +90,7 @@ struct CapacityMergeTests {
     /// array's elements are kept aside in a spill file: the same plans either way.
     @Test(arguments: [ProfileFormat.csv, .json])
     func recordsNotReadBackFromTheInputAreKeptAside(format: ProfileFormat) throws {
-        let engine = try Fixture(["a.lua": capacitySet]).engine()
+        let engine = try Fixture(["a.lua": setOf40Calls]).engine()
         let rows = (0..<3000).map { (id: "C\($0)", score: ($0 * 37) % 101) }
         let dir = try scratchDirectory()
         try (rows.map { #"{"id":"\#($0.id)","score":\#($0.score)}"# }.joined(separator: "\n") + "\n")
@@ -161,12 +151,4 @@ private final class Bytes: @unchecked Sendable {
         if bytes.count < offset + b.count { bytes += [UInt8](repeating: 0, count: offset + b.count - bytes.count) }
         bytes.withUnsafeMutableBytes { ($0.baseAddress! + offset).copyMemory(from: b.baseAddress!, byteCount: b.count) }
     }
-}
-
-/// Bytes collected from a run's output callback.
-private final class LockedBytes: @unchecked Sendable {
-    private var bytes: [UInt8] = []
-    private let lock = NSLock()
-    func append(_ b: UnsafeRawBufferPointer) { lock.lock(); bytes.append(contentsOf: b); lock.unlock() }
-    var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: bytes, as: UTF8.self) }
 }

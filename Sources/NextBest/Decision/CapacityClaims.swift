@@ -159,7 +159,6 @@ struct CapacityBlock {
 /// parser: the top-level keys are walked, and only `"actions"` is looked into. Names are
 /// compared as bytes; text is made only for the claims found.
 struct PlanClaimScanner {
-    let keys: CapacityKeys
     /// The names of the actions and departments with a capacity, as bytes, with their keys.
     private let actions: [(name: [UInt8], key: Int)], departments: [(name: [UInt8], key: Int)]
 
@@ -168,7 +167,6 @@ struct PlanClaimScanner {
     private let needles: [[UInt8]]
 
     init(keys: CapacityKeys) {
-        self.keys = keys
         actions = keys.action.map { (Array($0.key.utf8), $0.value) }
         departments = keys.department.map { (Array($0.key.utf8), $0.value) }
         needles = departments.map { Array(#""department":""#.utf8) + $0.name + [UInt8(ascii: "\"")] }

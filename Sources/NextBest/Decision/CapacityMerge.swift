@@ -59,12 +59,9 @@ final class InPlaceOutput {
 
     /// Reads up to `count` bytes at `offset` from the output's start; how many (0 at the end).
     func read(into buffer: UnsafeMutableRawPointer, count: Int, offset: Int) throws(OutputError) -> Int {
-        while true {
-            let n = pread(reader, buffer, count, off_t(base + offset))
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw OutputError(message: "cannot read back the output: \(String(cString: strerror(errno)))") }
-            return n
-        }
+        let n = preadRetrying(reader, buffer, count, base + offset)
+        guard n >= 0 else { throw OutputError(message: "cannot read back the output: \(String(cString: strerror(errno)))") }
+        return n
     }
 
     /// Ends the output at `count` bytes (shorter when the changed lines got shorter), with the

@@ -86,8 +86,8 @@ extension Engine {
         let skipped = SkippedRecords()
         let scanner = PlanClaimScanner(keys: keys)
         let redone = try SpillFile(directory: tmp), claimants = try SpillFile(directory: tmp)
-        // A regular file's records can be read back from it; other inputs' are copied aside.
-        let input = InputFile(path: path)
+        // JSON Lines records can be read back from a regular file; other inputs' are copied aside.
+        let input = options.format == .jsonl ? InputFile(path: path) : nil
         let jobs = min(options.jobs, options.jobs > 1 ? self.options.concurrency : 1)
         var report = CapacityReport(limits: keys.keys.map {
             CapacityReport.Limit(kind: $0.kind, name: $0.name, capacity: $0.capacity, declared: $0.declared, takenBefore: $0.before)

@@ -48,12 +48,8 @@ final class SpillFile {
     }
 
     private func write(_ bytes: UnsafeRawPointer, _ count: Int) throws(ProfileReadError) {
-        var done = 0
-        while done < count {
-            let n = Foundation.write(fd, bytes + done, count - done)
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw ProfileReadError(message: "cannot write the temporary file of a run with capacity: \(String(cString: strerror(errno)))") }
-            done += n
+        do { try writeAll(fd, UnsafeRawBufferPointer(start: bytes, count: count), to: "the temporary file of a run with capacity") } catch {
+            throw ProfileReadError(message: error.message)
         }
     }
 
@@ -66,12 +62,9 @@ final class SpillFile {
     /// `read` of bytes already written out: it leaves the buffer alone, so another thread may
     /// use it while this one appends.
     private func readWritten(into: UnsafeMutableRawPointer, count: Int, offset: Int) throws(ProfileReadError) -> Int {
-        while true {
-            let n = pread(fd, into, count, off_t(offset))
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw ProfileReadError(message: "cannot read back the temporary file of a run with capacity: \(String(cString: strerror(errno)))") }
-            return n
-        }
+        let n = preadRetrying(fd, into, count, offset)
+        guard n >= 0 else { throw ProfileReadError(message: "cannot read back the temporary file of a run with capacity: \(String(cString: strerror(errno)))") }
+        return n
     }
 
     /// A reader of the bytes appended so far (written out first). It may be used on another
@@ -123,6 +116,16 @@ final class WindowReader {
     }
 }
 
+/// `pread` of up to `count` bytes at `offset`, again when a signal interrupts it: how many
+/// (0 at the end), or -1 with `errno` set. The one read loop of the capacity run's files.
+func preadRetrying(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: Int) -> Int {
+    while true {
+        let n = pread(fd, buffer, count, off_t(offset))
+        if n < 0 && errno == EINTR { continue }
+        return n
+    }
+}
+
 /// A regular input file opened again for reading records back by their offset.
 final class InputFile {
     private let fd: Int32
@@ -140,12 +143,9 @@ final class InputFile {
         }
         self.fd = fd
         reader = WindowReader(size: Int(st.st_size)) { buffer, count, offset in
-            while true {
-                let n = pread(fd, buffer, count, off_t(offset))
-                if n < 0 && errno == EINTR { continue }
-                guard n >= 0 else { throw ProfileReadError(message: "cannot read the profiles again: \(String(cString: strerror(errno)))") }
-                return n
-            }
+            let n = preadRetrying(fd, buffer, count, offset)
+            guard n >= 0 else { throw ProfileReadError(message: "cannot read the profiles again: \(String(cString: strerror(errno)))") }
+            return n
         }
     }
 

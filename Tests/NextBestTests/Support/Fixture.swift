@@ -63,3 +63,11 @@ extension Plan {
         Dictionary(suppressed.map { ($0.action, $0.reason) }, uniquingKeysWith: { a, _ in a })
     }
 }
+
+/// Bytes collected from a run's output callback, which workers may call on any thread.
+final class LockedBytes: @unchecked Sendable {
+    private var bytes: [UInt8] = []
+    private let lock = NSLock()
+    func append(_ b: UnsafeRawBufferPointer) { lock.lock(); bytes.append(contentsOf: b); lock.unlock() }
+    var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: bytes, as: UTF8.self) }
+}
