@@ -106,10 +106,22 @@ static int decide_k(lua_State *L) {
         return 0;
     }
     if (job->plan_nodes) nb_tape_plan(L, -3, job->plan_nodes, job->plan_strings);
-    else nb_encode_plan(L, -3, job->out, job->routes, job->marks, job->route_index);
+    else {
+        nb_encode_plan(L, -3, job->out, job->routes, job->marks, job->route_index);
+        if (s->if_all_lost) {  // capacity's first pass: the plan if they lost every capacity theirs claims
+            nb_raw_field(L, -3, "if_all_lost");
+            if (lua_istable(L, -1)) {
+                nb_marks unused = { 0, 0, 0 };
+                nb_encode_plan(L, -1, s->if_all_lost, NULL, &unused, NULL);
+            }
+            lua_pop(L, 1);
+        }
+    }
     job->status = lua_toboolean(L, -2) ? NB_PLAN_WITH_ERRORS : NB_PLAN;
     return 0;
 }
+
+void nb_set_if_all_lost(nb_state *s, nb_buf *buf) { s->if_all_lost = buf; }
 
 /// Runs decide_k for `job` under a protected call; rolls back what a failed record half-wrote.
 static int run_decide(decide_job *job) {
@@ -117,6 +129,7 @@ static int run_decide(decide_job *job) {
     lua_State *L = s->L;
     nb_buf *out = job->out, *routes = job->routes, *route_index = job->route_index, *message = job->message;
     size_t out_mark = out->len, routes_mark = routes ? routes->len : 0, index_mark = route_index ? route_index->len : 0;
+    size_t lost_mark = s->if_all_lost ? s->if_all_lost->len : 0;
     job->marks->customer_start = job->marks->customer_end = 0;
     job->marks->placed = 0;
     nb_buf_clear(job->customer);
@@ -139,6 +152,7 @@ static int run_decide(decide_job *job) {
         out->len = out_mark;
         if (routes) routes->len = routes_mark;
         if (route_index) route_index->len = index_mark;
+        if (s->if_all_lost) s->if_all_lost->len = lost_mark;
     }
     lua_settop(L, 0);
     return job->status;

@@ -145,6 +145,7 @@ struct nb_state {
     uint64_t fast_start;  // when the timed fast run started
     nb_watch watch;       // the watchdog's view of this state (fastrun.c)
     const void *fresh_profile;  // the profile being decided, when the parser made its views already
+    nb_buf *if_all_lost;  // where nb_decide writes a plan's if_all_lost plan, or NULL (nb_set_if_all_lost)
     int api_ref, decide_ref;
     int views_tmpl_ref, views_pool_ref;  // LUA_NOREF until the prelude calls use_views
     nb_keycache keys;  // profile field names, see json_in.c

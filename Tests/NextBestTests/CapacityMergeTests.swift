@@ -130,7 +130,7 @@ struct CapacityMergeTests {
 }
 
 /// A new empty folder.
-private func scratchDirectory() throws -> String {
+func scratchDirectory() throws -> String {
     let dir = NSTemporaryDirectory() + "nextbest-merge-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     return dir

@@ -103,6 +103,10 @@ typedef struct nb_route {
 int nb_decide(nb_state *s, const char *json, size_t len, long line, long column,
               nb_buf *out, nb_buf *routes, nb_buf *route_index, nb_marks *marks, nb_buf *message, nb_buf *customer);
 
+/// While `buf` is not NULL, nb_decide also writes a plan's `if_all_lost` plan (capacity, a
+/// run's first pass), when it has one, as one JSON line there; NULL stops it.
+void nb_set_if_all_lost(nb_state *s, nb_buf *buf);
+
 /// Kinds of nb_value.
 enum {
     NB_VALUE_NULL = 0, NB_VALUE_FALSE, NB_VALUE_TRUE, NB_VALUE_INT, NB_VALUE_DOUBLE,

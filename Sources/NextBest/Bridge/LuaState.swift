@@ -113,11 +113,18 @@ final class LuaState {
 
     /// Decides one JSON profile; appends the plan line to `out` (and its work items to `routes`).
     func decide(_ json: UnsafeRawBufferPointer, line: Int, column: Int,
-                out: NativeBuffer, routes: RouteBatch?) -> DecideOutcome {
+                out: NativeBuffer, routes: RouteBatch?, ifAllLost: NativeBuffer? = nil) -> DecideOutcome {
         var marks = nb_marks()
         let status = json.withMemoryRebound(to: CChar.self) { c in
             withRoutes(routes) { r, index in
-                nb_decide(state, c.baseAddress, c.count, line, column, &out.raw, r, index, &marks, &message.raw, &customer.raw)
+                guard let ifAllLost else {
+                    return nb_decide(state, c.baseAddress, c.count, line, column, &out.raw, r, index, &marks, &message.raw, &customer.raw)
+                }
+                return withUnsafeMutablePointer(to: &ifAllLost.raw) { lost in
+                    nb_set_if_all_lost(state, lost)
+                    defer { nb_set_if_all_lost(state, nil) }
+                    return nb_decide(state, c.baseAddress, c.count, line, column, &out.raw, r, index, &marks, &message.raw, &customer.raw)
+                }
             }
         }
         return outcome(status, marks)

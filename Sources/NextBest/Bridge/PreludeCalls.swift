@@ -10,6 +10,8 @@ enum PreludeEntry: String {
     case resetCounters = "reset_counters"
     case runTests = "run_tests"
     case setBlocked = "set_blocked"
+    case setSpeculate = "set_speculate"
+    case recount
     case nowEpoch = "now_epoch"
 }
 
@@ -170,6 +172,14 @@ extension LuaState {
 
     /// Sets the capacity blocks of the customers decided next (`CapacityKeys.blockedJSON`), or none ("").
     func setBlocked(_ json: String) throws(LuaError) { _ = try call(.setBlocked, [json]) }
+
+    /// While `on`, plans of a set with capacities carry the plan the customer would get if
+    /// they lost every capacity theirs claims (written aside by ``decide(_:line:column:out:routes:ifAllLost:)``).
+    func setSpeculate(_ on: Bool) throws(LuaError) { _ = try call(.setSpeculate, [on ? "true" : "false"]) }
+
+    /// Takes plans' choices into the counters (`PlanClaimScanner.choice`) `n` times each, from
+    /// JSON text `[{"n":-2,"plan":{...}},...]`.
+    func recount(_ json: String) throws(LuaError) { _ = try call(.recount, [json]) }
 
     /// Sets the request context policies read as `ctx.context` (policy-language.md §8.1); empty clears it.
     func setContext(_ context: [String: String]) throws(LuaError) {

@@ -62,16 +62,27 @@ public struct BatchSummary: Sendable {
     /// Whether everything went through cleanly (no error record, no policy error).
     public var isClean: Bool { errorRecords == 0 && plansWithErrors == 0 && duplicateIds == 0 }
 
+    /// Adds one state's counters. What a plan's choice counts may be taken back in another
+    /// state than the one that counted it (capacity, §8.4), so a count may be negative in one
+    /// state: a sum back at 0 is removed, as the states remove theirs (stats.lua).
     mutating func add(_ c: RunCounters) {
-        actionsByAction.merge(c.actions, uniquingKeysWith: +)
-        actionsByDepartment.merge(c.departments, uniquingKeysWith: +)
-        actionsByChannel.merge(c.channels, uniquingKeysWith: +)
-        for (d, mix) in c.departmentChannels { channelsByDepartment[d, default: [:]].merge(mix, uniquingKeysWith: +) }
-        segmentSizes.merge(c.segments, uniquingKeysWith: +)
-        for (a, reasons) in c.suppressed {
-            suppressedByAction[a, default: 0] += reasons.values.reduce(0, +)
-            suppressedByReason[a, default: [:]].merge(reasons, uniquingKeysWith: +)
+        func merge(_ counts: inout [String: Int], _ more: [String: Int]) {
+            for (k, n) in more { let sum = (counts[k] ?? 0) + n; counts[k] = sum == 0 ? nil : sum }
         }
+        func merge(_ nested: inout [String: [String: Int]], _ more: [String: [String: Int]]) {
+            for (k, m) in more {
+                var inner = nested[k] ?? [:]
+                merge(&inner, m)
+                nested[k] = inner.isEmpty ? nil : inner
+            }
+        }
+        merge(&actionsByAction, c.actions)
+        merge(&actionsByDepartment, c.departments)
+        merge(&actionsByChannel, c.channels)
+        merge(&channelsByDepartment, c.departmentChannels)
+        segmentSizes.merge(c.segments, uniquingKeysWith: +)
+        merge(&suppressedByAction, c.suppressed.mapValues { $0.values.reduce(0, +) })
+        merge(&suppressedByReason, c.suppressed)
         policyErrors.merge(c.errors, uniquingKeysWith: +)
         plansWithoutAction += c.noAction
         fieldErrors.merge(c.fieldErrors, uniquingKeysWith: +)
@@ -81,7 +92,7 @@ public struct BatchSummary: Sendable {
             p.ranFor += f.ran
             p.proposals += f.proposals
             p.taken += f.taken
-            p.suppressed.merge(f.suppressed, uniquingKeysWith: +)
+            merge(&p.suppressed, f.suppressed)
             policyFunnels[name] = p
         }
         if now.isEmpty { now = c.now }
@@ -167,6 +178,9 @@ public struct BatchOptions: Sendable {
     /// place (`outputDescriptor`); beyond it, the rest is copied to a temporary file first.
     /// Tests lower it to take that way.
     var capacityReadAhead = LineMerge.aheadLimit
+    /// Whether a run with capacity takes, for a customer who lost every capacity their plan
+    /// claimed, the plan pass 1 made for that case instead of deciding them again (tests compare both).
+    var capacityIfAllLost = true
 
     /// Options with the given values.
     public init(jobs: Int = ProcessInfo.processInfo.activeProcessorCount, format: ProfileFormat = .jsonl,
@@ -185,9 +199,14 @@ final class ChunkResult {
     var errorExamples: [String] = []
     /// Each plan's customer id (as written, JSON) by its place in `out`, for duplicate checks.
     var ids: [(hash: Int, number: Int, start: Int, end: Int)] = []
+    /// Capacity's first pass: the plans customers would get if they lost every capacity theirs
+    /// claim (`LuaState.setSpeculate`), one line each, and which record's each line is.
+    let ifAllLost: NativeBuffer?
+    var ifAllLostLines: [(number: Int, start: Int, end: Int)] = []
 
-    init(routes: Bool, outputLimit: Int = 0) {
+    init(routes: Bool, outputLimit: Int = 0, ifAllLost: Bool = false) {
         self.routes = routes ? RouteBatch() : nil
+        self.ifAllLost = ifAllLost ? NativeBuffer() : nil
         out.maxBytes = outputLimit
     }
 }
@@ -256,8 +275,8 @@ extension Engine {
     }
 
     /// Decides every record of a chunk with one state.
-    static func process(_ chunk: RecordChunk, state: LuaState, routes: Bool, outputLimit: Int = 0) -> ChunkResult {
-        let r = ChunkResult(routes: routes, outputLimit: outputLimit)
+    static func process(_ chunk: RecordChunk, state: LuaState, routes: Bool, outputLimit: Int = 0, ifAllLost: Bool = false) -> ChunkResult {
+        let r = ChunkResult(routes: routes, outputLimit: outputLimit, ifAllLost: ifAllLost)
         if let blocked = chunk.blocked, !applyBlocks(blocked, chunk: chunk, state: state, result: r) { return r }
         chunk.bytes.withUnsafeBytes { all in
             for rec in chunk.records {
@@ -267,9 +286,11 @@ extension Engine {
                     continue
                 }
                 let slice = UnsafeRawBufferPointer(rebasing: all[rec.start..<rec.end])
-                switch state.decide(slice, line: rec.line, column: rec.column, out: r.out, routes: r.routes) {
+                let lostBefore = r.ifAllLost?.count ?? 0
+                switch state.decide(slice, line: rec.line, column: rec.column, out: r.out, routes: r.routes, ifAllLost: r.ifAllLost) {
                 case .plan(let hasErrors, let customer):
                     noteCustomer(r, number: rec.number, at: customer)
+                    if let lost = r.ifAllLost, lost.count > lostBefore { r.ifAllLostLines.append((rec.number, lostBefore, lost.count)) }
                     if chunk.inputNumbers { tagInputNumber(r, number: rec.number) }
                     r.plans += 1
                     if hasErrors { r.plansWithErrors += 1 }
@@ -339,9 +360,12 @@ final class ParallelRun: @unchecked Sendable {
     private var running = 0
     private let window: Int
 
+    private let ifAllLost: Bool
+
     init(states: [LuaState], source: any RecordSource, routes: Bool, history: (any ContactHistoryProvider)? = nil, since: Int64? = nil,
-         outputLimit: Int = 0) {
+         outputLimit: Int = 0, ifAllLost: Bool = false) {
         self.states = states
+        self.ifAllLost = ifAllLost
         self.outputLimit = outputLimit
         self.since = since
         self.source = source
@@ -396,7 +420,7 @@ final class ParallelRun: @unchecked Sendable {
                     break
                 }
             }
-            let result = Engine.process(chunk, state: state, routes: routes, outputLimit: outputLimit)
+            let result = Engine.process(chunk, state: state, routes: routes, outputLimit: outputLimit, ifAllLost: ifAllLost)
             condition.lock()
             done[seq] = (result, bytes)
             condition.broadcast()

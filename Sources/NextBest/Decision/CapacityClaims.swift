@@ -29,6 +29,9 @@ public struct CapacityReport: Sendable, Hashable {
     public var customersMoved = 0
     /// Rounds of re-deciding it took until no capacity was exceeded.
     public var rounds = 0
+    /// Decisions made again in the rounds: customers who lost, less those who took the plan
+    /// pass 1 made for losing all they claimed (`IfAllLost`).
+    var decidedAgain = 0
 
     /// `department sales: 500 of 500 taken, 37 customers turned away`, one per limit; a shard
     /// says `167 of 500 taken by this shard (500 by all shards)`.

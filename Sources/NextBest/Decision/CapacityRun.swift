@@ -24,17 +24,17 @@ extension Engine {
     /// Runs `source` through `states` (in parallel when there are several) and hands each
     /// chunk's result to `consume` in input order, with the bytes read so far.
     private func drive(_ source: any RecordSource, states: [LuaState], routes: Bool, history: (any ContactHistoryProvider)?,
-                       consume: (ChunkResult, Int) throws -> Void) throws {
+                       ifAllLost: Bool = false, consume: (ChunkResult, Int) throws -> Void) throws {
         // Past contacts older than the set's rules reach back are not fetched (ContactHistory.swift).
         let since = history == nil ? nil : historySince(now: try nowSeconds(states[0]))
         if states.count == 1 {
             var source = source
             while let chunk = try source.nextChunk() {
                 if let history { try Engine.loadHistory(history, since: since, chunk: chunk, state: states[0]) }
-                try consume(Engine.process(chunk, state: states[0], routes: routes), source.bytesRead)
+                try consume(Engine.process(chunk, state: states[0], routes: routes, ifAllLost: ifAllLost), source.bytesRead)
             }
         } else {
-            try ParallelRun(states: states, source: source, routes: routes, history: history, since: since).run(consume)
+            try ParallelRun(states: states, source: source, routes: routes, history: history, since: since, ifAllLost: ifAllLost).run(consume)
         }
     }
 
@@ -86,6 +86,9 @@ extension Engine {
         let skipped = SkippedRecords()
         let scanner = PlanClaimScanner(keys: keys)
         let redone = try SpillFile(directory: tmp), claimants = try SpillFile(directory: tmp)
+        // Pass 1 also makes, for each customer whose plan claims a capacity, the plan they get if
+        // they lose all it claims: most who lose do, and are not decided again (`IfAllLost`).
+        let ifAllLost = options.capacityIfAllLost ? try IfAllLost(directory: tmp) : nil
         // JSON Lines records can be read back from a regular file; other inputs' are copied aside.
         let input = options.format == .jsonl ? InputFile(path: path) : nil
         let jobs = min(options.jobs, options.jobs > 1 ? self.options.concurrency : 1)
@@ -105,8 +108,15 @@ extension Engine {
                 try refreshClock(s)
                 try s.resetCounters()
                 try s.setBlocked("")
+                if ifAllLost != nil { try s.setSpeculate(true) }
             }
-            defer { for s in states { try? s.setBlocked(""); if options.history != nil { try? s.clearHistory() } } }
+            defer {
+                for s in states {
+                    try? s.setBlocked("")
+                    if ifAllLost != nil { try? s.setSpeculate(false) }
+                    if options.history != nil { try? s.clearHistory() }
+                }
+            }
             var summary = BatchSummary()
             var seen = RepeatedIds()
             var current = [[CapacityClaim]](repeating: [], count: keys.keys.count)
@@ -123,9 +133,10 @@ extension Engine {
             var found: [CapacityClaim] = []
             var kept: [Int: KeptRecord] = [:]
             var keptBytes: [UInt8] = []  // this chunk's claimants' records, appended to the spill in one write
-            try drive(first, states: states, routes: false, history: options.history) { r, bytes in
+            try drive(first, states: states, routes: false, history: options.history, ifAllLost: ifAllLost != nil) { r, bytes in
                 let chunk = tap.pop()
                 var index = 0, at = inPlace?.size ?? spill?.size ?? 0  // where the next line goes
+                var lostLine = 0  // the next of r.ifAllLostLines
                 keptBytes.removeAll(keepingCapacity: true)
                 try Self.lines(of: r) { line, plan in
                     if let shard = sharded, index < chunk.records.count {
@@ -134,6 +145,9 @@ extension Engine {
                     if let plan {
                         let before = found.count
                         scanner.claims(in: line, id: plan.id, record: plan.number, lineNumber: lineCount, into: &found)
+                        if found.count > before, let ifAllLost {
+                            try ifAllLost.keep(from: r, at: &lostLine, record: plan.number)
+                        }
                         if found.count > before, index < chunk.records.count, chunk.records[index].number == plan.number {
                             let rec = chunk.records[index]
                             if let base = chunk.fileOffset, input != nil {  // read back from the input
@@ -159,6 +173,7 @@ extension Engine {
             }
             for c in found { current[c.key].append(c) }
             found = []
+            if ifAllLost != nil { for s in states { try s.setSpeculate(false) } }
 
             // Rounds: allocate, then decide again whoever lost.
             let records = try claimants.reader()
@@ -168,12 +183,14 @@ extension Engine {
             var replaced: [Int: (offset: Int, count: Int)] = [:]  // by record: its last plan, in `redone`
             while true {
                 var lost: [Int: CapacityBlock] = [:]
+                var won = Set<Int>()  // records with a claim kept this round
                 for k in current.indices {
                     current[k].sort { $0.isBetter(than: $1) }
                     var kept: [CapacityClaim] = []
                     for c in current[k] {
                         if kept.count < keys.keys[k].capacity && (bar[k].map { c.isBetter(than: $0) } ?? true) {
                             kept.append(c)
+                            won.insert(c.record)
                             continue
                         }
                         if bar[k].map({ c.isBetter(than: $0) }) ?? true { bar[k] = c }
@@ -187,12 +204,30 @@ extension Engine {
                 if lost.isEmpty { break }
                 report.rounds += 1
                 for k in current.indices { current[k].removeAll { lost[$0.record] != nil } }
+                // Who lost every claim of the plan pass 1 made for them gets the plan pass 1 made
+                // for that case (the same plan deciding them again would make); the rest are decided again.
+                let quick = ifAllLost?.takers(lost: lost, won: won, blocked: blocks) ?? []
                 for (record, l) in lost {
                     var b = blocks[record] ?? CapacityBlock(id: l.id, line: l.line)
                     for a in l.actions where !b.actions.contains(where: { $0.name == a.name }) { b.actions.append(a) }
                     blocks[record] = b
                 }
-                let wanted = lost.keys.sorted()
+                if let ifAllLost, !quick.isEmpty {
+                    var counts = ChoiceCounts()
+                    for record in quick.sorted() {
+                        guard let b = blocks[record], let first = kept[record] else { continue }
+                        let line = try ifAllLost.line(of: record)
+                        counts.add(try firsts.bytes(offset: first.plan, count: first.planCount), -1)
+                        counts.add(line, 1)
+                        replaced[record] = (redone.size, line.count)
+                        try redone.append(line)
+                        Array(b.id.utf8).withUnsafeBytes { id in
+                            scanner.claims(in: line, id: id, record: record, lineNumber: b.line, into: &found)
+                        }
+                    }
+                    if let json = counts.json { try states[0].recount(json) }
+                }
+                let wanted = quick.isEmpty ? lost.keys.sorted() : lost.keys.filter { !quick.contains($0) }.sorted()
                 // Each customer's plan counted so far goes with their blocks: their new plan replaces it in the counters.
                 let previous = wanted.map { r in
                     replaced[r].map { LinePlace(redone: true, offset: $0.offset, count: $0.count) }
@@ -201,6 +236,7 @@ extension Engine {
                 let source = KeptRecordsSource(input: input?.reader, records: records, firsts: firsts, redone: try redone.reader(), kept: kept, wanted: wanted,
                                                previous: previous, inputNumbers: options.inputNumbers, keys: keys,
                                                blocks: blocks.filter { lost[$0.key] != nil }, chunkBytes: options.chunkBytes)
+                report.decidedAgain += wanted.count
                 var position = 0
                 try drive(source, states: states, routes: false, history: options.history) { r, _ in
                     try Self.lines(of: r) { line, plan in

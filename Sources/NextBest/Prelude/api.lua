@@ -2,6 +2,7 @@
 local natives, M = ...
 local tonumber, select, sformat, error = tonumber, select, string.format, error
 local fast_done = natives.fast_done  -- fast_done() -> ok: ends the fast run; false when its plan may not stand
+local json_decode, ipairs = natives.json_decode, ipairs
 local time, language, lint, pipeline, stats, explain, testing =
       M.time, M.language, M.lint, M.pipeline, M.stats, M.explain, M.testing
 
@@ -98,6 +99,16 @@ function api.set_history(byid, times) decider.contacts.set(byid, times) end
 --- Sets the capacity blocks of the customers decided next (§8.4; JSON text keyed by customer id; "" for none).
 function api.set_blocked(json)
   if decider.capacity then decider.capacity.set(json) end
+end
+
+--- While `on`, plans of a set with capacities carry the plan the customer would get if they
+--- lost every capacity theirs claims (a run's first pass, §8.4; the bridge writes it aside).
+function api.set_speculate(on) decider.speculate(on == "true") end
+
+--- Takes plans' choices into the counters `n` times each (negative: out), from JSON text
+--- `[{"n":-2,"plan":{...}},...]`: for customers whose plan capacity changed without deciding them again.
+function api.recount(json)
+  for _, e in ipairs(json_decode(json)) do stats.adjust(counters, e.plan, e.n) end
 end
 
 --- One customer, step by step: { plan, trace } for explain.

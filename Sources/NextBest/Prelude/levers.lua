@@ -398,6 +398,28 @@ function levers.capacity(set)
 
   --- Why candidate `p` is suppressed by `b` (one of a customer's blocks), or nil.
   function cap.why(b, p) return b[p.action] end
+
+  -- The reason an action is blocked with when it lost every capacity it claims: its
+  -- department's, else its own (the host's CapacityKeys.reason, departments first).
+  local BY_DEPARTMENT, BY_ACTION = {}, {}
+  for _, d in ipairs(set.departments) do
+    if d.capacity then BY_DEPARTMENT[d.name] = sformat("department %s is at capacity (%d)", d.name, d.capacity) end
+  end
+  for _, a in ipairs(set.actions) do
+    if a.capacity then BY_ACTION[a.name] = sformat("action %s is at capacity (%d)", a.name, a.capacity) end
+  end
+
+  --- The blocks of a customer who loses every capacity `actions` (a plan's) claim, as `cap.why`
+  --- reads them, or nil when they claim none.
+  function cap.all_lost(actions)
+    local b = nil
+    for i = 1, #actions do
+      local a = actions[i]
+      local why = BY_DEPARTMENT[a.department] or BY_ACTION[a.action]
+      if why then b = b or {}; b[a.action] = why end
+    end
+    return b
+  end
   return cap
 end
 

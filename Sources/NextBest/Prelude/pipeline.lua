@@ -523,8 +523,24 @@ function pipeline.new(set, sb, reporter, clock)
     BEFORE, BLOCK = b and b.plan, b and b.new
   end
 
+  --- Capacity (§8.4), a run's first pass: the plan customer `id` would get if they lost every
+  --- capacity their `plan` (without errors) claims, also without errors; else nil. Most who
+  --- lose do, and the host then takes this plan instead of deciding them again.
+  local SPECULATE = false
+  local function if_all_lost(id, seglist, c, view, cands, plan, call)
+    local block = CAP.all_lost(plan.actions)
+    if not block then return nil end
+    BLOCK = block
+    local actions, suppressed, errs = choose(c, view, cands, nil, call)
+    local spec, bad = plan_of(id, seglist, c, view, cands, actions, suppressed, errs, call)
+    BLOCK = nil
+    if not bad then return spec end
+  end
+
   local d = { ctxdata = CTXDATA, contacts = HISTORY, capacity = CAP }
   function d.before() return BEFORE end  -- the plan counted for the last customer before their capacity block grew, or nil
+  --- Plans carry `if_all_lost` (when the set has capacities) while `on`.
+  function d.speculate(on) SPECULATE = on and CAP ~= nil end
 
   --- The policies that ran for the last customer decided, the proposals each made, and their number.
   function d.ran() return RAN, RAN_PROPOSALS, NRAN end
@@ -545,6 +561,11 @@ function pipeline.new(set, sb, reporter, clock)
     if CAP then block_for(id) end
     local actions, suppressed                                  -- 3. eligibility, 4. arbitration
     actions, suppressed, errs = choose(c, view, cands, errs, direct)
+    if SPECULATE and not BLOCK and not errs then
+      local plan = plan_of(id, seglist, c, view, cands, actions, suppressed, errs, direct)
+      if #plan.errors == 0 then plan.if_all_lost = if_all_lost(id, seglist, c, view, cands, plan, direct) end
+      return plan, #plan.errors > 0
+    end
     if LEVERS then return plan_of(id, seglist, c, view, cands, actions, suppressed, errs, direct) end  -- 5. plan
     return { customer = id, segments = seglist, actions = actions, suppressed = suppressed, errors = errs or EMPTY }, errs ~= nil
   end
@@ -566,7 +587,11 @@ function pipeline.new(set, sb, reporter, clock)
     if CAP then block_for(id) end
     local actions, suppressed                                         -- 3. eligibility, 4. arbitration
     actions, suppressed, errs = choose(c, view, cands, errs, careful_call)
-    return plan_of(id, seglist, c, view, cands, actions, suppressed, errs, careful_call)  -- 5. plan
+    local plan, has_errors = plan_of(id, seglist, c, view, cands, actions, suppressed, errs, careful_call)  -- 5. plan
+    if SPECULATE and not BLOCK and not has_errors and not trace then
+      plan.if_all_lost = if_all_lost(id, seglist, c, view, cands, plan, careful_call)
+    end
+    return plan, has_errors
   end
 
   return d

@@ -159,4 +159,7 @@ function stats.recount(s, before, plan)
   count_choice(s, plan, 1)
 end
 
+--- Adds the choice of `plan` (its actions and suppressed list) to the counters `n` times (negative: takes it out).
+function stats.adjust(s, plan, n) count_choice(s, plan, n) end
+
 return stats
