@@ -215,20 +215,23 @@ struct PlanClaimScanner {
     /// to hand over and decode.
     static func choice(of line: UnsafeRawBufferPointer) -> [UInt8]? {
         guard let at = find(actionsKey, in: line) else { return nil }
-        var out = Array(#"{"actions":["#.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(line.count)
+        out.append(contentsOf: actionsStart)
         var s = Scan(b: line, i: at + actionsKey.count)
         var first = true
         while s.peek == UInt8(ascii: "{") {
             s.i += 1
-            out += first ? [UInt8(ascii: "{")] : [UInt8(ascii: ","), UInt8(ascii: "{")]
+            if !first { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "{"))
             first = false
             var fields = 0
             while let key = s.stringRange() {
                 guard s.eat(UInt8(ascii: ":")), s.skipValue() else { return nil }
-                if choiceKeys.contains(where: { s.equals(key, $0) }) {
+                if s.equals(key, actionKey) || s.equals(key, departmentKey) || s.equals(key, channelKey) || s.equals(key, policyKey) {
                     if fields > 0 { out.append(UInt8(ascii: ",")) }
                     fields += 1
-                    out += line[(key.lowerBound - 1)..<s.i]  // "key":value, as written
+                    out.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[(key.lowerBound - 1)..<s.i]))  // "key":value, as written
                 }
                 _ = s.eat(UInt8(ascii: ","))
             }
@@ -237,18 +240,24 @@ struct PlanClaimScanner {
             _ = s.eat(UInt8(ascii: ","))
         }
         guard s.eat(UInt8(ascii: "]")) else { return nil }
-        out += Array(#"],"suppressed":"#.utf8)
+        out.append(contentsOf: suppressedStart)
         // The top-level keys after "actions": the suppressed list is copied whole.
         while s.eat(UInt8(ascii: ",")), let key = s.stringRange() {
             guard s.eat(UInt8(ascii: ":")) else { return nil }
             let start = s.i
             guard s.skipValue() else { return nil }
-            if s.equals(key, suppressedKey) { return out + line[start..<s.i] + [UInt8(ascii: "}")] }
+            if s.equals(key, suppressedKey) {
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[start..<s.i]))
+                out.append(UInt8(ascii: "}"))
+                return out
+            }
         }
-        return out + Array("[]}".utf8)
+        out.append(contentsOf: "[]}".utf8)
+        return out
     }
 
-    private static let choiceKeys = ["action", "department", "channel", "policy"].map { Array($0.utf8) }
+    private static let actionsStart = Array(#"{"actions":["#.utf8), suppressedStart = Array(#"],"suppressed":"#.utf8)
+    private static let channelKey = Array("channel".utf8), policyKey = Array("policy".utf8)
     private static let suppressedKey = Array("suppressed".utf8)
 
     /// Where `needle` first is in `hay`.
