@@ -10,10 +10,10 @@ import Foundation
 final class IfAllLost {
     private let spill: SpillFile
     private var lines: [Int: (offset: Int, count: Int)] = [:]
-    private var reader: WindowReader?
 
-    /// Plans kept in a temporary file in `directory`.
-    init(directory: String) throws(ProfileReadError) { spill = try SpillFile(directory: directory) }
+    /// Plans appended to `spill` (the run's file of plans decided again: a plan taken stays
+    /// where it is, and the final merge reads it there).
+    init(spill: SpillFile) { self.spill = spill }
 
     /// Keeps record `record`'s plan for losing all from `r`, if the bridge made one; `next` is a
     /// cursor into `r.ifAllLostLines` (called in record order).
@@ -39,11 +39,29 @@ final class IfAllLost {
         return out
     }
 
-    /// Record `record`'s plan for losing all, as one line (valid until the next call).
-    func line(of record: Int) throws(ProfileReadError) -> UnsafeRawBufferPointer {
+    /// The net choices of the plans of `records` (who take their plan for losing all): their
+    /// first plans (read with `firsts`, where `kept` says) out, their plans for losing all in.
+    /// May run on another thread than the one that kept the plans, once they are all kept.
+    func choiceCounts(_ records: ArraySlice<Int>, kept: [Int: KeptRecord], firsts: WindowReader, plans reader: WindowReader) throws -> ChoiceCounts {
+        var counts = ChoiceCounts()
+        for record in records {
+            guard let first = kept[record], let l = lines[record] else { continue }
+            counts.add(try firsts.bytes(offset: first.plan, count: first.planCount), -1)
+            counts.add(try reader.bytes(offset: l.offset, count: l.count), 1)
+        }
+        return counts
+    }
+
+    /// Where record `record`'s plan for losing all is in the spill file.
+    func place(of record: Int) -> (offset: Int, count: Int)? { lines[record] }
+
+    /// A reader of the plans kept (once they all are; call it on the thread that kept them).
+    func reader() throws(ProfileReadError) -> WindowReader { try spill.reader() }
+
+    /// Record `record`'s plan for losing all, as one line read with `reader` (valid until its next read).
+    func line(of record: Int, from reader: WindowReader) throws(ProfileReadError) -> UnsafeRawBufferPointer {
         guard let l = lines[record] else { throw ProfileReadError(message: "no plan was kept for record \(record) of a run with capacity") }
-        if reader == nil { reader = try spill.reader() }
-        return try reader!.bytes(offset: l.offset, count: l.count)
+        return try reader.bytes(offset: l.offset, count: l.count)
     }
 }
 
@@ -56,6 +74,9 @@ struct ChoiceCounts {
         func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
     }
     private var net: [Choice: Int] = [:]
+
+    /// Adds `other`'s counts.
+    mutating func add(_ other: ChoiceCounts) { net.merge(other.net, uniquingKeysWith: +) }
 
     /// Counts the choice of the plan in `line` `n` more times.
     mutating func add(_ line: UnsafeRawBufferPointer, _ n: Int) {
@@ -74,5 +95,32 @@ struct ChoiceCounts {
         if out.isEmpty { return nil }
         out.append(UInt8(ascii: "]"))
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Work run on a thread of its own, waited for by the thread that started it.
+final class BackgroundJob<Result>: @unchecked Sendable {
+    private let done = NSCondition()
+    private var result: Swift.Result<Result, any Error>?
+    private let work: () throws -> Result
+
+    /// Starts `work` on a new thread.
+    init(_ work: @escaping () throws -> Result) {
+        self.work = work
+        Thread { [self] in
+            let r = Swift.Result { try self.work() }
+            done.lock()
+            result = r
+            done.broadcast()
+            done.unlock()
+        }.start()
+    }
+
+    /// The work's result, once it is done (its error thrown).
+    func wait() throws -> Result {
+        done.lock()
+        defer { done.unlock() }
+        while result == nil { done.wait() }
+        return try result!.get()
     }
 }

@@ -88,7 +88,7 @@ extension Engine {
         let redone = try SpillFile(directory: tmp), claimants = try SpillFile(directory: tmp)
         // Pass 1 also makes, for each customer whose plan claims a capacity, the plan they get if
         // they lose all it claims: most who lose do, and are not decided again (`IfAllLost`).
-        let ifAllLost = options.capacityIfAllLost ? try IfAllLost(directory: tmp) : nil
+        let ifAllLost = options.capacityIfAllLost ? IfAllLost(spill: redone) : nil
         // JSON Lines records can be read back from a regular file; other inputs' are copied aside.
         let input = options.format == .jsonl ? InputFile(path: path) : nil
         let jobs = min(options.jobs, options.jobs > 1 ? self.options.concurrency : 1)
@@ -177,7 +177,10 @@ extension Engine {
 
             // Rounds: allocate, then decide again whoever lost.
             let records = try claimants.reader()
-            let firsts = try inPlace.map { o in WindowReader(size: o.size) { try o.read(into: $0, count: $1, offset: $2) } } ?? spill!.reader()
+            let readFirsts = { () throws -> WindowReader in
+                try inPlace.map { o in WindowReader(size: o.size) { try o.read(into: $0, count: $1, offset: $2) } } ?? spill!.reader()
+            }
+            let firsts = try readFirsts()
             var bar = [CapacityClaim?](repeating: nil, count: keys.keys.count)
             var blocks: [Int: CapacityBlock] = [:]
             var replaced: [Int: (offset: Int, count: Int)] = [:]  // by record: its last plan, in `redone`
@@ -213,18 +216,22 @@ extension Engine {
                     blocks[record] = b
                 }
                 if let ifAllLost, !quick.isEmpty {
-                    var counts = ChoiceCounts()
-                    for record in quick.sorted() {
-                        guard let b = blocks[record], let first = kept[record] else { continue }
-                        let line = try ifAllLost.line(of: record)
-                        counts.add(try firsts.bytes(offset: first.plan, count: first.planCount), -1)
-                        counts.add(line, 1)
-                        replaced[record] = (redone.size, line.count)
-                        try redone.append(line)
+                    // The counters' changes are worked out on two threads when the run has two.
+                    let order = quick.sorted(), half = states.count > 1 ? order.count / 2 : 0, keptNow = kept
+                    let plans = try ifAllLost.reader(), theirPlans = try ifAllLost.reader(), theirFirsts = try readFirsts()
+                    let other = half == 0 ? nil : BackgroundJob {
+                        try ifAllLost.choiceCounts(order[..<half], kept: keptNow, firsts: theirFirsts, plans: theirPlans)
+                    }
+                    var counts = try ifAllLost.choiceCounts(order[half...], kept: kept, firsts: firsts, plans: plans)
+                    for record in order {
+                        guard let b = blocks[record], kept[record] != nil, let place = ifAllLost.place(of: record) else { continue }
+                        let line = try ifAllLost.line(of: record, from: plans)
+                        replaced[record] = place
                         Array(b.id.utf8).withUnsafeBytes { id in
                             scanner.claims(in: line, id: id, record: record, lineNumber: b.line, into: &found)
                         }
                     }
+                    if let other { counts.add(try other.wait()) }
                     if let json = counts.json { try states[0].recount(json) }
                 }
                 let wanted = quick.isEmpty ? lost.keys.sorted() : lost.keys.filter { !quick.contains($0) }.sorted()
