@@ -209,7 +209,7 @@ extension Engine {
                 for k in current.indices { current[k].removeAll { lost[$0.record] != nil } }
                 // Who lost every claim of the plan pass 1 made for them gets the plan pass 1 made
                 // for that case (the same plan deciding them again would make); the rest are decided again.
-                let quick = ifAllLost?.takers(lost: lost, won: won, blocked: blocks).filter { kept[$0] != nil } ?? []
+                let quick: Set<Int> = ifAllLost?.takers(lost: lost, won: won, blocked: blocks).filter { kept[$0] != nil } ?? []
                 for (record, l) in lost {
                     var b = blocks[record] ?? CapacityBlock(id: l.id, line: l.line)
                     for a in l.actions where !b.actions.contains(where: { $0.name == a.name }) { b.actions.append(a) }
