@@ -133,9 +133,17 @@ uint64_t nb_fast_end(nb_watch *w);
 void nb_fast_interrupt(void *owner);
 
 /// One Lua state with NextBest's limits (state.c opens it; decide.c decides records with it).
+/// Lua's small blocks (up to NB_SMALL_MAX bytes, in classes of 16) come from per-state free
+/// lists cut from 64 KiB slabs: a state is used by one thread at a time and Lua tells the
+/// size of each block it frees, so no header and no lock are needed (state.c, nb_alloc).
+#define NB_SMALL_MAX 256
+#define NB_SMALL_CLASSES (NB_SMALL_MAX / 16)
 struct nb_state {
     lua_State *L;
     size_t used, peak, limit, pending_limit;
+    void *small_free[NB_SMALL_CLASSES];  // per size class, the small blocks freed for reuse (state.c)
+    char *slab, *slab_end;               // where new small blocks are cut from
+    void *slabs;                         // every slab, chained through its first word (freed at close)
     int budget;
     volatile sig_atomic_t exhausted;  // the running policy call broke its budget: stop it, however it catches errors
     double charged;  // work done inside C library calls since the budget was last set (see l_charge)

@@ -13,20 +13,79 @@
 #error "NextBest needs Lua 5.4: the sandbox's bytecode scan reads its format (see Prelude/sandbox.lua)"
 #endif
 
+#define NB_SLAB_SIZE (64 * 1024)
+
+/// A small block of size class `c` (blocks of (c + 1) * 16 bytes): a freed one, or one cut
+/// from the current slab; NULL when memory is out.
+static void *small_alloc(nb_state *s, size_t c) {
+    void *p = s->small_free[c];
+    if (p) {
+        s->small_free[c] = *(void **)p;
+        return p;
+    }
+    size_t size = (c + 1) * 16;
+    if (!s->slab || (size_t)(s->slab_end - s->slab) < size) {
+        char *slab = malloc(NB_SLAB_SIZE);
+        if (!slab) return NULL;
+        *(void **)slab = s->slabs;  // the chain of slabs, for nb_close
+        s->slabs = slab;
+        s->slab = slab + 16;
+        s->slab_end = slab + NB_SLAB_SIZE;
+    }
+    p = s->slab;
+    s->slab += size;
+    return p;
+}
+
+static void small_free(nb_state *s, void *p, size_t c) {
+    *(void **)p = s->small_free[c];
+    s->small_free[c] = p;
+}
+
+static size_t small_class(size_t n) { return (n + 15) / 16 - 1; }
+
+/// Lua's allocator: the state's memory cap and its count; small blocks from the state's own
+/// free lists, larger ones from malloc.
 static void *nb_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     nb_state *s = ud;
-    size_t old = ptr ? osize : 0;
+    size_t old = ptr ? osize : 0;  // without a block, osize tells the kind of object, not a size
     if (nsize == 0) {
-        free(ptr);
+        if (ptr) {
+            if (old <= NB_SMALL_MAX) small_free(s, ptr, small_class(old));
+            else free(ptr);
+        }
         s->used -= old;
         return NULL;
     }
     if (s->limit && nsize > old && s->used - old + nsize > s->limit) return NULL;  // Lua raises "not enough memory"
-    void *p = realloc(ptr, nsize);
+    void *p;
+    if (ptr && old > NB_SMALL_MAX && nsize > NB_SMALL_MAX) {
+        p = realloc(ptr, nsize);
+    } else if (ptr && old <= NB_SMALL_MAX && nsize <= NB_SMALL_MAX && small_class(old) == small_class(nsize)) {
+        p = ptr;  // the same class: the block already fits
+    } else {
+        p = nsize <= NB_SMALL_MAX ? small_alloc(s, small_class(nsize)) : malloc(nsize);
+        if (p && ptr) {
+            memcpy(p, ptr, old < nsize ? old : nsize);
+            if (old <= NB_SMALL_MAX) small_free(s, ptr, small_class(old));
+            else free(ptr);
+        }
+    }
     if (!p) return NULL;
     s->used = s->used - old + nsize;
     if (s->used > s->peak) s->peak = s->used;
     return p;
+}
+
+/// Frees the slabs of the state's small blocks (after lua_close).
+static void free_slabs(nb_state *s) {
+    void *slab = s->slabs;
+    while (slab) {
+        void *next = *(void **)slab;
+        free(slab);
+        slab = next;
+    }
+    s->slabs = NULL;
 }
 
 const void *nb_fresh_profile(lua_State *L) {
@@ -350,11 +409,12 @@ nb_state *nb_open(size_t memory_limit, long instruction_budget,
     s->pending_limit = memory_limit;
     s->budget = instruction_budget > 0x7fffffff ? 0x7fffffff : (int)instruction_budget;
     s->L = lua_newstate(nb_alloc, s);
-    if (!s->L) { free(s); nb_buf_append(err, "cannot create a Lua state", 25); return NULL; }
+    if (!s->L) { free_slabs(s); free(s); nb_buf_append(err, "cannot create a Lua state", 25); return NULL; }
     if (lua_version(s->L) != NB_LUA_VERSION) {  // the sandbox's bytecode scan reads this version's format only
         static const char m[] = "this Lua is not version 5.4: the sandbox was written for Lua 5.4 and will not run policies on another version";
         nb_buf_append(err, m, sizeof m - 1);
         lua_close(s->L);
+        free_slabs(s);
         free(s);
         return NULL;
     }
@@ -367,6 +427,7 @@ nb_state *nb_open(size_t memory_limit, long instruction_budget,
     if (lua_pcall(s->L, 1, 0, 1) != LUA_OK) {
         nb_put_message(s->L, err);
         lua_close(s->L);
+        free_slabs(s);
         free(s);
         return NULL;
     }
@@ -380,6 +441,7 @@ void nb_close(nb_state *s) {
     if (!s) return;
     nb_watch_unregister(&s->watch);
     lua_close(s->L);
+    free_slabs(s);
     free(s);
 }
 
