@@ -46,8 +46,7 @@ final class IfAllLost {
         var counts = ChoiceCounts()
         for record in records {
             guard let first = kept[record], let l = lines[record] else { continue }
-            counts.add(try firsts.bytes(offset: first.plan, count: first.planCount), -1)
-            counts.add(try reader.bytes(offset: l.offset, count: l.count), 1)
+            counts.replace(try firsts.bytes(offset: first.plan, count: first.planCount), with: try reader.bytes(offset: l.offset, count: l.count))
         }
         return counts
     }
@@ -79,8 +78,14 @@ struct ChoiceCounts {
     mutating func add(_ other: ChoiceCounts) { net.merge(other.net, uniquingKeysWith: +) }
 
     /// Counts the choice of the plan in `line` `n` more times.
-    mutating func add(_ line: UnsafeRawBufferPointer, _ n: Int) {
+    private mutating func add(_ line: UnsafeRawBufferPointer, _ n: Int) {
         net[Choice(bytes: PlanClaimScanner.choice(of: line) ?? Array(line)), default: 0] += n
+    }
+
+    /// Takes the choice of the plan `old` out and counts that of `new` instead.
+    mutating func replace(_ old: UnsafeRawBufferPointer, with new: UnsafeRawBufferPointer) {
+        add(old, -1)
+        add(new, 1)
     }
 
     /// `[{"n":-2,"plan":{...}},...]` for the choices whose count is not 0; nil when there is none.

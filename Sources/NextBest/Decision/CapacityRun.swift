@@ -216,20 +216,24 @@ extension Engine {
                     blocks[record] = b
                 }
                 if let ifAllLost, !quick.isEmpty {
-                    // The counters' changes are worked out on two threads when the run has two.
+                    // The counters' changes are worked out on two threads when the run has two:
+                    // the first half's on another thread, the rest here as their claims are read.
                     let order = quick.sorted(), half = states.count > 1 ? order.count / 2 : 0, keptNow = kept
-                    let plans = try ifAllLost.reader(), theirPlans = try ifAllLost.reader(), theirFirsts = try readFirsts()
-                    let other = half == 0 ? nil : BackgroundJob {
-                        try ifAllLost.choiceCounts(order[..<half], kept: keptNow, firsts: theirFirsts, plans: theirPlans)
+                    var other: BackgroundJob<ChoiceCounts>?
+                    if half > 0 {
+                        let theirPlans = try ifAllLost.reader(), theirFirsts = try readFirsts()
+                        other = BackgroundJob { try ifAllLost.choiceCounts(order[..<half], kept: keptNow, firsts: theirFirsts, plans: theirPlans) }
                     }
-                    var counts = try ifAllLost.choiceCounts(order[half...], kept: kept, firsts: firsts, plans: plans)
-                    for record in order {
-                        guard let b = blocks[record], kept[record] != nil, let place = ifAllLost.place(of: record) else { continue }
+                    let plans = try ifAllLost.reader()
+                    var counts = ChoiceCounts()
+                    for (i, record) in order.enumerated() {
+                        guard let b = blocks[record], let first = kept[record], let place = ifAllLost.place(of: record) else { continue }
                         let line = try ifAllLost.line(of: record, from: plans)
                         replaced[record] = place
                         Array(b.id.utf8).withUnsafeBytes { id in
                             scanner.claims(in: line, id: id, record: record, lineNumber: b.line, into: &found)
                         }
+                        if i >= half { counts.replace(try firsts.bytes(offset: first.plan, count: first.planCount), with: line) }
                     }
                     if let other { counts.add(try other.wait()) }
                     if let json = counts.json { try states[0].recount(json) }
