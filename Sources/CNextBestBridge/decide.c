@@ -35,7 +35,7 @@ static int decide_k(lua_State *L) {
     decide_job *job = lua_touserdata(L, 1);
     lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->keys.ref);
     int keys = lua_gettop(L);
-    nb_views views = { 0, 0, 0, 0 }, *use_views = NULL;
+    nb_views views = { 0, 0, 0, 0, 0 }, *use_views = NULL;
     if (job->s->views_pool_ref != LUA_NOREF) {
         lua_pushliteral(L, "__index");
         views.index_key = lua_gettop(L);
@@ -43,6 +43,10 @@ static int decide_k(lua_State *L) {
         views.tmpl = lua_gettop(L);
         lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->views_pool_ref);
         views.pool = lua_gettop(L);
+        if (!job->tape) {  // JSON records refill the last customer's nested tables (json_in.c)
+            lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->keys.places_ref);
+            views.places = lua_gettop(L);
+        }
         use_views = &views;
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, job->s->decide_ref);

@@ -18,12 +18,47 @@ int nb_json_push(lua_State *L, const char *json, size_t len, long line, long col
 /// there instead of being hashed and interned again. Direct-mapped; names up to 16 bytes.
 /// Slots NB_KEYS and up hold short string values (region, channel, ...) the same way, apart
 /// from the names so that many distinct values cannot push the names out.
+/// Profile tables kept from one customer to the next (json_in.c, "places"): a nested object or
+/// list is refilled in place, with the same read-only view, instead of being made again. A
+/// place is where in a profile a table sits (its field name or "element of", under its
+/// parent's place, and whether it is an object or a list); each place keeps up to
+/// NB_PLACE_TABLES tables, taken in order by each customer.
+#define NB_PLACES 64
+#define NB_PLACE_TABLES 256
+/// Past these sizes a table is used by its customer only: a place keeps no giant.
+#define NB_PLACE_MAX_FIELDS 64
+#define NB_PLACE_MAX_ITEMS 1024
+typedef struct nb_shape {
+    int n;  // fields (objects: their names in `keys`, by address) or length (lists); -1 unknown
+    int cap;                // room in keys and slots
+    const void **keys;      // one allocation: `cap` names, then their `cap` slots
+    uint16_t *slots;        // each name's slot in the key cache (NB_NO_SLOT: none)
+} nb_shape;
+#define NB_NO_SLOT 0xFFFF
+typedef struct nb_place {
+    uint64_t a, b;    // the field name's bytes, as in the key cache
+    uint32_t len;     // its length + 1; 0: an element of a list
+    int parent;       // the parent's place + 1; 0: the profile itself
+    int kind;         // 1 object, 2 list; 0: a free place
+    uint32_t gen;     // the record `used` counts for
+    uint32_t used;    // tables taken by this record
+    uint32_t made;    // tables made (their shapes in `shapes`)
+    nb_shape *shapes;
+} nb_place;
 typedef struct nb_keycache {
     uint64_t a[2 * NB_KEYS], b[2 * NB_KEYS];  // the name's bytes, zero-padded
     uint32_t len[2 * NB_KEYS];                // its length + 1; 0 = empty slot
     int ref;
     int consent_nulls;                // the last profile parsed noted a null consent entry
+    int places_ref;                   // registry: the kept tables and their views (json_in.c, kept_slot)
+    uint32_t gen;                     // counts the records parsed with places
+    nb_place places[NB_PLACES + 1];  // the last: the profile itself (two tables, used in turn)
 } nb_keycache;
+/// Frees what the places of `K` hold outside Lua (json_in.c).
+void nb_places_free(nb_keycache *K);
+/// The engine added a field to the profile being decided (the host's contacts): the kept
+/// profile tables are cleared before they are refilled (json_in.c).
+void nb_forget_profile_shape(nb_keycache *K);
 /// The registry key (by address) of the set of consent entries that the profile being decided
 /// gave as JSON `null` (policy-language.md §3.2: a null is named, never read as "missing").
 extern const char nb_consent_nulls_key;
@@ -44,7 +79,11 @@ typedef struct nb_views {
     int tmpl, pool;
     lua_Integer used;
     int index_key;  // stack index of the string "__index", or 0 (then pushed each time)
+    int places;     // stack index of the places' tables (nb_keycache.places_ref), or 0: none kept
 } nb_views;
+/// Pushes a new read-only view of the table at `data` (its metatable a copy of the template at
+/// v->tmpl with `__index` = the data), not from the pool (sandbox.c).
+void nb_view_new(lua_State *L, nb_views *v, int data);
 /// Replaces the table at the top of the stack by a read-only view of it (see state.c);
 /// returns 0 when the stack cannot grow.
 int nb_view_wrap(lua_State *L, nb_views *v);

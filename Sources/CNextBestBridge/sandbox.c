@@ -15,6 +15,31 @@
 /// earlier customer's data the pool keeps reachable.
 #define NB_VIEW_POOL_MAX 256
 
+/// Pushes a view (an empty table) whose metatable is a copy of the template at v->tmpl; its
+/// `__index` is set by the caller.
+static void push_view(lua_State *L, nb_views *v) {
+    lua_createtable(L, 0, 0);         // the view
+    lua_createtable(L, 0, 6);         // its metatable
+    lua_pushnil(L);
+    while (lua_next(L, v->tmpl)) {    // __newindex, __len, __pairs, __metatable, __nbview
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -4);
+    }
+    lua_setmetatable(L, -2);
+}
+
+void nb_view_new(lua_State *L, nb_views *v, int data) {
+    data = lua_absindex(L, data);
+    push_view(L, v);
+    lua_getmetatable(L, -1);
+    if (v->index_key) lua_pushvalue(L, v->index_key);
+    else lua_pushliteral(L, "__index");
+    lua_pushvalue(L, data);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
 int nb_view_wrap(lua_State *L, nb_views *v) {
     if (!lua_checkstack(L, 6)) return 0;
     int data = lua_gettop(L);
@@ -22,15 +47,7 @@ int nb_view_wrap(lua_State *L, nb_views *v) {
     int pooled = v->used <= NB_VIEW_POOL_MAX;  // past that, views are made for this customer only
     if (!pooled || lua_rawgeti(L, v->pool, v->used) != LUA_TTABLE) {
         if (pooled) lua_pop(L, 1);
-        lua_createtable(L, 0, 0);         // the view
-        lua_createtable(L, 0, 6);         // its metatable
-        lua_pushnil(L);
-        while (lua_next(L, v->tmpl)) {    // __newindex, __len, __pairs, __metatable, __nbview
-            lua_pushvalue(L, -2);
-            lua_insert(L, -2);
-            lua_rawset(L, -4);
-        }
-        lua_setmetatable(L, -2);
+        push_view(L, v);
         if (pooled) {
             lua_pushvalue(L, -1);
             lua_rawseti(L, v->pool, v->used);
@@ -73,7 +90,7 @@ int nb_l_protect_profile(lua_State *L) {
     luaL_checktype(L, 3, LUA_TTABLE);
     if (lua_topointer(L, 1) == nb_fresh_profile(L)) return 0;  // parsed with its views
     lua_settop(L, 3);
-    nb_views views = { 2, 3, 0, 0 };
+    nb_views views = { 2, 3, 0, 0, 0 };
     protect_nested(L, 1, &views, 1);
     return 0;
 }

@@ -306,6 +306,13 @@ static int l_consent_nulls(lua_State *L) {
     return 1;
 }
 
+/// profile_field_added(): the engine added a field to the profile being decided (nb_forget_profile_shape).
+static int l_profile_field_added(lua_State *L) {
+    nb_state *s = lua_touserdata(L, lua_upvalueindex(1));
+    nb_forget_profile_shape(&s->keys);
+    return 0;
+}
+
 /// Message handler for calls from the host: the message plus a traceback.
 static int l_msgh(lua_State *L) {
     const char *msg = lua_tostring(L, 1);
@@ -351,6 +358,9 @@ static int open_k(lua_State *L) {
     lua_pushlightuserdata(L, s);
     lua_pushcclosure(L, l_direct_select, 1);
     lua_setfield(L, -2, "direct_select");
+    lua_pushlightuserdata(L, s);
+    lua_pushcclosure(L, l_profile_field_added, 1);
+    lua_setfield(L, -2, "profile_field_added");
     lua_pushinteger(L, s->budget);
     lua_setfield(L, -2, "budget");
     lua_pushlightuserdata(L, s);
@@ -397,6 +407,8 @@ static int open_k(lua_State *L) {
     s->api_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_createtable(L, 2 * NB_KEYS, 0);
     s->keys.ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_createtable(L, 0, 32);
+    s->keys.places_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }
 
@@ -442,6 +454,7 @@ void nb_close(nb_state *s) {
     nb_watch_unregister(&s->watch);
     lua_close(s->L);
     free_slabs(s);
+    nb_places_free(&s->keys);
     free(s);
 }
 
