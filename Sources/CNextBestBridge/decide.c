@@ -168,6 +168,15 @@ int nb_decide(nb_state *s, const char *json, size_t len, long line, long column,
     return run_decide(&job);
 }
 
+int nb_decide_json_values(nb_state *s, const char *json, size_t len, nb_buf *plan_nodes, nb_buf *plan_strings,
+                          nb_marks *marks, nb_buf *message, nb_buf *customer) {
+    nb_buf_clear(plan_nodes);
+    nb_buf_clear(plan_strings);
+    decide_job job = {s, json, len, 0, 0, plan_nodes, NULL, NULL, message, customer, marks, NULL, 0, NB_FAILED,
+                      plan_nodes, plan_strings};
+    return run_decide(&job);
+}
+
 int nb_decide_value(nb_state *s, const nb_value *tape, size_t count, const char *strings,
                     nb_buf *plan_nodes, nb_buf *plan_strings, nb_marks *marks, nb_buf *message, nb_buf *customer) {
     if (count == 0) return NB_FAILED;

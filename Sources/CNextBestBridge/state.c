@@ -431,7 +431,10 @@ nb_state *nb_open(size_t memory_limit, long instruction_budget,
         return NULL;
     }
     lua_atpanic(s->L, nb_panic);
-    lua_gc(s->L, LUA_GCGEN, 0, 0);  // generational: measured better than incremental for many small tables
+    // Generational: measured better than incremental for many small tables. A minor collection
+    // when memory grows 200% (the most; 20 by default) past the last major: fewer pauses, one
+    // decision in several hundred pays one instead of one in twenty (the p99 of single decisions).
+    lua_gc(s->L, LUA_GCGEN, 200, 0);
     open_job job = {s, modules, count};
     lua_pushcfunction(s->L, l_msgh);
     lua_pushcfunction(s->L, open_k);

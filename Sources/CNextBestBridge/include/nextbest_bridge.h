@@ -123,6 +123,11 @@ typedef struct nb_value {
     double number;
 } nb_value;
 
+/// nb_decide for one JSON profile whose plan comes back as nb_decide_value's does (typed nodes
+/// in `plan_nodes` and `plan_strings`), not as JSON text: for Engine.decide(json:).
+int nb_decide_json_values(nb_state *s, const char *json, size_t len, nb_buf *plan_nodes, nb_buf *plan_strings,
+                          nb_marks *marks, nb_buf *message, nb_buf *customer);
+
 /// nb_decide for a profile built in Swift: `tape[0..count)` with string bytes in `strings`
 /// is pushed as Lua tables inside the protected call, without JSON text; the plan comes back
 /// the same way: `plan_nodes` holds its nb_value nodes (pre-order), `plan_strings` their bytes.

@@ -141,6 +141,15 @@ final class LuaState {
         }
     }
 
+    /// Decides one JSON profile; the plan comes back as values, as for ``decide(_:)``: read it with ``plan()``.
+    func decideToValues(_ json: UnsafeRawBufferPointer) -> DecideOutcome {
+        var marks = nb_marks()
+        let status = json.withMemoryRebound(to: CChar.self) { c in
+            nb_decide_json_values(state, c.baseAddress, c.count, &planNodes.raw, &planStrings.raw, &marks, &message.raw, &customer.raw)
+        }
+        return outcome(status, marks)
+    }
+
     /// Decides one profile built in Swift, pushed into Lua as values (no JSON text, through
     /// this state's reused tape); the plan comes back as values too: read it with ``plan()``.
     func decide(_ profile: JSONValue) -> DecideOutcome {

@@ -112,15 +112,9 @@ public final class Engine: Sendable {
 
     /// Decides one profile given as JSON bytes (one object).
     public func decide(json: some Collection<UInt8>) throws(DecisionError) -> Plan {
-        let bytes = Array(json)
-        return try decide { state, out in
-            bytes.withUnsafeBytes { state.decide($0, line: 0, column: 0, out: out, routes: nil) }
-        }
-    }
-
-    /// Decides one profile with a state from the pool; `push` hands it to the bridge.
-    private func decide(_ push: (LuaState, NativeBuffer) -> DecideOutcome) throws(DecisionError) -> Plan {
-        try decide(now: nil, context: nil, push) { _, out in try Plan(json: out.withBytes { try JSONValue(parsing: $0) }) }
+        let bytes = Array(json)  // the plan comes back as values: no JSON text written and read again
+        return try decide(now: nil, context: nil, { state, _ in bytes.withUnsafeBytes { state.decideToValues($0) } },
+                          read: Self.typedPlan)
     }
 
     /// Decides one profile with a state from the pool, as of `now` (`nil`: the engine's own

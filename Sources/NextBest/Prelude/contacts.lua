@@ -18,7 +18,7 @@ local function contacts_text(n) return n == 1 and "1 contact" or sformat("%d con
 local function days(d) return sformat("%.4g", d) end
 
 --- The history checks of one state over the finished `set`: `sb` makes read-only views, `clock`
---- is the evaluation time. Returns { set, merge, check, counted_for }.
+--- is the evaluation time. Returns { set, merge, check, counted_for, rules }.
 function contacts.new(set, sb, clock)
   local FIELD = set.contact.history
   local ACTIONS, CHANNELS, GROUPS = set.decl.action, set.decl.channel, set.decl.group or {}
@@ -32,6 +32,7 @@ function contacts.new(set, sb, clock)
   for _, a in pairs(ACTIONS) do if a.max or a.suppress then ANY = true end end
   for _, c in pairs(CHANNELS) do if c.max or c.suppress then ANY = true end end
   for _, g in pairs(GROUPS) do if g.max or g.suppress then ANY = true end end
+  h.rules = ANY  -- without any, check() says nothing: the pipeline does not call it
 
   --- Sets the extra contacts of the customers decided next, as the host pushed them
   --- (history.c): `byid` = { [customer id] = { { action, channel?, at, outcome? }, ... } } of

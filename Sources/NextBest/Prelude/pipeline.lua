@@ -23,7 +23,11 @@ local JSON_NULL = {}  -- a consent entry written as JSON null (the reader drops 
 local function record_id(c)
   if type(c) ~= "table" then return nil, sformat("the record is %s, not a JSON object", type_name(c)) end
   local id = rawget(c, "id")
-  if type(id) ~= "string" and math_type(id) ~= "integer" then
+  if type(id) == "string" then  -- the usual case, checked first
+    if id == "" then return nil, '"id" is empty' end
+    return id
+  end
+  if math_type(id) ~= "integer" then
     if id == nil then return nil, 'the profile has no "id"' end
     return nil, sformat('"id" must be a string or a whole number, not %s', type_name(id))
   end
@@ -235,6 +239,7 @@ function pipeline.new(set, sb, reporter, clock)
   local SCHEMA = M.schema.new_checker(set, reporter)  -- nil without a profile schema
   local HISTORY = M.contacts.new(set, sb, clock)      -- extra contacts, caps and outcome rules (§3, §8.2, §8.3)
   local HELD = SCHEMA and SCHEMA.held
+  local HISTORY_RULES = HISTORY.rules  -- whether any declaration has a cap or an outcome rule
   errors.read_sources(set.sources)
   PCVL = set.contact.arbitration == "pcvl"
   if PCVL then  -- proposals give value and propensity instead of a priority
@@ -466,7 +471,7 @@ function pipeline.new(set, sb, reporter, clock)
                 or sformat("cooldown: a contact is dated %s days after now, cooldown is %s days", sformat("%.4g", -d), tostring(a.cooldown_days))
         end
       end
-      if not why then why = HISTORY.check(p, history, actions) end  -- §8.2 caps, §8.3 outcome rules
+      if not why and HISTORY_RULES then why = HISTORY.check(p, history, actions) end  -- §8.2 caps, §8.3 outcome rules
       if not why and a.dates then why = levers.outside_dates(a, clock.epoch) end  -- campaign dates (§8.6)
       if not why and a.eligible then
         local ok, r = call(a.eligible_call, c, CTX)
