@@ -306,6 +306,14 @@ static int l_consent_nulls(lua_State *L) {
     return 1;
 }
 
+/// type(v): Lua's own type(), with its answers kept as upvalues: the base library's interns the
+/// type's name on every call (lua_pushstring), and the engine asks a few dozen times a customer.
+static int l_type(lua_State *L) {
+    luaL_checkany(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(lua_type(L, 1) + 1));
+    return 1;
+}
+
 /// profile_field_added(): the engine added a field to the profile being decided (nb_forget_profile_shape).
 static int l_profile_field_added(lua_State *L) {
     nb_state *s = lua_touserdata(L, lua_upvalueindex(1));
@@ -361,6 +369,9 @@ static int open_k(lua_State *L) {
     lua_pushlightuserdata(L, s);
     lua_pushcclosure(L, l_profile_field_added, 1);
     lua_setfield(L, -2, "profile_field_added");
+    for (int t = LUA_TNIL; t <= LUA_TTHREAD; t++) lua_pushstring(L, lua_typename(L, t));
+    lua_pushcclosure(L, l_type, LUA_TTHREAD - LUA_TNIL + 1);
+    lua_setfield(L, -2, "type");
     lua_pushinteger(L, s->budget);
     lua_setfield(L, -2, "budget");
     lua_pushlightuserdata(L, s);

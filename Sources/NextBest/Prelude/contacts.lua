@@ -1,6 +1,7 @@
 -- Contact history: the host's extra contacts merged into the profile's list (§3), frequency caps (§8.2), outcome rules (§8.3), and which contacts counted (explain).
 local natives, M = ...
 local type, rawget, rawset, rawlen, setmetatable, tostring = type, rawget, rawset, rawlen, setmetatable, tostring
+type = natives.type  -- type() with its answers kept, not interned again each call (state.c)
 local pairs, ipairs, sort = pairs, ipairs, table.sort
 local sformat, ssub, floor = string.format, string.sub, math.floor
 local parse_time, prime, format_day = M.time.parse, M.time.prime, M.time.format_day

@@ -1,6 +1,7 @@
 -- Errors inside policies: the one home of their messages, the message handler that places them (policy, file:line), and protected calls.
 local natives, M = ...
 local type, tostring, rawget = type, tostring, rawget
+type = natives.type  -- type() with its answers kept, not interned again each call (state.c)
 local sformat, ssub, smatch, sfind, sgsub = string.format, string.sub, string.match, string.find, string.gsub
 --- What an address in a message becomes, by the kind of value it was.
 local ADDRESSED = { ["function"] = "a function", table = "a table", userdata = "a userdata", thread = "a thread" }

@@ -1,6 +1,7 @@
 -- The helpers every policy may call (policy-language.md §4): pure and deterministic, reading only the clock.
-local _natives, M = ...
+local natives, M = ...
 local type, tostring, error = type, tostring, error
+type = natives.type  -- type() with its answers kept, not interned again each call (state.c)
 local sformat, sbyte = string.format, string.byte
 local parse_time, type_name = M.time.parse, M.values.type_name
 

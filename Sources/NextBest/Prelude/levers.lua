@@ -1,6 +1,7 @@
 -- Levers (policy-language.md §8.1, §8.4, §8.5, §8.6): value × propensity × context × levers, capacity blocks, campaign dates, fallback and holdouts.
 local natives, M = ...
 local type, ipairs, pairs, next, tostring, rawget = type, ipairs, pairs, next, tostring, rawget
+type = natives.type  -- type() with its answers kept, not interned again each call (state.c)
 local huge = math.huge
 local sformat, smatch = string.format, string.match
 local V = M.values

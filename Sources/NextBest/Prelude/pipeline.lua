@@ -1,6 +1,7 @@
 -- The decision for one customer, top-down as policy-language.md §5: segments, proposals, eligibility, arbitration, plan.
 local natives, M = ...
 local type, rawget, rawlen, tostring = type, rawget, rawlen, tostring
+type = natives.type  -- type() with its answers kept, not interned again each call (state.c)
 local math_type, huge = math.type, math.huge
 local sort, concat, unpack = table.sort, table.concat, table.unpack
 local sformat, smatch = string.format, string.match

@@ -1,6 +1,7 @@
 -- The sandbox (policy-language.md §6): the allow-listed environment, bounded library calls, read-only views, the freeze walk and the outer-local scan.
 local natives, M = ...
 local type, pairs, ipairs, next, error, tostring, select = type, pairs, ipairs, next, error, tostring, select
+type = natives.type  -- type() with its answers kept, not interned again each call (state.c)
 local setmetatable, getmetatable, rawget, rawset, rawlen, rawequal, pcall =
       setmetatable, getmetatable, rawget, rawset, rawlen, rawequal, pcall
 local huge = math.huge

@@ -1,6 +1,7 @@
 -- The profile schema (policy-language.md §3.1): its declaration, and per customer the check that makes wrong-typed values absent and errors.
 local natives, M = ...
 local type, pairs, ipairs, next, error, tostring, rawget, rawset = type, pairs, ipairs, next, error, tostring, rawget, rawset
+type = natives.type  -- type() with its answers kept, not interned again each call (state.c)
 local sort = table.sort
 local sformat = string.format
 local force_metatable = natives.debug.setmetatable

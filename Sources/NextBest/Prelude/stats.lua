@@ -1,6 +1,7 @@
 -- Run statistics: counters of plans, actions, channels, segment sizes, each policy's funnel, suppressions by reason and errors, kept per state across customers.
-local _natives, M = ...
+local natives, M = ...
 local type, tostring = type, tostring
+type = natives.type  -- type() with its answers kept, not interned again each call (state.c)
 local sfind, smatch = string.find, string.match
 local error_text = M.errors.text
 
