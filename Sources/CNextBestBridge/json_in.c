@@ -26,7 +26,6 @@ typedef struct {
     int place;                   // the place (index + 1) of the table being filled; 0 the profile, -1 none
     int vkey_len;                // what the next value is: a field (its name's length + 1), a list element (0), or -1 (not kept)
     const unsigned char *vkey;   // that field's name
-    int converted;               // parse_array left the kept list for a new table (a null in it)
     int key_slot;                // the key cache slot of the last field name parsed, or -1
     size_t ksp;                  // the field names (by address, and key cache slot) of the kept
     const void *kstack[(NB_MAX_DEPTH + 1) * (NB_PLACE_MAX_FIELDS + 1)];  // objects being filled: the
@@ -574,7 +573,9 @@ static int parse_object(lua_State *L, jparser *J, const kept *keep) {
     return 1;
 }
 
+/// Returns 0 on failure, 1, or 2 when a kept list was left for a new table (a null in it).
 static int parse_array(lua_State *L, jparser *J, const kept *keep) {
+    int converted = 0;
     if (!keep) lua_createtable(L, 4, 0);
     int t = lua_gettop(L);
     if (keep && keep->old_n < 0) clear_except(L, t, NULL, 0);
@@ -593,7 +594,7 @@ static int parse_array(lua_State *L, jparser *J, const kept *keep) {
                 for (lua_Integer k = 1; k < i; k++) { lua_rawgeti(L, t, k); lua_rawseti(L, -2, k); }
                 lua_replace(L, t);
                 keep = NULL;
-                J->converted = 1;
+                converted = 1;
             }
         }
         else lua_rawseti(L, t, i);
@@ -608,7 +609,7 @@ static int parse_array(lua_State *L, jparser *J, const kept *keep) {
         J->keys->places[keep->place - 1].shapes[keep->entry].n = (int)i;
         if (i > NB_PLACE_MAX_ITEMS) drop_kept(L, J, keep);
     }
-    return 1;
+    return converted ? 2 : 1;
 }
 
 static int match_word(jparser *J, const char *w, size_t n) {
@@ -639,8 +640,7 @@ static int parse_value(lua_State *L, jparser *J) {
         if (!ok) return 0;
         if (kept_here && top) return 1;  // the profile: the pipeline makes its view
         if (kept_here) {
-            if (!J->converted) { lua_pop(L, 1); return 1; }  // its view stays
-            J->converted = 0;
+            if (ok != 2) { lua_pop(L, 1); return 1; }  // its view stays
             lua_remove(L, -2);  // the kept view: the new table gets one of its own
         }
         if (J->views && J->depth > 0 && !nb_view_wrap(L, J->views)) return fail(J, "nested too deeply");
@@ -677,7 +677,6 @@ int nb_json_push_keys(lua_State *L, const char *json, size_t len, long line, lon
     J->places = keys && views ? views->places : 0;
     J->place = 0;
     J->vkey_len = -1;
-    J->converted = 0;
     J->ksp = 0;
     if (J->places) keys->gen++;
     nb_forget_consent_nulls(L, keys);

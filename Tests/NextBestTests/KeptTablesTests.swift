@@ -53,6 +53,8 @@ struct KeptTablesTests {
         #"{"id":"C2","consent":{"phone":true,"email":false},"interactions":[{"sentiment":0.1,"channel":"social"},{"channel":"x","extra":"y"},{"channel":"z"}],"meta":{"a":{"c":2}}}"#,
         #"{"id":"L","consent":{"email":true,"phone":false},"interactions":[{"channel":"social","sentiment":-0.5},{"channel":"web"}],"meta":{"a":{"b":1,"c":[1,2,{"d":null}]}}}"#,
         #"{"id":"M","consent":{"email":true,"phone":false},"interactions":[{"channel":"social","sentiment":-0.5},{"channel":"web"}],"meta":{"a":{"b":1,"c":[1]}}}"#,
+        #"{"id":"N","consent":{"email":true},"meta":[[1,2],[3],[4,5,6]]}"#,
+        #"{"id":"O","consent":{"email":true},"meta":[[1],null,[null,7],[8]]}"#,
     ]
 
     /// The plan, or the error, of one record.
