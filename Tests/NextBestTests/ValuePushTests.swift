@@ -21,8 +21,9 @@ struct ValuePushTests {
         let profile: Profile = ["id": "C1", "tier": "gold", "flag": true, "missing": nil,
                                 "scores": ["nps": 10, "ratio": 0.25], "tags": ["vip", "é ✓", "x"]]
         let fromValue = try engine.decide(profile)
-        let fromJSON = try engine.decide(json: Array(profile.jsonText.utf8))
+        let fromJSON = try engine.decide(json: Array(profile.jsonText.utf8), now: nil)  // through JSON text
         #expect(fromValue == fromJSON)
+        #expect(try engine.decide(json: Array(profile.jsonText.utf8)) == fromJSON)
         #expect(fromValue.actionNames == ["webinar"])
         #expect(fromValue.actions.first?.reason == "é ✓/true")
         #expect(fromValue.actions.first?.priority == 4)
@@ -48,8 +49,10 @@ struct ValuePushTests {
             """]).engine()
         let profile: Profile = ["id": 42, "tier": "gold"]
         let fromValue = try engine.decide(profile)
-        let fromJSON = try engine.decide(json: Array(profile.jsonText.utf8))
+        // decide(json:now:) reads the plan back from its JSON text; decide(json:) takes it as values.
+        let fromJSON = try engine.decide(json: Array(profile.jsonText.utf8), now: nil)
         #expect(fromValue == fromJSON)
+        #expect(try engine.decide(json: Array(profile.jsonText.utf8)) == fromJSON)
         #expect(fromValue.customer == .string("42"))  // ids are text (§3)
         #expect(!fromValue.errors.isEmpty && fromValue.errors.first?.policy == "broken")
         let params = try #require(fromValue.actions.first { $0.action == "webinar" }?.params)
