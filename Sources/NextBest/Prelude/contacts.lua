@@ -33,7 +33,7 @@ function contacts.new(set, sb, clock)
   for _, a in pairs(ACTIONS) do if a.max or a.suppress then ANY = true end end
   for _, c in pairs(CHANNELS) do if c.max or c.suppress then ANY = true end end
   for _, g in pairs(GROUPS) do if g.max or g.suppress then ANY = true end end
-  h.rules = ANY  -- without any, check() says nothing: the pipeline does not call it
+  h.rules = ANY  -- without any, check() says nothing: the pipeline calls it only when this is true
 
   --- Sets the extra contacts of the customers decided next, as the host pushed them
   --- (history.c): `byid` = { [customer id] = { { action, channel?, at, outcome? }, ... } } of
@@ -154,7 +154,6 @@ function contacts.new(set, sb, clock)
   --- Caps and outcome rules for candidate `p` (its `spec`, `channel`), given the customer's
   --- `history` (nil when none) and the plan's `actions` so far: why it is suppressed, or nil.
   function h.check(p, history, actions)
-    if not ANY then return nil end
     local a = p.spec
     local g = a.group and GROUPS[a.group]
     local ch = CHANNELS[p.channel]

@@ -24,17 +24,15 @@ local JSON_NULL = {}  -- a consent entry written as JSON null (the reader drops 
 local function record_id(c)
   if type(c) ~= "table" then return nil, sformat("the record is %s, not a JSON object", type_name(c)) end
   local id = rawget(c, "id")
-  if type(id) == "string" then  -- the usual case, checked first
-    if id == "" then return nil, '"id" is empty' end
+  if type(id) == "string" then
+    if id == "" then return nil, '"id" is empty' end  -- an empty id names nobody: no "customer" in the error
     return id
   end
   if math_type(id) ~= "integer" then
     if id == nil then return nil, 'the profile has no "id"' end
     return nil, sformat('"id" must be a string or a whole number, not %s', type_name(id))
   end
-  if id == "" then return nil, '"id" is empty' end  -- an empty id names nobody: no "customer" in the error
-  if type(id) ~= "string" then id = tostring(id) end  -- ids are text (§3); JSON ids arrive as written
-  return id
+  return tostring(id)  -- ids are text (§3); JSON ids arrive as written
 end
 
 --- Checks one proposal from policy p; returns a candidate, or nil and an error.
