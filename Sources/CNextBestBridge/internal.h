@@ -54,11 +54,33 @@ typedef struct nb_keycache {
     uint32_t gen;                     // counts the records parsed with places
     nb_place places[NB_PLACES + 1];  // the last: the profile itself (two tables, used in turn)
 } nb_keycache;
-/// Frees what the places of `K` hold outside Lua (json_in.c).
+/// Frees what the places of `K` hold outside Lua (places.c).
 void nb_places_free(nb_keycache *K);
 /// The engine added a field to the profile being decided (the host's contacts): the kept
-/// profile tables are cleared before they are refilled (json_in.c).
+/// profile tables are cleared before they are refilled (places.c).
 void nb_forget_profile_shape(nb_keycache *K);
+struct nb_views;  // below
+/// A kept table being refilled: its place (index + 1), which of the place's tables, and the
+/// shape it had (-1: unknown).
+typedef struct { int place; uint32_t entry; int old_n; } nb_kept;
+/// The shape the kept table `k` remembers.
+static inline nb_shape *nb_kept_shape(nb_keycache *K, const nb_kept *k) { return &K->places[k->place - 1].shapes[k->entry]; }
+/// The place of a table of `kind` (1 object, 2 list) under place `parent` (0: the profile) as
+/// the value of the field name[0..len - 1) (len 0: an element of a list), or -1 when every
+/// place is taken (places.c).
+int nb_place_find(nb_keycache *K, int parent, int kind, const unsigned char *name, uint32_t len);
+/// Takes this record's next table of place `i` (NB_PLACES: the profile, which has no view of its
+/// own; -1: none) for a value of `kind`, the places' tables at stack index `places`: pushes its
+/// view and, above it, its data (a new one, with `hint` fields, the first time) and fills `out`;
+/// or pushes nothing and returns 0 (a new table then).
+int nb_kept_take(lua_State *L, nb_keycache *K, struct nb_views *views, int places, int i, int kind, int hint, nb_kept *out);
+/// The kept table `k` was filled: with the `n` fields `names` (their key cache slots in `slots`),
+/// or, without names, a list of `n` items; n < 0, or an object past NB_PLACE_MAX_FIELDS fields:
+/// the next record makes a new table in its stead.
+void nb_kept_filled(lua_State *L, nb_keycache *K, int places, const nb_kept *k, int n,
+                    const void *const *names, const uint16_t *slots);
+/// Removes from the table at `t` every field whose name is not among keep[0..n) (addresses).
+void nb_clear_except(lua_State *L, int t, const void *const *keep, size_t n);
 /// The registry key (by address) of the set of consent entries that the profile being decided
 /// gave as JSON `null` (policy-language.md §3.2: a null is named, never read as "missing").
 extern const char nb_consent_nulls_key;

@@ -21,7 +21,7 @@ typedef struct {
     int no_cache;       // the string about to be parsed is an id: not kept in the cache
     const unsigned char *plain;  // the last string parse_cached took from the text as is,
     int plain_len;               // and its length (-1 when it was parsed with escapes)
-    // Refilling the last customer's tables (see "Places" below); places == 0: every table is new.
+    // Refilling the last customer's tables (places.c); places == 0: every table is new.
     int places;                  // stack index of the places' tables
     int place;                   // the place (index + 1) of the table being filled; 0 the profile, -1 none
     int vkey_len;                // what the next value is: a field (its name's length + 1), a list element (0), or -1 (not kept)
@@ -31,10 +31,6 @@ typedef struct {
     const void *kstack[(NB_MAX_DEPTH + 1) * (NB_PLACE_MAX_FIELDS + 1)];  // objects being filled: the
     uint16_t kslots[(NB_MAX_DEPTH + 1) * (NB_PLACE_MAX_FIELDS + 1)];     // first NB_PLACE_MAX_FIELDS + 1 of each
 } jparser;
-
-/// A kept table being refilled: its place (index + 1), which of the place's tables, and the
-/// shape it had (-1: unknown).
-typedef struct { int place; uint32_t entry; int old_n; } kept;
 
 static void skip_ws(jparser *J) {
     while (J->p < J->end && (*J->p == ' ' || *J->p == '\t' || *J->p == '\n' || *J->p == '\r')) J->p++;
@@ -337,139 +333,6 @@ int nb_is_consent_key(lua_State *L) {
     return n == 7 && memcmp(k, "consent", 7) == 0;
 }
 
-// Places. The nested tables of a customer's profile (consent, interactions and each of their
-// entries, ...) are kept by the state and refilled for the next customer: writing a field that
-// the table already has is a third of the cost of adding it to a new table, and no table,
-// view or garbage is made. Nothing a policy can reach outlives its customer (see
-// nb_view_wrap), so what the last customer's tables held is free to overwrite; what must hold
-// is that a refilled table has exactly this record's fields. Each kept table remembers the
-// field names it was last filled with (its shape, by the names' addresses: short strings are
-// interned, and a name that is a key of the table is alive). A record with the same names in
-// the same order overwrites them; at the first difference, the fields not yet written for
-// this record are cleared, and the rest is filled as into a new table. Nothing else adds a
-// field to these tables (the engine reads them, the schema check only takes values out).
-// A list is refilled from 1 and cleared past its new length; a list with a null in it is
-// moved to a new table, so that its length (`#`, any border) is the one a new table gives.
-
-void nb_places_free(nb_keycache *K) {
-    for (int i = 0; i <= NB_PLACES; i++) {
-        nb_place *p = &K->places[i];
-        for (uint32_t e = 0; e < p->made; e++) free(p->shapes[e].keys);
-        free(p->shapes);
-        p->shapes = NULL;
-        p->made = 0;
-    }
-}
-
-void nb_forget_profile_shape(nb_keycache *K) {
-    nb_place *p = &K->places[NB_PLACES];
-    for (uint32_t e = 0; e < p->made; e++) p->shapes[e].n = -1;
-}
-
-/// Removes from the table at `t` every field whose name is not among keep[0..n) (addresses).
-static void clear_except(lua_State *L, int t, const void *const *keep, size_t n) {
-    lua_pushnil(L);
-    while (lua_next(L, t)) {
-        lua_pop(L, 1);
-        const void *k = lua_type(L, -1) == LUA_TSTRING ? lua_topointer(L, -1) : NULL;
-        size_t j = 0;
-        while (j < n && keep[j] != k) j++;
-        if (j == n) {  // setting an existing field to nil is allowed while traversing
-            lua_pushvalue(L, -1);
-            lua_pushnil(L);
-            lua_rawset(L, t);
-        }
-    }
-}
-
-/// The place of a table of `kind` (1 object, 2 list) at the parser's position, or -1 when
-/// every place is taken.
-static int find_place(nb_keycache *K, jparser *J, int kind) {
-    uint64_t a = 0, b = 0;
-    uint32_t len = (uint32_t)J->vkey_len;  // 0 for a list element
-    if (len > 0) {
-        size_t n = len - 1;
-        memcpy(&a, J->vkey, n < 8 ? n : 8);
-        if (n > 8) memcpy(&b, J->vkey + 8, n - 8);
-    }
-    uint64_t h = (a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ ((uint64_t)len << 8) ^ ((uint64_t)J->place << 16) ^ (uint64_t)kind;
-    unsigned i = (unsigned)(h >> 58) & (NB_PLACES - 1);
-    for (int probe = 0; probe < NB_PLACES; probe++, i = (i + 1) & (NB_PLACES - 1)) {
-        nb_place *p = &K->places[i];
-        if (p->kind == 0) {
-            p->a = a; p->b = b; p->len = len; p->parent = J->place; p->kind = kind;
-            return (int)i;
-        }
-        if (p->kind == kind && p->len == len && p->a == a && p->b == b && p->parent == J->place) return (int)i;
-    }
-    return -1;
-}
-
-/// Where the data of table `e` of place `i` (from 0) is in the places' table; its view is next.
-static lua_Integer kept_slot(int i, uint32_t e) { return ((lua_Integer)i * NB_PLACE_TABLES + e) * 2 + 1; }
-
-/// Takes this record's next table of place `i` (NB_PLACES: the profile, which has no view of
-/// its own, and two tables used in turn so that the next customer's is not the last one's)
-/// for a value of `kind`: pushes its view and, above it, its data, and fills `out`; or
-/// pushes nothing and returns 0 (a new table then).
-static int take_kept(lua_State *L, jparser *J, int i, int kind, kept *out) {
-    nb_keycache *K = J->keys;
-    if (i < 0) return 0;
-    nb_place *p = &K->places[i];
-    int view = i < NB_PLACES;
-    if (p->gen != K->gen) { p->gen = K->gen; p->used = view ? 0 : K->gen & 1; }
-    if (p->used >= NB_PLACE_TABLES) return 0;
-    uint32_t e = p->used++;
-    lua_Integer slot = kept_slot(i, e);
-    int have = 0;
-    if (e < p->made) {  // the view, then its data (false when it was dropped)
-        if (view) lua_rawgeti(L, J->places, slot + 1);
-        have = lua_rawgeti(L, J->places, slot) == LUA_TTABLE;
-        if (have) out->old_n = p->shapes[e].n;
-        else lua_pop(L, view ? 2 : 1);
-    } else {
-        nb_shape *grown = realloc(p->shapes, (e + 1) * sizeof *grown);
-        if (!grown) { p->used--; return 0; }
-        p->shapes = grown;
-        for (uint32_t k = p->made; k <= e; k++) p->shapes[k] = (nb_shape){ 0, 0, NULL, NULL };
-        p->made = e + 1;
-    }
-    if (!have) {  // a new table and its view, kept from now on
-        lua_createtable(L, kind == 2 ? 4 : 0, kind == 2 ? 0 : J->hint[J->depth + 1]);
-        if (view) {
-            nb_view_new(L, J->views, -1);
-            lua_pushvalue(L, -1);
-            lua_rawseti(L, J->places, slot + 1);
-            lua_insert(L, -2);  // view, data
-        }
-        lua_pushvalue(L, -1);
-        lua_rawseti(L, J->places, slot);
-        out->old_n = 0;
-    }
-    p->shapes[e].n = -1;  // until it is filled: a failed record leaves it to be cleared
-    out->place = i + 1;
-    out->entry = e;
-    return 1;
-}
-
-/// Makes room for `n` names in `shape`.
-static int shape_room(nb_shape *shape, int n) {
-    if (n <= shape->cap) return 1;
-    int cap = n < 8 ? 8 : n;
-    void *grown = realloc(shape->keys, (size_t)cap * (sizeof *shape->keys + sizeof *shape->slots));
-    if (!grown) return 0;
-    shape->keys = grown;
-    shape->slots = (uint16_t *)(shape->keys + cap);
-    shape->cap = cap;
-    return 1;
-}
-
-/// A kept table too big to keep: the next record makes a new one in its stead.
-static void drop_kept(lua_State *L, jparser *J, const kept *k) {
-    lua_pushboolean(L, 0);
-    lua_rawseti(L, J->places, kept_slot(k->place - 1, k->entry));
-}
-
 /// A kept object's next field name when it is the one its shape expects there (the name in
 /// key cache slot `slot`, J->p just after the opening quote): pushed from the cache without
 /// being hashed, and 1; else 0 and nothing read.
@@ -497,7 +360,7 @@ static int expected_key(lua_State *L, jparser *J, unsigned slot) {
     return 1;
 }
 
-static int parse_object(lua_State *L, jparser *J, const kept *keep) {
+static int parse_object(lua_State *L, jparser *J, const nb_kept *keep) {
     int d = J->depth;
     int consent = J->consent_next;  // nulls in it are noted, not dropped (§3.2)
     J->consent_next = 0;
@@ -513,7 +376,7 @@ static int parse_object(lua_State *L, jparser *J, const kept *keep) {
         if (J->p >= J->end) return fail(J, "unexpected end of input inside an object");
         if (*J->p != '"') return fail(J, "expected a quoted field name");
         J->p++;
-        const nb_shape *expect = keep && !differs && n < keep->old_n ? &J->keys->places[keep->place - 1].shapes[keep->entry] : NULL;
+        const nb_shape *expect = keep && !differs && n < keep->old_n ? nb_kept_shape(J->keys, keep) : NULL;
         int as_expected = expect && expected_key(L, J, expect->slots[n]);
         if (!as_expected && !parse_key(L, J)) return 0;
         int key_slot = J->key_slot;
@@ -538,11 +401,11 @@ static int parse_object(lua_State *L, jparser *J, const kept *keep) {
             lua_pop(L, 2);
         } else {
             if (keep) {  // n fields written so far; a difference comes at n <= old_n <= NB_PLACE_MAX_FIELDS
-                const nb_shape *shape = &J->keys->places[keep->place - 1].shapes[keep->entry];
+                const nb_shape *shape = nb_kept_shape(J->keys, keep);
                 const void *k = lua_topointer(L, -2);  // (the cache slot may hold another name than when the shape was kept)
                 if (!differs && (n >= keep->old_n || shape->keys[n] != k)) {
                     differs = 1;  // from here on, as a new table: the fields not written yet go
-                    clear_except(L, t, J->kstack + base, (size_t)n);
+                    nb_clear_except(L, t, J->kstack + base, (size_t)n);
                 }
                 if (n <= NB_PLACE_MAX_FIELDS) {
                     J->kstack[J->ksp] = k;
@@ -560,25 +423,19 @@ static int parse_object(lua_State *L, jparser *J, const kept *keep) {
     }
     if (n > J->hint[d]) J->hint[d] = n < NB_HINT_MAX ? n : NB_HINT_MAX;  // one huge record must not size every later one
     if (keep) {
-        if (!differs && n != keep->old_n) clear_except(L, t, J->kstack + base, (size_t)n);  // it had more
-        nb_shape *shape = &J->keys->places[keep->place - 1].shapes[keep->entry];
-        if (n > NB_PLACE_MAX_FIELDS || !shape_room(shape, n)) drop_kept(L, J, keep);
-        else {
-            memcpy(shape->keys, J->kstack + base, (size_t)n * sizeof *J->kstack);
-            memcpy(shape->slots, J->kslots + base, (size_t)n * sizeof *J->kslots);
-            shape->n = n;
-        }
+        if (!differs && n != keep->old_n) nb_clear_except(L, t, J->kstack + base, (size_t)n);  // it had more
+        nb_kept_filled(L, J->keys, J->places, keep, n, J->kstack + base, J->kslots + base);
         J->ksp = base;
     }
     return 1;
 }
 
 /// Returns 0 on failure, 1, or 2 when a kept list was left for a new table (a null in it).
-static int parse_array(lua_State *L, jparser *J, const kept *keep) {
+static int parse_array(lua_State *L, jparser *J, const nb_kept *keep) {
     int converted = 0;
     if (!keep) lua_createtable(L, 4, 0);
     int t = lua_gettop(L);
-    if (keep && keep->old_n < 0) clear_except(L, t, NULL, 0);
+    if (keep && keep->old_n < 0) nb_clear_except(L, t, NULL, 0);
     lua_Integer i = 0;
     skip_ws(J);
     if (J->p < J->end && *J->p == ']') J->p++;
@@ -606,8 +463,7 @@ static int parse_array(lua_State *L, jparser *J, const kept *keep) {
     }
     if (keep) {
         for (lua_Integer k = i + 1; k <= keep->old_n; k++) { lua_pushnil(L); lua_rawseti(L, t, k); }
-        J->keys->places[keep->place - 1].shapes[keep->entry].n = (int)i;
-        if (i > NB_PLACE_MAX_ITEMS) drop_kept(L, J, keep);
+        nb_kept_filled(L, J->keys, J->places, keep, i > NB_PLACE_MAX_ITEMS ? -1 : (int)i, NULL, NULL);
     }
     return converted ? 2 : 1;
 }
@@ -627,10 +483,13 @@ static int parse_value(lua_State *L, jparser *J) {
         if (!lua_checkstack(L, 8)) return fail(J, "nested too deeply");
         int obj = *J->p == '{';
         J->p++;
-        kept keep;
-        int top = J->depth == 0;
-        int kept_here = J->places && (top ? obj && take_kept(L, J, NB_PLACES, 1, &keep)
-                                          : J->place >= 0 && J->vkey_len >= 0 && take_kept(L, J, find_place(J->keys, J, obj ? 1 : 2), obj ? 1 : 2, &keep));
+        nb_kept keep;
+        int top = J->depth == 0, kind = obj ? 1 : 2, hint = obj ? J->hint[J->depth + 1] : 0;
+        int kept_here = J->places && (top ? obj && nb_kept_take(L, J->keys, J->views, J->places, NB_PLACES, kind, hint, &keep)
+                                          : J->place >= 0 && J->vkey_len >= 0
+                                            && nb_kept_take(L, J->keys, J->views, J->places,
+                                                            nb_place_find(J->keys, J->place, kind, J->vkey, (uint32_t)J->vkey_len),
+                                                            kind, hint, &keep));
         int parent = J->place;
         if (J->depth > 0) J->place = kept_here ? keep.place : -1;  // below a new table, all are new
         J->depth++;
