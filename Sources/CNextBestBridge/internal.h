@@ -120,6 +120,8 @@ const void *nb_fresh_profile(lua_State *L);
 int nb_l_protect_profile(lua_State *L);
 /// view_len(view): the length of the data behind a read-only view, its __len (sandbox.c).
 int nb_l_view_len(lua_State *L);
+/// chooser(...) -> choose(cands, consent, history): pipeline.lua's choose in C for the common case (choose.c).
+int nb_l_chooser(lua_State *L);
 /// schema_compile(walk) -> check(c): the profile schema's type check in C (schema.c).
 int nb_l_schema_compile(lua_State *L);
 /// Whether time.parse reads s[0..n) as a date (schema.c).

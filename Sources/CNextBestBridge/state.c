@@ -395,6 +395,8 @@ static int open_k(lua_State *L) {
     lua_setfield(L, -2, "view_len");
     lua_pushcfunction(L, l_consent_nulls);
     lua_setfield(L, -2, "consent_nulls");
+    lua_pushcfunction(L, nb_l_chooser);
+    lua_setfield(L, -2, "chooser");
     lua_pushcfunction(L, nb_l_schema_compile);
     lua_setfield(L, -2, "schema_compile");
     int natives = lua_gettop(L);

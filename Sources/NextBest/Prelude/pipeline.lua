@@ -413,10 +413,29 @@ function pipeline.new(set, sb, reporter, clock)
     return cands, errs
   end
 
+  -- Steps 3 and 4 in C (choose.c) when no action has a group, campaign dates or an eligible
+  -- check and nothing has a cap or an outcome rule: the same choice from the same memo tables,
+  -- or nothing, and the Lua choose below decides (it fills the memos as it goes).
+  local PLAIN_CHOOSE = nil
+  if not HISTORY_RULES and type(CONTACT.max_actions) == "number" and type(CONTACT.max_per_channel) == "number" then
+    local plain = true
+    for _, a in next, set.decl.action do
+      if a.group ~= nil or a.dates ~= nil or a.eligible ~= nil then plain = false end
+    end
+    if plain then
+      PLAIN_CHOOSE = natives.chooser(EMPTY, CONSENT_KEY, NO_CONSENT, NO_CONSENT_RECORDED, CHANNEL_FULL, PLAN_FULL,
+                                     HELD or false, OPT_OUT, not not CONTACT.respect_consent, CONTACT.max_actions, CONTACT.max_per_channel)
+    end
+  end
+
   --- 3 and 4. Eligibility, then arbitration, walking the candidates by priority:
   --- the actions of the plan and the suppressed candidates with their reasons.
   local function choose(data, c, cands, errs, call)
     order_candidates(cands)
+    if PLAIN_CHOOSE and not BLOCK then
+      local actions, suppressed = PLAIN_CHOOSE(cands, rawget(data, "consent"), rawget(data, CONTACT.history))
+      if actions then return actions, suppressed, errs end
+    end
     local actions, suppressed = EMPTY, EMPTY  -- made on first use: most customers need neither
     local check_consent = #cands > 0 and CONTACT.respect_consent
     local consent = check_consent and rawget(data, "consent")
