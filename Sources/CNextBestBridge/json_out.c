@@ -200,6 +200,10 @@ static void encode_table(lua_State *L, int idx, nb_buf *b, int depth, const void
             lua_pop(L, 1);
         }
         lua_pop(L, 1);
+    } else {  // no metatable, so no array mark: an empty table is an empty object
+        lua_pushnil(L);
+        if (!lua_next(L, idx)) { PUT(L, b, "{}"); return; }
+        lua_pop(L, 2);
     }
     lua_Integer n, count;
     int shape = nb_table_shape(L, idx, &n, &count);
@@ -259,6 +263,15 @@ void nb_raw_field(lua_State *L, int idx, const char *name) {
     lua_rawget(L, idx);
 }
 
+/// Writes the value at the top of the stack: text and numbers (most of a plan) directly.
+static inline void put_value(lua_State *L, nb_buf *b) {
+    switch (lua_type(L, -1)) {
+    case LUA_TSTRING: put_string(L, -1, b); return;
+    case LUA_TNUMBER: nb_json_number(L, -1, b); return;
+    default: nb_json_encode(L, -1, b, 1);
+    }
+}
+
 /// Writes `"name":<value of t.name>` (null when absent), with a leading comma unless first.
 static void put_field(lua_State *L, int t, const char *name, size_t nlen, nb_buf *b, int first) {
     if (!first) PUT(L, b, ",");
@@ -266,7 +279,7 @@ static void put_field(lua_State *L, int t, const char *name, size_t nlen, nb_buf
     put_bytes(L, b, name, nlen);
     PUT(L, b, "\":");
     nb_raw_field(L, t, name);
-    nb_json_encode(L, -1, b, 1);
+    put_value(L, b);
     lua_pop(L, 1);
 }
 #define FIELD(L, t, lit, b, first) put_field(L, t, lit, sizeof(lit) - 1, b, first)
@@ -305,7 +318,7 @@ static void put_list(lua_State *L, int plan, const char *name, const char *const
             }
             PUT(L, b, "}");
         } else {
-            nb_json_encode(L, rec, b, 1);
+            put_value(L, b);
         }
         lua_pop(L, 1);
     }

@@ -131,7 +131,14 @@ local function run_policy(set, p, c, ctx, call)
     computed = type(priority) == "function" or type(reason) == "function" or type(params) == "function"
     p.computed = computed
   end
-  if not computed then return candidate(set, p, p.action, priority, reason, params) end
+  if not computed then  -- the same candidate for every customer: made once (pcvl scores each customer's own)
+    local cand = p.static_candidate
+    if cand then return cand end
+    local err
+    cand, err = candidate(set, p, p.action, priority, reason, params)
+    if cand and not PCVL then p.static_candidate = cand end
+    return cand, err
+  end
   if type(priority) == "function" then
     local ok, r = call(priority, c, ctx)
     if not ok then return nil, r end
