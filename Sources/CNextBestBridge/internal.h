@@ -221,6 +221,14 @@ struct nb_state {
     int views_tmpl_ref, views_pool_ref;  // LUA_NOREF until the prelude calls use_views
     nb_keycache keys;  // profile field names, see json_in.c
 };
+/// Calls fns[i](a, b) (stack indices) for every i of the list at `fns`, unprotected, on one
+/// budget for the whole batch, and lists in hits[0..n) the i whose result is true (a `true` or
+/// `false` in fns counts as that result, without a call); returns n (state.c, direct_select).
+lua_Integer nb_select(lua_State *L, nb_state *s, int fns, int a, int b, lua_Integer *hits);
+/// propose(whens, order, c, ctx) -> number of policies run: pipeline.lua's fast proposals (propose.c).
+int nb_l_proposer(lua_State *L);
+/// Adds natives.proposal_fields and natives.flat_params to the table at the top (propose.c).
+void nb_add_proposal_checks(lua_State *L);
 /// Ends a timed fast run of `s`: whether its result may stand (state.c).
 int nb_fast_finish(nb_state *s);
 /// Writes the error at the top of the stack into `err` (a text, or a plain message when it is none).

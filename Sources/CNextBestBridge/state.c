@@ -253,6 +253,28 @@ static int l_direct(lua_State *L) {
     return 2;
 }
 
+lua_Integer nb_select(lua_State *L, nb_state *s, int fns, int a, int b, lua_Integer *hits) {
+    lua_Integer n = (lua_Integer)lua_rawlen(L, fns), count = 0;
+    lua_Hook outer = lua_gethook(L);
+    int outer_mask = lua_gethookmask(L), outer_count = lua_gethookcount(L);
+    int hooked = 0, timed = s->timed;
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, fns, i) == LUA_TFUNCTION) {
+            if (timed) s->metering = 1;
+            else if (!hooked && s->budget > 0) { s->exhausted = 0; s->charged = 0; lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget); hooked = 1; }
+            lua_pushvalue(L, a);
+            lua_pushvalue(L, b);
+            lua_call(L, 2, 1);
+        }
+        int yes = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        if (yes) hits[count++] = i;
+    }
+    if (hooked) lua_sethook(L, outer, outer_mask, outer_count);
+    s->metering = 0;
+    return count;
+}
+
 /// direct_select(fns, a, b, hits) -> n: calls fns[i](a, b) for every i and lists in
 /// hits[1..n] the i whose result is true (not nil or false); a `true` or `false` in fns counts
 /// as that result, without a call. The fast path for the many small checks of one customer
@@ -262,28 +284,14 @@ static int l_direct(lua_State *L) {
 static int l_direct_select(lua_State *L) {
     nb_state *s = lua_touserdata(L, lua_upvalueindex(1));
     lua_settop(L, 4);
-    lua_Integer n = (lua_Integer)lua_rawlen(L, 1), hits = 0;
-    lua_Hook outer = lua_gethook(L);
-    int outer_mask = lua_gethookmask(L), outer_count = lua_gethookcount(L);
-    int hooked = 0, timed = s->timed;
-    for (lua_Integer i = 1; i <= n; i++) {
-        if (lua_rawgeti(L, 1, i) == LUA_TFUNCTION) {
-            if (timed) s->metering = 1;
-            else if (!hooked && s->budget > 0) { s->exhausted = 0; s->charged = 0; lua_sethook(L, nb_hook, LUA_MASKCOUNT, s->budget); hooked = 1; }
-            lua_pushvalue(L, 2);
-            lua_pushvalue(L, 3);
-            lua_call(L, 2, 1);
-        }
-        int yes = lua_toboolean(L, -1);
-        lua_pop(L, 1);
-        if (yes) {
-            lua_pushinteger(L, i);
-            lua_rawseti(L, 4, ++hits);
-        }
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 1), small[64];
+    lua_Integer *hits = n <= 64 ? small : lua_newuserdatauv(L, sizeof(lua_Integer) * (size_t)n, 0);
+    lua_Integer count = nb_select(L, s, 1, 2, 3, hits);
+    for (lua_Integer i = 0; i < count; i++) {
+        lua_pushinteger(L, hits[i]);
+        lua_rawseti(L, 4, i + 1);
     }
-    if (hooked) lua_sethook(L, outer, outer_mask, outer_count);
-    s->metering = 0;
-    lua_pushinteger(L, hits);
+    lua_pushinteger(L, count);
     return 1;
 }
 
@@ -395,6 +403,10 @@ static int open_k(lua_State *L) {
     lua_setfield(L, -2, "view_len");
     lua_pushcfunction(L, l_consent_nulls);
     lua_setfield(L, -2, "consent_nulls");
+    lua_pushlightuserdata(L, s);
+    lua_pushcclosure(L, nb_l_proposer, 1);
+    lua_setfield(L, -2, "proposer");
+    nb_add_proposal_checks(L);
     lua_pushcfunction(L, nb_l_chooser);
     lua_setfield(L, -2, "chooser");
     lua_pushcfunction(L, nb_l_schema_compile);

@@ -1,10 +1,11 @@
-// Eligibility and arbitration run in C for common sets (choose.c) and in Lua for the rest
-// (pipeline.lua's choose, the reference): on the same candidates they must make the same plan.
+// The fast path's parts in C — eligibility and arbitration for common sets (choose.c), the
+// proposals (propose.c) — and their Lua counterparts in pipeline.lua (the reference) must make
+// the same plans, whichever of them decided the customers before.
 import Foundation
 import Testing
 @testable import NextBest
 
-@Suite("Eligibility and arbitration: the C choice matches the Lua one")
+@Suite("The fast path in C decides as the Lua pipeline does")
 struct NativeChooseTests {
     /// Actions on four channels with cooldowns (whole, fractional, none), a declared channel
     /// whose consent has another name and one that needs none; policies proposing several
@@ -123,5 +124,29 @@ struct NativeChooseTests {
         let luaSummary = try lua.run(profiles: path, options: BatchOptions(jobs: 1), output: { luaOut.append($0) })
         #expect(nativeOut.text == luaOut.text)
         #expect(Self.counted(nativeSummary) == Self.counted(luaSummary))
+    }
+
+    /// A customer decided carefully (a policy error) leaves the Lua pipeline's best-per-action
+    /// map filled; the next customer's proposals made in C replace its candidates, and a
+    /// candidate made once (a policy without functions) must not be taken for the one kept
+    /// from a customer before: each record decides as it does alone.
+    @Test func proposalsMadeInCAfterACarefulCustomerStartClean() throws {
+        let fixture = try Fixture(["a.lua": """
+            action "call" { department = "sales", channel = "phone" }
+            action "mail" { department = "sales", channel = "email" }
+            contact_policy { consent = "opt_out" }
+            policy "fixed" { when = function(c) return c.call end, action = "call", priority = 50 }
+            policy "fragile" { when = function(c) return c.score > 1 end, action = "mail", priority = 1 }
+            """])
+        let records = [#"{"id":"X","call":true}"#, #"{"id":"Y","call":false,"score":0}"#, #"{"id":"Z","call":true}"#,
+                       #"{"id":"W","call":true,"score":2}"#, #"{"id":"V","call":true}"#]
+        let options = EngineOptions(now: "2026-11-01", concurrency: 1)
+        let alone = try records.map { Self.outcome(try Engine(policies: fixture.directory, options: options), $0) }
+        guard case .plan(let z) = alone[2] else { Issue.record("no plan for Z: \(alone[2])"); return }
+        #expect(z.actions.map(\.action) == ["call"] && !z.errors.isEmpty)
+        let engine = try Engine(policies: fixture.directory, options: options)
+        for (i, record) in records.enumerated() {
+            #expect(Self.outcome(engine, record) == alone[i], "record \(i + 1) after the ones before")
+        }
     }
 }

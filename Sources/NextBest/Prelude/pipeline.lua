@@ -13,6 +13,7 @@ local failure, bad_proposal = errors.failure, errors.bad_proposal
 local unview, has_metatable, check_params = sandbox.unview, sandbox.has_metatable, sandbox.check_params
 local parse_time = M.time.parse
 local next = next
+local proposal_fields, flat_params = natives.proposal_fields, natives.flat_params  -- the common cases' checks in C (propose.c)
 local consent_nulls = natives.consent_nulls  -- consent_nulls() -> the consent entries given as JSON null, or nil
 local levers = M.levers
 local PCVL = false   -- whether the set arbitrates by value and levers (§8.1; set by pipeline.new)
@@ -50,6 +51,7 @@ local function candidate(set, p, name, pr, reason, params, dept, channel, value,
   if reason == nil then reason = p.default_reason
   elseif type(reason) ~= "string" then return nil, bad_proposal(p, sformat("for '%s' has a reason that is %s, not text", name, type_name(reason)), "reason") end
   if params == nil then params = EMPTY
+  elseif flat_params(params) then  -- plain text keys and values: nothing below could refuse them
   elseif type(params) ~= "table" then return nil, bad_proposal(p, sformat("for '%s' has params that are %s, not a table", name, type_name(params)), "params")
   elseif has_metatable(unview(params)) and not rawequal(params, EMPTY) then  -- raw: no policy __eq runs here
     return nil, bad_proposal(p, sformat("for '%s' has params with a metatable (use a plain table)", name), "params")
@@ -101,6 +103,8 @@ local function run_policy(set, p, c, ctx, call)
     local ok, r = call(p.propose, c, ctx)
     if not ok then return nil, r end
     if r == nil then return EMPTY end
+    local one, action, pr, reason, params, dept, channel = proposal_fields(r)  -- one plain proposal: no key to check
+    if one then return candidate(set, p, action, pr, reason, params, dept, channel) end
     if type(r) ~= "table" then return nil, bad_proposal(p, sformat("is %s (return a table, a list of tables, or nil)", type_name(r))) end
     r = unview(r)  -- read raw: a metatable on the result must not run outside the policy's budget
     if has_metatable(r) then return nil, bad_proposal(p, "is a table with a metatable (return plain tables)") end
@@ -377,10 +381,19 @@ function pipeline.new(set, sb, reporter, clock)
     return best, cands
   end
 
+  -- Step 2's fast path in C (propose.c): the same candidates in CANDS and policies in RAN, or
+  -- nothing when a proposal is refused, and the Lua loop below runs instead. It empties BEST
+  -- with the CANDS it replaces: a candidate made once (static_candidate) is the same table
+  -- for every customer, and one left in BEST would pass for this customer's.
+  local PROPOSE = natives.proposer(POLICIES, CANDS, BEST, RAN, RAN_PROPOSALS, run_policy, set, direct)
+
   --- 2. Proposals, fast: the gated policies' conditions in one batch, then the policies that pass.
   local function proposals_fast(c, seglist, errs)
     local plan_for = policies_for(seglist, SEGSET)
     local order = plan_for.order
+    local n = PROPOSE(plan_for.whens, order, c, CTX)
+    if n then NRAN = n; return CANDS, errs end
+    NRAN = 0
     local best, cands = start_candidates()
     for j = 1, direct_select(plan_for.whens, c, CTX, HITS) do
       local p = POLICIES[order[HITS[j]]]
