@@ -41,7 +41,7 @@ let package = Package(
         .target(
             name: "NextBest",
             dependencies: ["CNextBestBridge"],
-            resources: [.embedInCode("Prelude/values.lua"), .embedInCode("Prelude/time.lua"), .embedInCode("Prelude/helpers.lua"), .embedInCode("Prelude/errors.lua"), .embedInCode("Prelude/bounds.lua"), .embedInCode("Prelude/strict.lua"), .embedInCode("Prelude/sandbox.lua"), .embedInCode("Prelude/language.lua"), .embedInCode("Prelude/schema.lua"), .embedInCode("Prelude/lint.lua"), .embedInCode("Prelude/contacts.lua"), .embedInCode("Prelude/levers.lua"), .embedInCode("Prelude/pipeline.lua"), .embedInCode("Prelude/stats.lua"), .embedInCode("Prelude/explain.lua"), .embedInCode("Prelude/testing.lua"), .embedInCode("Prelude/api.lua")],
+            resources: [.embedInCode("Prelude/values.lua"), .embedInCode("Prelude/time.lua"), .embedInCode("Prelude/helpers.lua"), .embedInCode("Prelude/errors.lua"), .embedInCode("Prelude/bounds.lua"), .embedInCode("Prelude/strict.lua"), .embedInCode("Prelude/sandbox.lua"), .embedInCode("Prelude/language.lua"), .embedInCode("Prelude/schema.lua"), .embedInCode("Prelude/lint.lua"), .embedInCode("Prelude/contacts.lua"), .embedInCode("Prelude/levers.lua"), .embedInCode("Prelude/arbitration.lua"), .embedInCode("Prelude/pipeline.lua"), .embedInCode("Prelude/stats.lua"), .embedInCode("Prelude/explain.lua"), .embedInCode("Prelude/testing.lua"), .embedInCode("Prelude/api.lua")],
             swiftSettings: strictSettings
         ),
         // What only the command-line tool needs (diff, bench), kept out of the embeddable core.

@@ -15,6 +15,7 @@ enum Prelude {
         ("lint", PackageResources.lint_lua),
         ("contacts", PackageResources.contacts_lua),
         ("levers", PackageResources.levers_lua),
+        ("arbitration", PackageResources.arbitration_lua),
         ("pipeline", PackageResources.pipeline_lua),
         ("stats", PackageResources.stats_lua),
         ("explain", PackageResources.explain_lua),

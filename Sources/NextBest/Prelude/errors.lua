@@ -177,4 +177,11 @@ function errors.bad_proposal(p, why, key, value)
            line = key and proposal_line(p, key, value) or p.line }
 end
 
+--- Appends error `e` to a plan's list of errors `errs` (made on first use, nil before); returns the list.
+function errors.add(errs, e)
+  errs = errs or M.values.list()
+  errs[#errs + 1] = e
+  return errs
+end
+
 return errors

@@ -8,18 +8,15 @@ local sformat, smatch = string.format, string.match
 local direct = natives.direct                -- direct(fn, c, ctx): a policy call with a budget, unprotected
 local direct_select = natives.direct_select  -- direct_select(fns, c, ctx, hits) -> n: which are true
 local V, errors, sandbox = M.values, M.errors, M.sandbox
-local list, memo, EMPTY, type_name, suggest = V.list, V.memo, V.EMPTY, V.type_name, V.suggest
-local failure, bad_proposal = errors.failure, errors.bad_proposal
+local memo, EMPTY, type_name, suggest = V.memo, V.EMPTY, V.type_name, V.suggest
+local failure, bad_proposal, add_error = errors.failure, errors.bad_proposal, errors.add
 local unview, has_metatable, check_params = sandbox.unview, sandbox.has_metatable, sandbox.check_params
-local parse_time = M.time.parse
 local next = next
 local proposal_fields, flat_params = natives.proposal_fields, natives.flat_params  -- the common cases' checks in C (propose.c)
-local consent_nulls = natives.consent_nulls  -- consent_nulls() -> the consent entries given as JSON null, or nil
 local levers = M.levers
 local PCVL = false   -- whether the set arbitrates by value and levers (§8.1; set by pipeline.new)
 
 local pipeline = {}
-local JSON_NULL = {}  -- a consent entry written as JSON null (the reader drops other nulls)
 
 --- Checks one record before it is decided: its id, or nil, a message and the id when known.
 local function record_id(c)
@@ -182,65 +179,6 @@ local function keep_all(best, cands, props, trace)
   else for i = 1, #props do keep_best(best, cands, props[i], trace) end end
 end
 
---- Orders candidates by priority (highest first), ties by action name. Insertion sort:
---- plans hold a handful of candidates, and this avoids a comparator call per comparison.
-local function order_candidates(cands)
-  for i = 2, #cands do
-    local x = cands[i]
-    local xp, xa = x.priority, x.action
-    local j = i - 1
-    while j >= 1 do
-      local y = cands[j]
-      local yp = y.priority
-      if yp > xp or (yp == xp and y.action < xa) then break end
-      cands[j + 1] = y
-      j = j - 1
-    end
-    cands[j + 1] = x
-  end
-end
-
-local function add_error(errors_, e)
-  errors_ = errors_ or list()
-  errors_[#errors_ + 1] = e
-  return errors_
-end
-
---- Days since the last contact with `action` in the contact history (nil when never), and
---- the errors list with any unreadable entry for that action added.
-local function days_since_contact(history, field, now, action, errs)
-  local last = nil
-  for i = 1, #history do
-    local h = history[i]
-    if type(h) == "table" and h.action == action then
-      local d = h.days_ago
-      if d == nil and h.at ~= nil then
-        local t = parse_time(h.at)
-        if t then d = (now - t) / 86400 end
-      end
-      if type(d) ~= "number" then d = 0 end  -- undated: made today (the cautious reading; undated() reports it)
-      if last == nil or d < last then last = d end
-    end
-  end
-  return last, errs
-end
-
---- The plan errors for contacts in the history with neither a readable `at` nor `days_ago`
---- (§3): each counts as a contact made today.
-local function undated(history, field, errs)
-  for i = 1, #history do
-    local h = history[i]
-    if type(h) == "table" then
-      local at, ago = h.at, h.days_ago
-      if not (type(ago) == "number" or (at ~= nil and parse_time(at))) then
-        errs = add_error(errs, { field = field, message = sformat(
-          "contact %d (%s) has no readable date ('at' or 'days_ago'): it counts as made today; add its date", i,
-          type(h.action) == "string" and h.action or "no action") })
-      end
-    end
-  end
-  return errs
-end
 
 --- The decision driver of one state over the finished `set`, running policies in sandbox `sb`
 --- with `reporter`'s protected calls, at the time of `clock`. Returns { decide, careful, traced, ctxdata }.
@@ -249,7 +187,6 @@ function pipeline.new(set, sb, reporter, clock)
   local SCHEMA = M.schema.new_checker(set, reporter)  -- nil without a profile schema
   local HISTORY = M.contacts.new(set, sb, clock)      -- extra contacts, caps and outcome rules (§3, §8.2, §8.3)
   local HELD = SCHEMA and SCHEMA.held
-  local HISTORY_RULES = HISTORY.rules  -- whether any declaration has a cap or an outcome rule
   errors.read_sources(set.sources)
   PCVL = set.contact.arbitration == "pcvl"
   if PCVL then  -- proposals give value and propensity instead of a priority
@@ -281,23 +218,13 @@ function pipeline.new(set, sb, reporter, clock)
     RAN[NRAN], RAN_PROPOSALS[NRAN] = p, props == nil and 0 or props.action and 1 or #props
   end
 
-  -- Suppression reasons, made once per channel or limit rather than once per customer.
-  local NO_CONSENT = memo(function(channel) return "no consent for " .. channel end)
-  local NO_CONSENT_RECORDED = memo(function(channel) return "no consent recorded for " .. channel end)
-  -- Per channel: the consent key, or false when it needs no consent (§2.1, §3.2).
-  local CONSENT_KEY = memo(function(channel)
-    local decl = set.decl.channel[channel]
-    if decl then return decl.requires_consent and decl.consent end
-    return channel
-  end)
-  local OPT_OUT = CONTACT.consent == "opt_out"
   local CAP = levers.capacity(set)  -- capacity across customers (§8.4); nil when nothing has one
-  local BLOCK, BEFORE = nil, nil     -- this customer's capacity block; their plan before it grew
-  local CHANNEL_FULL = memo(function(channel)
-    return sformat("channel %s is full (at most %d per plan)", channel, CONTACT.max_per_channel)
-  end)
+  local BEFORE = nil                  -- the plan a customer had before their capacity block grew
   local NOT_IN_SEGMENT = memo(function(name) return "not in segment " .. name end)
-  local PLAN_FULL = memo(function(n) return sformat("plan is full (at most %d actions)", n) end)
+  -- 3 and 4. Eligibility and arbitration (arbitration.lua); ARB.block: this customer's capacity block.
+  local ARB = M.arbitration.new(set, clock, HISTORY, HELD, CAP, CTX)
+  local choose = ARB.choose
+
 
   --- The policies to consider for a customer in `seglist` (the set `segs`): those without
   --- segments and those whose first segment is in the list, in name order (`order`, indices
@@ -433,120 +360,6 @@ function pipeline.new(set, sb, reporter, clock)
     return cands, errs
   end
 
-  -- Steps 3 and 4 in C (choose.c) when no action has a group, campaign dates or an eligible
-  -- check and nothing has a cap or an outcome rule: the same choice from the same memo tables,
-  -- or nothing, and the Lua choose below decides (it fills the memos as it goes).
-  local PLAIN_CHOOSE = nil
-  if not HISTORY_RULES and type(CONTACT.max_actions) == "number" and type(CONTACT.max_per_channel) == "number" then
-    local plain = true
-    for _, a in next, set.decl.action do
-      if a.group ~= nil or a.dates ~= nil or a.eligible ~= nil then plain = false end
-    end
-    if plain then
-      PLAIN_CHOOSE = natives.chooser(EMPTY, CONSENT_KEY, NO_CONSENT, NO_CONSENT_RECORDED, CHANNEL_FULL, PLAN_FULL,
-                                     HELD or false, OPT_OUT, not not CONTACT.respect_consent, CONTACT.max_actions, CONTACT.max_per_channel)
-    end
-  end
-
-  --- 3 and 4. Eligibility, then arbitration, walking the candidates by priority:
-  --- the actions of the plan and the suppressed candidates with their reasons.
-  local function choose(data, c, cands, errs, call)
-    order_candidates(cands)
-    if PLAIN_CHOOSE and not BLOCK then
-      local actions, suppressed = PLAIN_CHOOSE(cands, rawget(data, "consent"), rawget(data, CONTACT.history))
-      if actions then return actions, suppressed, errs end
-    end
-    local actions, suppressed = EMPTY, EMPTY  -- made on first use: most customers need neither
-    local check_consent = #cands > 0 and CONTACT.respect_consent
-    local consent = check_consent and rawget(data, "consent")
-    if consent ~= nil and consent ~= false and type(consent) ~= "table" then
-      errs = add_error(errs, { field = "consent", message = sformat("'consent' should be a table of channel = true/false, not %s: no consent is read from it", type_name(consent)) })
-      consent = nil
-    elseif consent then
-      consent = unview(consent)  -- read raw below: a schema's reading rules are for policies
-    end
-    local history = rawget(data, CONTACT.history)
-    if history ~= nil and type(history) ~= "table" then
-      errs = add_error(errs, { field = CONTACT.history, message = sformat("the contact history '%s' should be a list, not %s", CONTACT.history, type_name(history)) })
-      history = nil
-    elseif history then
-      errs = undated(history, CONTACT.history, errs)
-    end
-    local groups, per_channel, reported = nil, nil, nil
-    local max_actions, max_per_channel = CONTACT.max_actions, CONTACT.max_per_channel
-    for i = 1, #cands do
-      local p = cands[i]
-      local a = p.spec
-      local why
-      -- 3. Eligibility
-      local key = check_consent and CONSENT_KEY[p.channel]
-      local given = key and consent and rawget(consent, key)
-      if key and given ~= true then
-        local held = false
-        if given == nil and HELD then given = HELD["consent." .. key]; held = given ~= nil end  -- the schema took it out (and named it)
-        local null = given == nil and consent and consent_nulls()
-        if null and null[key] then given = JSON_NULL end  -- written as null: named, never "missing" (§3.2)
-        if given == false then why = NO_CONSENT[p.channel]
-        elseif given == nil then
-          if not OPT_OUT then why = NO_CONSENT_RECORDED[p.channel] end
-        else
-          local shown = given == JSON_NULL and "null" or type_name(given)
-          why = sformat("consent for %s is %s, not true or false", p.channel, shown)
-          if not held and not (reported and reported[key]) then  -- one error per consent entry
-            reported = reported or {}
-            reported[key] = true
-            errs = add_error(errs, { field = "consent." .. key, message = sformat(
-              "consent for %s is %s, not true or false: no action used it (write true or false)", p.channel, shown) })
-          end
-        end
-      end
-      if why then  -- no consent
-      elseif a.cooldown_days and history then
-        local d
-        d, errs = days_since_contact(history, CONTACT.history, clock.epoch, p.action, errs)
-        if d and d < a.cooldown_days then
-          why = d >= 0 and sformat("cooldown: last contact %s days ago, cooldown is %s days", sformat("%.4g", d), tostring(a.cooldown_days))
-                or sformat("cooldown: a contact is dated %s days after now, cooldown is %s days", sformat("%.4g", -d), tostring(a.cooldown_days))
-        end
-      end
-      if not why and HISTORY_RULES then why = HISTORY.check(p, history, actions) end  -- §8.2 caps, §8.3 outcome rules
-      if not why and a.dates then why = levers.outside_dates(a, clock.epoch) end  -- campaign dates (§8.6)
-      if not why and a.eligible then
-        local ok, r = call(a.eligible_call, c, CTX)
-        if not ok then
-          errs = add_error(errs, failure("action", a, r))
-          why = "its eligible check failed (see errors)"
-        elseif r ~= true then
-          local because = r and r[1]
-          if type(because) == "number" then because = tostring(because) end
-          why = type(because) == "string" and "not eligible: " .. because or "not eligible (the action's eligible check said no)"
-        end
-      end
-      if not why and BLOCK then why = CAP.why(BLOCK, p) end  -- lost to capacity (§8.4)
-      -- 4. Arbitration
-      if not why then
-        local g = a.group
-        if g and groups and groups[g] then
-          why = sformat("group '%s' already has %s", g, groups[g])
-        elseif (per_channel and per_channel[p.channel] or 0) >= max_per_channel then
-          why = CHANNEL_FULL[p.channel]
-        elseif #actions >= max_actions then
-          why = PLAN_FULL[max_actions]
-        else
-          if g then groups = groups or {}; groups[g] = p.action end
-          per_channel = per_channel or {}
-          per_channel[p.channel] = (per_channel[p.channel] or 0) + 1
-          if actions == EMPTY then actions = {} end
-          actions[#actions + 1] = p  -- the candidate carries every field a plan action needs
-        end
-      end
-      if why then
-        if suppressed == EMPTY then suppressed = {} end
-        suppressed[#suppressed + 1] = { action = p.action, policy = p.policy, reason = why }
-      end
-    end
-    return actions, suppressed, errs
-  end
 
   local AFTER = levers.after(set, choose)  -- holdouts and fallback (§8.5); nil when the set has neither
   local LEVERS = AFTER ~= nil or PCVL       -- plans may carry factors, a holdout, held_out
@@ -559,11 +372,11 @@ function pipeline.new(set, sb, reporter, clock)
              levers = LEVERS or nil, holdout = holdout, held_out = held_out }, errs ~= nil
   end
 
-  --- Capacity (§8.4): sets BLOCK for customer `id`, and BEFORE to the plan the host counted
+  --- Capacity (§8.4): sets ARB.block for customer `id`, and BEFORE to the plan the host counted
   --- for them before this round (the host hands it over: none in a run's last pass).
   local function block_for(id)
     local b = CAP.blocked(id)
-    BEFORE, BLOCK = b and b.plan, b and b.new
+    BEFORE, ARB.block = b and b.plan, b and b.new
   end
 
   --- Capacity (§8.4), a run's first pass: the plan customer `id` would get if they lost every
@@ -573,10 +386,10 @@ function pipeline.new(set, sb, reporter, clock)
   local function if_all_lost(id, seglist, c, view, cands, plan, call)
     local block = CAP.all_lost(plan.actions)
     if not block then return nil end
-    BLOCK = block
+    ARB.block = block
     local actions, suppressed, errs = choose(c, view, cands, nil, call)
     local spec, bad = plan_of(id, seglist, c, view, cands, actions, suppressed, errs, call)
-    BLOCK = nil
+    ARB.block = nil
     if not bad then return spec end
   end
 
@@ -604,7 +417,7 @@ function pipeline.new(set, sb, reporter, clock)
     if CAP then block_for(id) end
     local actions, suppressed                                  -- 3. eligibility, 4. arbitration
     actions, suppressed, errs = choose(c, view, cands, errs, direct)
-    if SPECULATE and not BLOCK and not errs then
+    if SPECULATE and not ARB.block and not errs then
       local plan = plan_of(id, seglist, c, view, cands, actions, suppressed, errs, direct)
       if #plan.errors == 0 then plan.if_all_lost = if_all_lost(id, seglist, c, view, cands, plan, direct) end
       return plan, #plan.errors > 0
@@ -631,7 +444,7 @@ function pipeline.new(set, sb, reporter, clock)
     local actions, suppressed                                         -- 3. eligibility, 4. arbitration
     actions, suppressed, errs = choose(c, view, cands, errs, careful_call)
     local plan, has_errors = plan_of(id, seglist, c, view, cands, actions, suppressed, errs, careful_call)  -- 5. plan
-    if SPECULATE and not BLOCK and not has_errors and not trace then
+    if SPECULATE and not ARB.block and not has_errors and not trace then
       plan.if_all_lost = if_all_lost(id, seglist, c, view, cands, plan, careful_call)
     end
     return plan, has_errors
