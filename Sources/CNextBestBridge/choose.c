@@ -19,23 +19,10 @@
 enum {
     UP_EMPTY = 1, UP_CONSENT_KEY, UP_NO_CONSENT, UP_NO_RECORDED, UP_CHANNEL_FULL, UP_PLAN_FULL,
     UP_HELD, UP_OPT_OUT, UP_RESPECT, UP_MAX_ACTIONS, UP_MAX_PER_CHANNEL,
-    UP_NBVIEW, UP_INDEX, UP_ACTION, UP_CHANNEL, UP_POLICY, UP_SPEC, UP_COOLDOWN, UP_DAYS_AGO, UP_REASON,
+    UP_ACTION, UP_CHANNEL, UP_POLICY, UP_SPEC, UP_COOLDOWN, UP_DAYS_AGO, UP_REASON,
     UP_COUNT = UP_REASON
 };
 #define UP(i) lua_upvalueindex(i)
-
-/// Replaces the value at the top by the data behind it when it is a read-only view; returns 0
-/// (the value left as it is) for a table with any other metatable.
-static int unview_top(lua_State *L) {
-    if (!lua_getmetatable(L, -1)) return 1;                       // v mt
-    lua_pushvalue(L, UP(UP_NBVIEW));
-    if (lua_rawget(L, -2) != LUA_TBOOLEAN || !lua_toboolean(L, -1)) { lua_pop(L, 2); return 0; }
-    lua_pushvalue(L, UP(UP_INDEX));                               // v mt true "__index"
-    if (lua_rawget(L, -3) != LUA_TTABLE) { lua_pop(L, 3); return 0; }
-    lua_replace(L, -4);                                           // data mt true
-    lua_pop(L, 2);
-    return 1;
-}
 
 /// Pushes t[upvalue k], read raw; returns its type.
 static int field(lua_State *L, int t, int k) {
@@ -76,16 +63,14 @@ static int l_choose(lua_State *L) {
     if (respect) {
         int t = lua_type(L, 2);
         if (t == LUA_TTABLE) {
-            lua_pushvalue(L, 2);
-            if (!unview_top(L)) return 0;
+            if (nb_push_unviewed(L, 2) < 0) return 0;
             consent = lua_gettop(L);
         } else if (t != LUA_TNIL) return 0;  // false, or not a table
     }
     // The contact history: each contact's action and days_ago pushed in turn, from `contacts`.
     int contacts = lua_gettop(L) + 1, ncontacts = 0;
     if (lua_type(L, 3) == LUA_TTABLE) {
-        lua_pushvalue(L, 3);
-        if (!unview_top(L)) return 0;
+        if (nb_push_unviewed(L, 3) < 0) return 0;
         int h = lua_gettop(L);
         lua_Integer hn = (lua_Integer)lua_rawlen(L, h);
         if (hn > NB_CHOOSE_MAX_CONTACTS) return 0;
@@ -93,7 +78,8 @@ static int l_choose(lua_State *L) {
         contacts = h + 1;
         for (lua_Integer i = 1; i <= hn; i++) {
             if (lua_rawgeti(L, h, i) != LUA_TTABLE) { lua_pop(L, 1); continue; }  // not a contact: never read
-            if (!unview_top(L)) return 0;
+            if (nb_push_unviewed(L, -1) < 0) return 0;
+            lua_replace(L, -2);
             int e = lua_gettop(L);
             field(L, e, UP_ACTION);
             if (field(L, e, UP_DAYS_AGO) != LUA_TNUMBER) return 0;  // dated by `at`, or undated
@@ -220,7 +206,7 @@ int nb_l_chooser(lua_State *L) {
     luaL_checknumber(L, 10);
     luaL_checknumber(L, 11);
     lua_settop(L, UP_MAX_PER_CHANNEL);
-    static const char *const names[] = {"__nbview", "__index", "action", "channel", "policy", "spec", "cooldown_days", "days_ago", "reason"};
+    static const char *const names[] = {"action", "channel", "policy", "spec", "cooldown_days", "days_ago", "reason"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) lua_pushstring(L, names[i]);
     lua_pushcclosure(L, l_choose, UP_COUNT);
     return 1;

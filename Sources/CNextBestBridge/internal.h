@@ -161,8 +161,9 @@ void nb_json_number(lua_State *L, int idx, nb_buf *b);
 /// item there and one nb_route per action to `route_index`.
 void nb_encode_plan(lua_State *L, int idx, nb_buf *out, nb_buf *routes, nb_marks *marks, nb_buf *route_index);
 /// Pushes the plain table behind the value at `idx` when it is a read-only view (the profile's
-/// nested tables are), else the value itself: raw reads by the encoder and the schema check.
-void nb_push_unviewed(lua_State *L, int idx);
+/// nested tables are), else the value itself: raw reads by the encoder, the schema check and
+/// the C choose. Returns 1 for a view, 0 for a value without a metatable, -1 for another (json_out.c).
+int nb_push_unviewed(lua_State *L, int idx);
 /// The Lua state of `s` (for the bridge's other C files).
 lua_State *nb_state_lua(nb_state *s);
 /// Pushes the prelude's API table of `s`.

@@ -186,21 +186,14 @@ void nb_enter_table(lua_State *L, int idx, size_t written, int depth, const void
 
 /// Writes the table at `idx` (absolute) as JSON: nb_json_encode's table half.
 static void encode_table(lua_State *L, int idx, nb_buf *b, int depth, const void **path) {
-    if (lua_getmetatable(L, idx)) {  // a read-only view (the profile, a frozen table): write what it shows
-        lua_pushliteral(L, "__nbview");
-        int view = lua_rawget(L, -2) == LUA_TBOOLEAN && lua_toboolean(L, -1);
+    int view = nb_push_unviewed(L, idx);  // a read-only view (the profile, a frozen table): write what it shows
+    if (view == 1) {
+        encode(L, -1, b, depth + 1, path);
         lua_pop(L, 1);
-        if (view) {
-            lua_pushliteral(L, "__index");
-            if (lua_rawget(L, -2) == LUA_TTABLE) {
-                encode(L, -1, b, depth + 1, path);
-                lua_pop(L, 2);
-                return;
-            }
-            lua_pop(L, 1);
-        }
-        lua_pop(L, 1);
-    } else {  // no metatable, so no array mark: an empty table is an empty object
+        return;
+    }
+    lua_pop(L, 1);
+    if (view == 0) {  // no metatable, so no array mark: an empty table is an empty object
         lua_pushnil(L);
         if (!lua_next(L, idx)) { PUT(L, b, "{}"); return; }
         lua_pop(L, 2);
@@ -327,21 +320,20 @@ static void put_list(lua_State *L, int plan, const char *name, const char *const
 }
 
 /// Pushes the plain table behind the value at `idx` when it is a read-only view (the
-/// profile's nested tables are), else the value itself.
-void nb_push_unviewed(lua_State *L, int idx) {
+/// profile's nested tables are), else the value itself. Returns 1 for a view, 0 for a value
+/// without a metatable, -1 for a table with another metatable.
+int nb_push_unviewed(lua_State *L, int idx) {
     idx = lua_absindex(L, idx);
-    if (lua_istable(L, idx) && lua_getmetatable(L, idx)) {
-        lua_pushliteral(L, "__nbview");
-        int view = lua_rawget(L, -2) == LUA_TBOOLEAN && lua_toboolean(L, -1);
-        lua_pop(L, 1);
-        if (view) {
-            lua_pushliteral(L, "__index");
-            if (lua_rawget(L, -2) == LUA_TTABLE) { lua_remove(L, -2); return; }
-            lua_pop(L, 1);
-        }
+    if (!lua_istable(L, idx) || !lua_getmetatable(L, idx)) { lua_pushvalue(L, idx); return 0; }
+    lua_pushliteral(L, "__nbview");
+    if (lua_rawget(L, -2) == LUA_TBOOLEAN && lua_toboolean(L, -1)) {
+        lua_pushliteral(L, "__index");
+        if (lua_rawget(L, -3) == LUA_TTABLE) { lua_replace(L, -3); lua_pop(L, 1); return 1; }
         lua_pop(L, 1);
     }
+    lua_pop(L, 2);
     lua_pushvalue(L, idx);
+    return -1;
 }
 
 /// Pushes the profile's value at the dotted path `name` (`email`, `consent.email`), read raw; nil when absent.
