@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <signal.h>
 #include <stdint.h>
+#include <string.h>
 #include <lua.h>
 #include "nextbest_bridge.h"
 
@@ -13,9 +14,35 @@ int nb_json_push(lua_State *L, const char *json, size_t len, long line, long col
 
 #define NB_KEYS_BITS 9
 #define NB_KEYS (1 << NB_KEYS_BITS)
+/// The longest name (or value) the key cache and the places keep, in bytes: CRM exports'
+/// field names run long ("numero_ticket_aperti_90gg"); a longer one is hashed and interned each time.
+#define NB_KEY_MAX 32
+#define NB_KEY_WORDS (NB_KEY_MAX / 8)
+/// The n <= NB_KEY_MAX bytes at s as words, zero-padded; `room` bytes are readable from s.
+static inline void nb_key_words(uint64_t w[NB_KEY_WORDS], const unsigned char *s, size_t n, size_t room) {
+    if (room >= NB_KEY_MAX) {  // whole words, the bytes past the name masked off
+        memcpy(w, s, NB_KEY_MAX);
+        for (size_t k = 0; k < NB_KEY_WORDS; k++) {
+            size_t lo = k * 8;
+            if (n <= lo) w[k] = 0;
+            else if (n < lo + 8) w[k] &= (1ULL << (8 * (n - lo))) - 1;
+        }
+    } else {
+        memset(w, 0, NB_KEY_MAX);
+        memcpy(w, s, n);
+    }
+}
+/// A hash of a name's words and length.
+static inline uint64_t nb_key_hash(const uint64_t w[NB_KEY_WORDS], uint64_t n) {
+    return (w[0] * 0x9E3779B97F4A7C15ULL) ^ (w[1] * 0xC2B2AE3D27D4EB4FULL) ^ (w[2] * 0x165667B19E3779F9ULL)
+         ^ (w[3] * 0xD6E8FEB86659FD93ULL) ^ n;
+}
+static inline int nb_key_equal(const uint64_t x[NB_KEY_WORDS], const uint64_t y[NB_KEY_WORDS]) {
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3])) == 0;
+}
 /// Field names seen in profiles, kept per state as Lua strings (in the table at registry
 /// reference `ref`, slot i + 1), so a name that comes back in every profile is pushed from
-/// there instead of being hashed and interned again. Direct-mapped; names up to 16 bytes.
+/// there instead of being hashed and interned again. Direct-mapped; names up to NB_KEY_MAX bytes.
 /// Slots NB_KEYS and up hold short string values (region, channel, ...) the same way, apart
 /// from the names so that many distinct values cannot push the names out.
 /// Profile tables kept from one customer to the next (json_in.c, "places"): a nested object or
@@ -36,7 +63,7 @@ typedef struct nb_shape {
 } nb_shape;
 #define NB_NO_SLOT 0xFFFF
 typedef struct nb_place {
-    uint64_t a, b;    // the field name's bytes, as in the key cache
+    uint64_t w[NB_KEY_WORDS];  // the field name's bytes, as in the key cache
     uint32_t len;     // its length + 1; 0: an element of a list
     int parent;       // the parent's place + 1; 0: the profile itself
     int kind;         // 1 object, 2 list; 0: a free place
@@ -46,7 +73,7 @@ typedef struct nb_place {
     nb_shape *shapes;
 } nb_place;
 typedef struct nb_keycache {
-    uint64_t a[2 * NB_KEYS], b[2 * NB_KEYS];  // the name's bytes, zero-padded
+    uint64_t w[2 * NB_KEYS][NB_KEY_WORDS];    // the name's bytes, zero-padded
     uint32_t len[2 * NB_KEYS];                // its length + 1; 0 = empty slot
     int ref;
     int consent_nulls;                // the last profile parsed noted a null consent entry

@@ -208,11 +208,12 @@ static int parse_string(lua_State *L, jparser *J) {
 
 static int parse_value(lua_State *L, jparser *J);
 
-static unsigned keycache_push_at(lua_State *L, nb_keycache *K, int keys_idx, const char *s, size_t n, unsigned base);
+static unsigned keycache_push_at(lua_State *L, nb_keycache *K, int keys_idx, const char *s, size_t n,
+                                 const uint64_t w[NB_KEY_WORDS], unsigned base);
 
 /// A string (J->p just after its opening quote) from the state's cache, in its slots from
-/// `base` on, when it is plain text of up to 16 bytes seen before, else parsed and, when plain
-/// and short, kept. Notes the plain bytes in J->plain / J->plain_len (-1: not plain).
+/// `base` on, when it is plain text of up to NB_KEY_MAX bytes seen before, else parsed and,
+/// when plain and that short, kept. Notes the plain bytes in J->plain / J->plain_len (-1: not plain).
 static int parse_cached(lua_State *L, jparser *J, unsigned base) {
     nb_keycache *K = J->keys;
     J->plain_len = -1;
@@ -220,34 +221,37 @@ static int parse_cached(lua_State *L, jparser *J, unsigned base) {
     if (!K) return parse_string(L, J);
     const unsigned char *s = J->p;
     size_t room = (size_t)(J->end - s), n = 0;
-    if (room >= 16) {  // two words at once: where the first quote is, and nothing special before it
+    uint64_t w[NB_KEY_WORDS];
+    if (room >= NB_KEY_MAX) {  // a word at a time: where the first quote is, and nothing special before it
         const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-        uint64_t w[2];
-        memcpy(w, s, 16);
-        n = 17;
-        for (int k = 0; k < 2; k++) {
+        memcpy(w, s, NB_KEY_MAX);
+        n = NB_KEY_MAX + 1;
+        for (size_t k = 0; k < NB_KEY_WORDS; k++) {
             uint64_t x = w[k], q = x ^ (ones * '"'), bs = x ^ (ones * '\\');
             uint64_t quote = (q - ones) & ~q & high;  // the lowest flagged byte is exact
             uint64_t special = ((bs - ones) & ~bs & high) | ((x - ones * 0x20) & ~x & high) | (x & high);
             if (quote) {
                 unsigned qp = (unsigned)__builtin_ctzll(quote) >> 3;
                 if (special && ((unsigned)__builtin_ctzll(special) >> 3) < qp) return parse_string(L, J);
-                n = (size_t)k * 8 + qp;
+                n = k * 8 + qp;
+                w[k] = qp ? w[k] & ((1ULL << (8 * qp)) - 1) : 0;  // the bytes past the quote masked off
+                for (size_t z = k + 1; z < NB_KEY_WORDS; z++) w[z] = 0;
                 break;
             }
             if (special) return parse_string(L, J);
         }
-        if (n > 16) return parse_string(L, J);
+        if (n > NB_KEY_MAX) return parse_string(L, J);
     } else {
-        while (n <= 16 && n < room) {
+        while (n <= NB_KEY_MAX && n < room) {
             unsigned char c = s[n];
             if (c == '"') break;
             if (c == '\\' || c < 0x20 || c >= 0x80) return parse_string(L, J);
             n++;
         }
-        if (n > 16 || n >= room) return parse_string(L, J);
+        if (n > NB_KEY_MAX || n >= room) return parse_string(L, J);
+        nb_key_words(w, s, n, 0);
     }
-    J->key_slot = (int)keycache_push_at(L, K, J->keys_idx, (const char *)s, n, base);
+    J->key_slot = (int)keycache_push_at(L, K, J->keys_idx, (const char *)s, n, w, base);
     J->plain = s;
     J->plain_len = (int)n;
     J->p = s + n + 1;
@@ -257,28 +261,27 @@ static int parse_cached(lua_State *L, jparser *J, unsigned base) {
 /// A field name: parse_cached in the names' slots.
 static int parse_key(lua_State *L, jparser *J) { return parse_cached(L, J, 0); }
 
-/// nb_keycache_push into the names' slots (base 0) or the values' (base NB_KEYS).
-static unsigned keycache_push_at(lua_State *L, nb_keycache *K, int keys_idx, const char *s, size_t n, unsigned base) {
-    uint64_t a = 0, b = 0;
-    memcpy(&a, s, n < 8 ? n : 8);
-    if (n > 8) memcpy(&b, s + 8, n - 8);
-    uint64_t h = (a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ (uint64_t)n;
-    unsigned i = base + (unsigned)(h >> (64 - NB_KEYS_BITS));
-    if (K->len[i] == n + 1 && K->a[i] == a && K->b[i] == b) {
+/// Pushes the n bytes at s (words `w`) through the cache, in the names' slots (base 0) or
+/// the values' (base NB_KEYS); returns the slot.
+static unsigned keycache_push_at(lua_State *L, nb_keycache *K, int keys_idx, const char *s, size_t n,
+                                 const uint64_t w[NB_KEY_WORDS], unsigned base) {
+    unsigned i = base + (unsigned)(nb_key_hash(w, n) >> (64 - NB_KEYS_BITS));
+    if (K->len[i] == n + 1 && nb_key_equal(K->w[i], w)) {
         lua_rawgeti(L, keys_idx, (lua_Integer)i + 1);
     } else {
         lua_pushlstring(L, s, n);
         lua_pushvalue(L, -1);
         lua_rawseti(L, keys_idx, (lua_Integer)i + 1);
         K->len[i] = (uint32_t)n + 1;
-        K->a[i] = a;
-        K->b[i] = b;
+        memcpy(K->w[i], w, sizeof K->w[i]);
     }
     return i;
 }
 
 void nb_keycache_push(lua_State *L, nb_keycache *K, int keys_idx, const char *s, size_t n) {
-    keycache_push_at(L, K, keys_idx, s, n, 0);
+    uint64_t w[NB_KEY_WORDS];
+    nb_key_words(w, (const unsigned char *)s, n, 0);
+    keycache_push_at(L, K, keys_idx, s, n, w, 0);
 }
 
 /// Whether the key on top of the stack (just parsed by parse_key) is "id".
@@ -341,17 +344,9 @@ static int expected_key(lua_State *L, jparser *J, unsigned slot) {
     if (slot >= NB_KEYS || K->len[slot] == 0) return 0;
     size_t n = K->len[slot] - 1, room = (size_t)(J->end - J->p);
     if (room < n + 1 || J->p[n] != '"') return 0;
-    uint64_t a = 0, b = 0;
-    if (room >= 16) {
-        uint64_t w[2];
-        memcpy(w, J->p, 16);
-        a = n >= 8 ? w[0] : w[0] & ((1ULL << (8 * n)) - 1);
-        b = n <= 8 ? 0 : n >= 16 ? w[1] : w[1] & ((1ULL << (8 * (n - 8))) - 1);
-    } else {
-        memcpy(&a, J->p, n < 8 ? n : 8);
-        if (n > 8) memcpy(&b, J->p + 8, n - 8);
-    }
-    if (a != K->a[slot] || b != K->b[slot]) return 0;
+    uint64_t w[NB_KEY_WORDS];
+    nb_key_words(w, J->p, n, room);
+    if (!nb_key_equal(w, K->w[slot])) return 0;
     lua_rawgeti(L, J->keys_idx, (lua_Integer)slot + 1);
     J->plain = J->p;
     J->plain_len = (int)n;

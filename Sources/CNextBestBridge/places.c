@@ -51,21 +51,18 @@ void nb_clear_except(lua_State *L, int t, const void *const *keep, size_t n) {
 }
 
 int nb_place_find(nb_keycache *K, int parent, int kind, const unsigned char *name, uint32_t len) {
-    uint64_t a = 0, b = 0;
-    if (len > 0) {
-        size_t n = len - 1;
-        memcpy(&a, name, n < 8 ? n : 8);
-        if (n > 8) memcpy(&b, name + 8, n - 8);
-    }
-    uint64_t h = (a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ ((uint64_t)len << 8) ^ ((uint64_t)parent << 16) ^ (uint64_t)kind;
+    uint64_t w[NB_KEY_WORDS];
+    nb_key_words(w, name, len > 0 ? len - 1 : 0, 0);  // (len - 1 <= NB_KEY_MAX: the parser's plain names)
+    uint64_t h = nb_key_hash(w, (uint64_t)len << 8) ^ ((uint64_t)parent << 16) ^ (uint64_t)kind;
     unsigned i = (unsigned)(h >> 58) & (NB_PLACES - 1);
     for (int probe = 0; probe < NB_PLACES; probe++, i = (i + 1) & (NB_PLACES - 1)) {
         nb_place *p = &K->places[i];
         if (p->kind == 0) {
-            p->a = a; p->b = b; p->len = len; p->parent = parent; p->kind = kind;
+            memcpy(p->w, w, sizeof w);
+            p->len = len; p->parent = parent; p->kind = kind;
             return (int)i;
         }
-        if (p->kind == kind && p->len == len && p->a == a && p->b == b && p->parent == parent) return (int)i;
+        if (p->kind == kind && p->len == len && nb_key_equal(p->w, w) && p->parent == parent) return (int)i;
     }
     return -1;
 }

@@ -45,7 +45,7 @@ static int push_value(lua_State *L, tape_reader *r, int depth) {
             if (r->next >= r->count) return 0;
             const nb_value *k = &r->tape[r->next];
             if (k->kind != NB_VALUE_STRING) return 0;
-            if (r->keys && k->length <= 16) {  // a field name seen before comes from the cache
+            if (r->keys && k->length <= NB_KEY_MAX) {  // a field name seen before comes from the cache
                 nb_keycache_push(L, r->keys, r->keys_idx, r->strings + k->offset, k->length);
                 r->next++;
             } else if (!push_value(L, r, depth + 1)) return 0;

@@ -36,7 +36,7 @@ struct KeptTablesTests {
 
     /// Records whose nested tables change shape every way: fewer, more, reordered and repeated
     /// names, lists that shrink, grow and hold nulls, kinds that swap, big objects, a broken
-    /// record part-way, names that are escaped or long.
+    /// record part-way, names that are escaped or long (and alike but for their last byte).
     static let records: [String] = [
         #"{"id":"A","consent":{"email":true,"phone":false},"interactions":[{"channel":"social","sentiment":-0.5},{"channel":"web"}],"meta":{"a":{"b":1}}}"#,
         #"{"id":"B","consent":{"email":true},"interactions":[{"channel":"web"}]}"#,
@@ -55,6 +55,9 @@ struct KeptTablesTests {
         #"{"id":"M","consent":{"email":true,"phone":false},"interactions":[{"channel":"social","sentiment":-0.5},{"channel":"web"}],"meta":{"a":{"b":1,"c":[1]}}}"#,
         #"{"id":"N","consent":{"email":true},"meta":[[1,2],[3],[4,5,6]]}"#,
         #"{"id":"O","consent":{"email":true},"meta":[[1],null,[null,7],[8]]}"#,
+        // Names of 16 to 33 bytes (the key cache keeps up to 32), alike up to their last byte.
+        #"{"id":"P","consent":{"abcdefghijklmnop":1,"abcdefghijklmnopq":2,"abcdefghijklmnopqrstuvwx":3,"abcdefghijklmnopqrstuvwxyz01234":4,"abcdefghijklmnopqrstuvwxyz012345":5,"abcdefghijklmnopqrstuvwxyz0123456":6,"abcdefghijklmnopqrstuvwxyz01234X":7},"interactions":[{"channel":"a_channel_name_of_28_bytes_"},{"channel":"a_channel_name_of_28_bytes!"}],"meta":{"abcdefghijklmnopqrstuvwxyz012345":{"b":1},"abcdefghijklmnopqrstuvwxyz01234X":[1,2]}}"#,
+        #"{"id":"Q","consent":{"abcdefghijklmnopqrstuvwxyz01234X":1,"abcdefghijklmnopq":2,"abcdefghijklmnopqrstuvwxyz0123456":3,"abcdefghijklmnop":4},"interactions":[{"channel":"a_channel_name_of_28_bytes!"}],"meta":{"abcdefghijklmnopqrstuvwxyz01234X":{"b":2},"abcdefghijklmnopqrstuvwxyz012345":[3]}}"#,
     ]
 
     /// The plan, or the error, of one record.
