@@ -18,9 +18,9 @@
 /// The chooser's upvalues (natives.chooser's arguments, then the strings it reads by).
 enum {
     UP_EMPTY = 1, UP_CONSENT_KEY, UP_NO_CONSENT, UP_NO_RECORDED, UP_CHANNEL_FULL, UP_PLAN_FULL,
-    UP_HELD, UP_OPT_OUT, UP_RESPECT, UP_MAX_ACTIONS, UP_MAX_PER_CHANNEL,
-    UP_ACTION, UP_CHANNEL, UP_POLICY, UP_SPEC, UP_COOLDOWN, UP_DAYS_AGO, UP_REASON,
-    UP_COUNT = UP_REASON
+    UP_HELD, UP_OPT_OUT, UP_RESPECT, UP_MAX_ACTIONS, UP_MAX_PER_CHANNEL, UP_HISTORY,
+    UP_ACTION, UP_CHANNEL, UP_POLICY, UP_SPEC, UP_COOLDOWN, UP_DAYS_AGO, UP_REASON, UP_NBVIEW, UP_INDEX, UP_CONSENT,
+    UP_COUNT = UP_CONSENT
 };
 #define UP(i) lua_upvalueindex(i)
 
@@ -38,6 +38,9 @@ static int memo(lua_State *L, int m, int key) {
     return 0;
 }
 
+/// nb_push_unviewed with the chooser's own copies of the metatable keys.
+static int unviewed(lua_State *L, int idx) { return nb_push_unviewed_by(L, idx, UP(UP_NBVIEW), UP(UP_INDEX)); }
+
 /// Pushes the reason a candidate with the action's cooldown `cd` and last contact `d` (stack
 /// indices) is suppressed: the text of pipeline.lua's choose.
 static void push_cooldown(lua_State *L, int d, int cd) {
@@ -51,11 +54,18 @@ static void push_cooldown(lua_State *L, int d, int cd) {
     lua_remove(L, -2);
 }
 
-/// choose(cands, consent, history) -> actions, suppressed: the plan's actions and the
-/// suppressed candidates (each the shared empty table when there are none), as the Lua
-/// choose makes them; or nothing, and the Lua choose decides.
+/// choose(cands, data) -> actions, suppressed: the plan's actions and the suppressed
+/// candidates (each the shared empty table when there are none) of the customer whose profile
+/// is `data` (read raw: its consent and contact history), as the Lua choose makes them; or
+/// nothing, and the Lua choose decides.
 static int l_choose(lua_State *L) {
-    lua_settop(L, 3);
+    lua_settop(L, 2);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_pushvalue(L, UP(UP_CONSENT));
+    lua_rawget(L, 2);
+    lua_pushvalue(L, UP(UP_HISTORY));
+    lua_rawget(L, 2);
+    lua_remove(L, 2);  // cands, consent, history
     lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
     if (n > NB_CHOOSE_MAX_CANDIDATES) return 0;
     int respect = n > 0 && lua_toboolean(L, UP(UP_RESPECT));
@@ -63,14 +73,14 @@ static int l_choose(lua_State *L) {
     if (respect) {
         int t = lua_type(L, 2);
         if (t == LUA_TTABLE) {
-            if (nb_push_unviewed(L, 2) < 0) return 0;
+            if (unviewed(L, 2) < 0) return 0;
             consent = lua_gettop(L);
         } else if (t != LUA_TNIL) return 0;  // false, or not a table
     }
     // The contact history: each contact's action and days_ago pushed in turn, from `contacts`.
     int contacts = lua_gettop(L) + 1, ncontacts = 0;
     if (lua_type(L, 3) == LUA_TTABLE) {
-        if (nb_push_unviewed(L, 3) < 0) return 0;
+        if (unviewed(L, 3) < 0) return 0;
         int h = lua_gettop(L);
         lua_Integer hn = (lua_Integer)lua_rawlen(L, h);
         if (hn > NB_CHOOSE_MAX_CONTACTS) return 0;
@@ -78,7 +88,7 @@ static int l_choose(lua_State *L) {
         contacts = h + 1;
         for (lua_Integer i = 1; i <= hn; i++) {
             if (lua_rawgeti(L, h, i) != LUA_TTABLE) { lua_pop(L, 1); continue; }  // not a contact: never read
-            if (nb_push_unviewed(L, -1) < 0) return 0;
+            if (unviewed(L, -1) < 0) return 0;
             lua_replace(L, -2);
             int e = lua_gettop(L);
             field(L, e, UP_ACTION);
@@ -199,14 +209,17 @@ static int l_choose(lua_State *L) {
 }
 
 /// chooser(EMPTY, CONSENT_KEY, NO_CONSENT, NO_CONSENT_RECORDED, CHANNEL_FULL, PLAN_FULL, HELD,
-/// opt_out, respect_consent, max_actions, max_per_channel) -> choose: the C choose over one
-/// pipeline's memo tables (filled by the Lua choose) and contact policy.
+/// opt_out, respect_consent, max_actions, max_per_channel, history) -> choose: the C choose over
+/// one pipeline's memo tables (filled by the Lua choose) and contact policy (`history`: the
+/// profile field of the contact history).
 int nb_l_chooser(lua_State *L) {
     for (int i = 1; i <= 6; i++) luaL_checktype(L, i, LUA_TTABLE);
     luaL_checknumber(L, 10);
     luaL_checknumber(L, 11);
-    lua_settop(L, UP_MAX_PER_CHANNEL);
-    static const char *const names[] = {"action", "channel", "policy", "spec", "cooldown_days", "days_ago", "reason"};
+    luaL_checkstring(L, 12);
+    lua_settop(L, UP_HISTORY);
+    static const char *const names[] = {"action", "channel", "policy", "spec", "cooldown_days", "days_ago", "reason",
+                                        "__nbview", "__index", "consent"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) lua_pushstring(L, names[i]);
     lua_pushcclosure(L, l_choose, UP_COUNT);
     return 1;

@@ -173,9 +173,27 @@ lua_Integer nb_push_string_keyed(lua_State *L, int idx, lua_Integer count);
 void nb_enter_table(lua_State *L, int idx, size_t written, int depth, const void **path);
 /// Pushes t[name], read raw (no metamethod of a policy's table runs); nil when t is no table.
 void nb_raw_field(lua_State *L, int idx, const char *name);
-/// The fields of a plan's entries, in the order they are written ("?factors": only when present).
-extern const char *const NB_ACTION_FIELDS[], *const NB_LEVER_ACTION_FIELDS[], *const NB_SUPPRESSED_FIELDS[],
-                  *const NB_HELD_OUT_FIELDS[], *const NB_FACTOR_FIELDS[];
+/// The names a plan's fields are read by (json_out.c, plan_tape.c): NB_PLAN_NAMES[id].
+enum {
+    NB_PN_CUSTOMER, NB_PN_SEGMENTS, NB_PN_LEVERS, NB_PN_ACTIONS, NB_PN_SUPPRESSED, NB_PN_ERRORS, NB_PN_HOLDOUT,
+    NB_PN_HELD_OUT, NB_PN_ACTION, NB_PN_DEPARTMENT, NB_PN_CHANNEL, NB_PN_PRIORITY, NB_PN_POLICY, NB_PN_REASON,
+    NB_PN_PARAMS, NB_PN_FACTORS, NB_PN_P, NB_PN_C, NB_PN_V, NB_PN_L, NB_PN_ROUTE_FIELDS, NB_PN_PROFILE,
+    NB_PN_COUNT,
+    NB_PN_END = -1  // ends a list of fields
+};
+/// A plan field's name, and the text `,"name":` that writes it as a member.
+typedef struct { const char *name; size_t len; const char *member; size_t member_len; } nb_plan_name;
+extern const nb_plan_name NB_PLAN_NAMES[NB_PN_COUNT];
+/// Pushes the state's table of plan field names as Lua strings (name `id` at id + 1; made on
+/// first use), so that a plan's fields are read without interning their names; returns its index.
+int nb_push_plan_names(lua_State *L);
+/// Pushes t[name `id`], read raw (no metamethod of a policy's table runs); nil when t is no
+/// table. `names`: the index nb_push_plan_names returned.
+void nb_plan_field(lua_State *L, int t, int names, int id);
+/// The fields of a plan's entries, in the order they are written, each list ending with
+/// NB_PN_END (NB_PN_FACTORS: written only when present).
+extern const int NB_ACTION_FIELDS[], NB_LEVER_ACTION_FIELDS[], NB_SUPPRESSED_FIELDS[], NB_HELD_OUT_FIELDS[],
+                 NB_FACTOR_FIELDS[];
 /// Appends the plan table at idx to `nodes` and `strings` as a tape of nb_value (what
 /// nb_encode_plan writes, typed; plan_tape.c): for Engine.decide(_ profile:), no JSON text.
 void nb_tape_plan(lua_State *L, int idx, nb_buf *nodes, nb_buf *strings);
@@ -191,6 +209,9 @@ void nb_encode_plan(lua_State *L, int idx, nb_buf *out, nb_buf *routes, nb_marks
 /// nested tables are), else the value itself: raw reads by the encoder, the schema check and
 /// the C choose. Returns 1 for a view, 0 for a value without a metatable, -1 for another (json_out.c).
 int nb_push_unviewed(lua_State *L, int idx);
+/// nb_push_unviewed with the strings "__nbview" and "__index" at stack (or upvalue) indices
+/// `nbview_key` and `index_key` instead of interned on every call (0: interned).
+int nb_push_unviewed_by(lua_State *L, int idx, int nbview_key, int index_key);
 /// The Lua state of `s` (for the bridge's other C files).
 lua_State *nb_state_lua(nb_state *s);
 /// Pushes the prelude's API table of `s`.

@@ -256,6 +256,39 @@ void nb_raw_field(lua_State *L, int idx, const char *name) {
     lua_rawget(L, idx);
 }
 
+#define PLAN_NAME(n) { n, sizeof(n) - 1, ",\"" n "\":", sizeof(n) + 3 }
+const nb_plan_name NB_PLAN_NAMES[NB_PN_COUNT] = {
+    PLAN_NAME("customer"), PLAN_NAME("segments"), PLAN_NAME("levers"), PLAN_NAME("actions"), PLAN_NAME("suppressed"),
+    PLAN_NAME("errors"), PLAN_NAME("holdout"), PLAN_NAME("held_out"), PLAN_NAME("action"), PLAN_NAME("department"),
+    PLAN_NAME("channel"), PLAN_NAME("priority"), PLAN_NAME("policy"), PLAN_NAME("reason"), PLAN_NAME("params"),
+    PLAN_NAME("factors"), PLAN_NAME("p"), PLAN_NAME("c"), PLAN_NAME("v"), PLAN_NAME("l"), PLAN_NAME("route_fields"),
+    PLAN_NAME("profile"),
+};
+
+/// The registry key of a state's plan field names.
+static const char plan_names_key = 0;
+
+int nb_push_plan_names(lua_State *L) {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &plan_names_key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_createtable(L, NB_PN_COUNT, 0);
+        for (int i = 0; i < NB_PN_COUNT; i++) {
+            lua_pushlstring(L, NB_PLAN_NAMES[i].name, NB_PLAN_NAMES[i].len);
+            lua_rawseti(L, -2, i + 1);
+        }
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &plan_names_key);
+    }
+    return lua_gettop(L);
+}
+
+void nb_plan_field(lua_State *L, int t, int names, int id) {
+    if (!lua_istable(L, t)) { lua_pushnil(L); return; }
+    t = lua_absindex(L, t);
+    lua_rawgeti(L, names, id + 1);
+    lua_rawget(L, t);
+}
+
 /// Writes the value at the top of the stack: text and numbers (most of a plan) directly.
 static inline void put_value(lua_State *L, nb_buf *b) {
     switch (lua_type(L, -1)) {
@@ -266,36 +299,33 @@ static inline void put_value(lua_State *L, nb_buf *b) {
 }
 
 /// Writes `"name":<value of t.name>` (null when absent), with a leading comma unless first.
-static void put_field(lua_State *L, int t, const char *name, size_t nlen, nb_buf *b, int first) {
-    if (!first) PUT(L, b, ",");
-    PUT(L, b, "\"");
-    put_bytes(L, b, name, nlen);
-    PUT(L, b, "\":");
-    nb_raw_field(L, t, name);
+static void put_field(lua_State *L, int t, int names, int id, nb_buf *b, int first) {
+    const nb_plan_name *n = &NB_PLAN_NAMES[id];
+    put_bytes(L, b, n->member + first, n->member_len - (size_t)first);
+    nb_plan_field(L, t, names, id);
     put_value(L, b);
     lua_pop(L, 1);
 }
-#define FIELD(L, t, lit, b, first) put_field(L, t, lit, sizeof(lit) - 1, b, first)
 
-const char *const NB_FACTOR_FIELDS[] = {"p", "c", "v", "l", NULL};
+const int NB_FACTOR_FIELDS[] = {NB_PN_P, NB_PN_C, NB_PN_V, NB_PN_L, NB_PN_END};
 
 /// Writes `,"factors":{"p":…,"c":…,"v":…,"l":…}` when action `a` has factors (arbitration
 /// "pcvl", policy-language.md §8.1), in that order; nothing otherwise.
-static void put_factors(lua_State *L, int a, nb_buf *b) {
-    nb_raw_field(L, a, "factors");
+static void put_factors(lua_State *L, int a, int names, nb_buf *b) {
+    nb_plan_field(L, a, names, NB_PN_FACTORS);
     int t = lua_gettop(L);
     if (lua_istable(L, t)) {
         PUT(L, b, ",\"factors\":{");
-        for (int f = 0; NB_FACTOR_FIELDS[f]; f++) put_field(L, t, NB_FACTOR_FIELDS[f], 1, b, f == 0);
+        for (int f = 0; NB_FACTOR_FIELDS[f] != NB_PN_END; f++) put_field(L, t, names, NB_FACTOR_FIELDS[f], b, f == 0);
         PUT(L, b, "}");
     }
     lua_pop(L, 1);
 }
 
-/// Writes plan.name as a JSON array (empty when absent); each element either as a record
+/// Writes plan[list] as a JSON array (empty when absent); each element either as a record
 /// with the given fields in order, or, when `fields` is NULL, as a plain value.
-static void put_list(lua_State *L, int plan, const char *name, const char *const *fields, nb_buf *b) {
-    nb_raw_field(L, plan, name);
+static void put_list(lua_State *L, int plan, int names, int list_id, const int *fields, nb_buf *b) {
+    nb_plan_field(L, plan, names, list_id);
     int list = lua_gettop(L);
     PUT(L, b, "[");
     lua_Integer n = lua_istable(L, list) ? (lua_Integer)lua_rawlen(L, list) : 0;
@@ -305,9 +335,9 @@ static void put_list(lua_State *L, int plan, const char *name, const char *const
         int rec = lua_gettop(L);
         if (fields) {
             PUT(L, b, "{");
-            for (int f = 0; fields[f]; f++) {
-                if (fields[f][0] == '?') put_factors(L, rec, b);  // the only optional field
-                else put_field(L, rec, fields[f], strlen(fields[f]), b, f == 0);
+            for (int f = 0; fields[f] != NB_PN_END; f++) {
+                if (fields[f] == NB_PN_FACTORS) put_factors(L, rec, names, b);  // the only optional field
+                else put_field(L, rec, names, fields[f], b, f == 0);
             }
             PUT(L, b, "}");
         } else {
@@ -322,12 +352,14 @@ static void put_list(lua_State *L, int plan, const char *name, const char *const
 /// Pushes the plain table behind the value at `idx` when it is a read-only view (the
 /// profile's nested tables are), else the value itself. Returns 1 for a view, 0 for a value
 /// without a metatable, -1 for a table with another metatable.
-int nb_push_unviewed(lua_State *L, int idx) {
+int nb_push_unviewed(lua_State *L, int idx) { return nb_push_unviewed_by(L, idx, 0, 0); }
+
+int nb_push_unviewed_by(lua_State *L, int idx, int nbview_key, int index_key) {
     idx = lua_absindex(L, idx);
     if (!lua_istable(L, idx) || !lua_getmetatable(L, idx)) { lua_pushvalue(L, idx); return 0; }
-    lua_pushliteral(L, "__nbview");
+    if (nbview_key) lua_pushvalue(L, nbview_key); else lua_pushliteral(L, "__nbview");
     if (lua_rawget(L, -2) == LUA_TBOOLEAN && lua_toboolean(L, -1)) {
-        lua_pushliteral(L, "__index");
+        if (index_key) lua_pushvalue(L, index_key); else lua_pushliteral(L, "__index");
         if (lua_rawget(L, -3) == LUA_TTABLE) { lua_replace(L, -3); lua_pop(L, 1); return 1; }
         lua_pop(L, 1);
     }
@@ -354,15 +386,15 @@ static void push_path(lua_State *L, int profile, const char *name, size_t len) {
 
 /// Writes the profile fields action `a`'s department declares (`plan.route_fields[dept]`, a
 /// list of names) as `,"name":value` (null when absent), read raw from `plan.profile`.
-static void put_department_fields(lua_State *L, int plan, int a, nb_buf *b) {
+static void put_department_fields(lua_State *L, int plan, int a, int plan_names, nb_buf *b) {
     luaL_checkstack(L, 8, "route fields");
-    nb_raw_field(L, plan, "route_fields");
+    nb_plan_field(L, plan, plan_names, NB_PN_ROUTE_FIELDS);
     if (!lua_istable(L, -1)) { lua_pop(L, 1); return; }
-    nb_raw_field(L, a, "department");
+    nb_plan_field(L, a, plan_names, NB_PN_DEPARTMENT);
     lua_rawget(L, -2);
     if (!lua_istable(L, -1)) { lua_pop(L, 2); return; }
     int names = lua_gettop(L);
-    nb_raw_field(L, plan, "profile");
+    nb_plan_field(L, plan, plan_names, NB_PN_PROFILE);
     int profile = lua_gettop(L);
     lua_Integer n = (lua_Integer)lua_rawlen(L, names);
     for (lua_Integer i = 1; i <= n; i++) {
@@ -379,53 +411,59 @@ static void put_department_fields(lua_State *L, int plan, int a, nb_buf *b) {
     lua_pop(L, 3);
 }
 
-const char *const NB_ACTION_FIELDS[] = {"action", "department", "channel", "priority", "policy", "reason", "params", NULL};
-const char *const NB_SUPPRESSED_FIELDS[] = {"action", "policy", "reason", NULL};
+const int NB_ACTION_FIELDS[] = {NB_PN_ACTION, NB_PN_DEPARTMENT, NB_PN_CHANNEL, NB_PN_PRIORITY, NB_PN_POLICY, NB_PN_REASON,
+                                NB_PN_PARAMS, NB_PN_END};
+const int NB_SUPPRESSED_FIELDS[] = {NB_PN_ACTION, NB_PN_POLICY, NB_PN_REASON, NB_PN_END};
 /// With levers (§8.1, §8.5): actions may carry factors.
-const char *const NB_LEVER_ACTION_FIELDS[] = {"action", "department", "channel", "priority", "policy", "reason", "params", "?factors", NULL};
-const char *const NB_HELD_OUT_FIELDS[] = {"action", "policy", "holdout", NULL};
+const int NB_LEVER_ACTION_FIELDS[] = {NB_PN_ACTION, NB_PN_DEPARTMENT, NB_PN_CHANNEL, NB_PN_PRIORITY, NB_PN_POLICY,
+                                      NB_PN_REASON, NB_PN_PARAMS, NB_PN_FACTORS, NB_PN_END};
+const int NB_HELD_OUT_FIELDS[] = {NB_PN_ACTION, NB_PN_POLICY, NB_PN_HOLDOUT, NB_PN_END};
+/// What a work item carries of its action, after the customer.
+static const int ROUTE_FIELDS[] = {NB_PN_ACTION, NB_PN_CHANNEL, NB_PN_PRIORITY, NB_PN_REASON, NB_PN_PARAMS, NB_PN_POLICY,
+                                   NB_PN_END};
 
 void nb_encode_plan(lua_State *L, int plan, nb_buf *out, nb_buf *routes, nb_marks *marks, nb_buf *route_index) {
     plan = lua_absindex(L, plan);
-    luaL_checkstack(L, 8, "plan too deep");
+    luaL_checkstack(L, 10, "plan too deep");
+    int names = nb_push_plan_names(L);
     PUT(L, out, "{\"customer\":");
     marks->customer_start = out->len;
-    nb_raw_field(L, plan, "customer");
+    nb_plan_field(L, plan, names, NB_PN_CUSTOMER);
     nb_json_encode(L, -1, out, 1);
     lua_pop(L, 1);
     marks->customer_end = out->len;
     PUT(L, out, ",\"segments\":");
-    put_list(L, plan, "segments", NULL, out);
-    nb_raw_field(L, plan, "levers");  // set only by sets with pcvl, holdouts or a fallback
+    put_list(L, plan, names, NB_PN_SEGMENTS, NULL, out);
+    nb_plan_field(L, plan, names, NB_PN_LEVERS);  // set only by sets with pcvl, holdouts or a fallback
     int levers = lua_toboolean(L, -1);
     lua_pop(L, 1);
     PUT(L, out, ",\"actions\":");
-    put_list(L, plan, "actions", levers ? NB_LEVER_ACTION_FIELDS : NB_ACTION_FIELDS, out);
+    put_list(L, plan, names, NB_PN_ACTIONS, levers ? NB_LEVER_ACTION_FIELDS : NB_ACTION_FIELDS, out);
     PUT(L, out, ",\"suppressed\":");
-    put_list(L, plan, "suppressed", NB_SUPPRESSED_FIELDS, out);
+    put_list(L, plan, names, NB_PN_SUPPRESSED, NB_SUPPRESSED_FIELDS, out);
     PUT(L, out, ",\"errors\":");
-    put_list(L, plan, "errors", NULL, out);
+    put_list(L, plan, names, NB_PN_ERRORS, NULL, out);
     if (levers) {  // a holdout (§8.5): its name, and what the customer would have received
-        nb_raw_field(L, plan, "holdout");
+        nb_plan_field(L, plan, names, NB_PN_HOLDOUT);
         int named = lua_type(L, -1) == LUA_TSTRING;
         if (named) { PUT(L, out, ",\"holdout\":"); nb_json_encode(L, -1, out, 1); }
         lua_pop(L, 1);
-        nb_raw_field(L, plan, "held_out");
+        nb_plan_field(L, plan, names, NB_PN_HELD_OUT);
         int held = lua_istable(L, -1);
         lua_pop(L, 1);
-        if (held) { PUT(L, out, ",\"held_out\":"); put_list(L, plan, "held_out", NB_HELD_OUT_FIELDS, out); }
+        if (held) { PUT(L, out, ",\"held_out\":"); put_list(L, plan, names, NB_PN_HELD_OUT, NB_HELD_OUT_FIELDS, out); }
     }
     PUT(L, out, "}\n");
-    if (!routes) return;
+    if (!routes) { lua_pop(L, 1); return; }
     // One work item per action, for the department that carries it out.
-    nb_raw_field(L, plan, "actions");
+    nb_plan_field(L, plan, names, NB_PN_ACTIONS);
     int list = lua_gettop(L);
     lua_Integer n = (lua_Integer)lua_rawlen(L, list);
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, list, i);
         int a = lua_gettop(L);
         nb_route entry;
-        nb_raw_field(L, a, "department");
+        nb_plan_field(L, a, names, NB_PN_DEPARTMENT);
         size_t dl;
         const char *dept = lua_tolstring(L, -1, &dl);
         entry.dept_start = routes->len;
@@ -434,14 +472,13 @@ void nb_encode_plan(lua_State *L, int plan, nb_buf *out, nb_buf *routes, nb_mark
         lua_pop(L, 1);
         entry.item_start = routes->len;
         PUT(L, routes, "{");
-        FIELD(L, plan, "customer", routes, 1);
-        static const char *const ROUTE_FIELDS[] = {"action", "channel", "priority", "reason", "params", "policy", NULL};
-        for (int f = 0; ROUTE_FIELDS[f]; f++) put_field(L, a, ROUTE_FIELDS[f], strlen(ROUTE_FIELDS[f]), routes, 0);
-        put_department_fields(L, plan, a, routes);
+        put_field(L, plan, names, NB_PN_CUSTOMER, routes, 1);
+        for (int f = 0; ROUTE_FIELDS[f] != NB_PN_END; f++) put_field(L, a, names, ROUTE_FIELDS[f], routes, 0);
+        put_department_fields(L, plan, a, names, routes);
         PUT(L, routes, "}\n");
         entry.item_end = routes->len;
         nb_check(L, nb_buf_append(route_index, &entry, sizeof entry));
         lua_pop(L, 1);
     }
-    lua_pop(L, 1);
+    lua_pop(L, 2);
 }

@@ -98,18 +98,18 @@ static void top_value(lua_State *L, int idx, tape *t) {
     value(L, idx, t, 1, path);
 }
 
-/// t[name] as a member: its key, then its value.
-static void member(lua_State *L, int idx, const char *name, tape *t) {
-    text(L, t, name, strlen(name));
-    nb_raw_field(L, idx, name);
+/// t[name `id`] as a member: its key, then its value.
+static void member(lua_State *L, int idx, int names, int id, tape *t) {
+    text(L, t, NB_PLAN_NAMES[id].name, NB_PLAN_NAMES[id].len);
+    nb_plan_field(L, idx, names, id);
     top_value(L, -1, t);
     lua_pop(L, 1);
 }
 
-/// plan[name] as an array (empty when absent): each entry a record of `fields`, or, when
-/// `fields` is NULL, a plain value.
-static void list(lua_State *L, int plan, const char *name, const char *const *fields, tape *t) {
-    nb_raw_field(L, plan, name);
+/// plan[name `list_id`] as an array (empty when absent): each entry a record of `fields`, or,
+/// when `fields` is NULL, a plain value.
+static void list(lua_State *L, int plan, int names, int list_id, const int *fields, tape *t) {
+    nb_plan_field(L, plan, names, list_id);
     int l = lua_gettop(L);
     lua_Integer n = lua_istable(L, l) ? (lua_Integer)lua_rawlen(L, l) : 0;
     node(L, t, NB_VALUE_ARRAY, (size_t)n, 0, 0);
@@ -121,22 +121,22 @@ static void list(lua_State *L, int plan, const char *name, const char *const *fi
         } else {
             int factors = 0;
             size_t count = 0;
-            for (int f = 0; fields[f]; f++) {
-                if (fields[f][0] != '?') { count++; continue; }
-                nb_raw_field(L, rec, fields[f] + 1);
+            for (int f = 0; fields[f] != NB_PN_END; f++) {
+                if (fields[f] != NB_PN_FACTORS) { count++; continue; }
+                nb_plan_field(L, rec, names, NB_PN_FACTORS);
                 factors = lua_istable(L, -1);
                 lua_pop(L, 1);
                 count += (size_t)factors;
             }
             node(L, t, NB_VALUE_OBJECT, count, 0, 0);
-            for (int f = 0; fields[f]; f++) {
-                if (fields[f][0] != '?') { member(L, rec, fields[f], t); continue; }
+            for (int f = 0; fields[f] != NB_PN_END; f++) {
+                if (fields[f] != NB_PN_FACTORS) { member(L, rec, names, fields[f], t); continue; }
                 if (!factors) continue;
-                text(L, t, fields[f] + 1, strlen(fields[f] + 1));
-                nb_raw_field(L, rec, fields[f] + 1);
+                text(L, t, NB_PLAN_NAMES[NB_PN_FACTORS].name, NB_PLAN_NAMES[NB_PN_FACTORS].len);
+                nb_plan_field(L, rec, names, NB_PN_FACTORS);
                 int ft = lua_gettop(L);
                 node(L, t, NB_VALUE_OBJECT, 4, 0, 0);
-                for (int k = 0; NB_FACTOR_FIELDS[k]; k++) member(L, ft, NB_FACTOR_FIELDS[k], t);
+                for (int k = 0; NB_FACTOR_FIELDS[k] != NB_PN_END; k++) member(L, ft, names, NB_FACTOR_FIELDS[k], t);
                 lua_pop(L, 1);
             }
         }
@@ -148,30 +148,32 @@ static void list(lua_State *L, int plan, const char *name, const char *const *fi
 void nb_tape_plan(lua_State *L, int plan, nb_buf *nodes, nb_buf *strings) {
     tape t = { nodes, strings };
     plan = lua_absindex(L, plan);
-    luaL_checkstack(L, 8, "plan too deep");
-    nb_raw_field(L, plan, "levers");  // set only by sets with pcvl, holdouts or a fallback
+    luaL_checkstack(L, 10, "plan too deep");
+    int names = nb_push_plan_names(L);
+    nb_plan_field(L, plan, names, NB_PN_LEVERS);  // set only by sets with pcvl, holdouts or a fallback
     int levers = lua_toboolean(L, -1), named = 0, held = 0;
     lua_pop(L, 1);
     if (levers) {  // a holdout (§8.5): its name, and what the customer would have received
-        nb_raw_field(L, plan, "holdout");
+        nb_plan_field(L, plan, names, NB_PN_HOLDOUT);
         named = lua_type(L, -1) == LUA_TSTRING;
-        nb_raw_field(L, plan, "held_out");
+        nb_plan_field(L, plan, names, NB_PN_HELD_OUT);
         held = lua_istable(L, -1);
         lua_pop(L, 2);
     }
     node(L, &t, NB_VALUE_OBJECT, (size_t)(5 + named + held), 0, 0);
-    member(L, plan, "customer", &t);
+    member(L, plan, names, NB_PN_CUSTOMER, &t);
     text(L, &t, "segments", 8);
-    list(L, plan, "segments", NULL, &t);
+    list(L, plan, names, NB_PN_SEGMENTS, NULL, &t);
     text(L, &t, "actions", 7);
-    list(L, plan, "actions", levers ? NB_LEVER_ACTION_FIELDS : NB_ACTION_FIELDS, &t);
+    list(L, plan, names, NB_PN_ACTIONS, levers ? NB_LEVER_ACTION_FIELDS : NB_ACTION_FIELDS, &t);
     text(L, &t, "suppressed", 10);
-    list(L, plan, "suppressed", NB_SUPPRESSED_FIELDS, &t);
+    list(L, plan, names, NB_PN_SUPPRESSED, NB_SUPPRESSED_FIELDS, &t);
     text(L, &t, "errors", 6);
-    list(L, plan, "errors", NULL, &t);
-    if (named) member(L, plan, "holdout", &t);
+    list(L, plan, names, NB_PN_ERRORS, NULL, &t);
+    if (named) member(L, plan, names, NB_PN_HOLDOUT, &t);
     if (held) {
         text(L, &t, "held_out", 8);
-        list(L, plan, "held_out", NB_HELD_OUT_FIELDS, &t);
+        list(L, plan, names, NB_PN_HELD_OUT, NB_HELD_OUT_FIELDS, &t);
     }
+    lua_pop(L, 1);
 }

@@ -6,6 +6,7 @@ import NextBestTools
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "bench",
         abstract: "Measure a policy set on a file of profiles: decisions/s, latency percentiles, peak memory.",
         discussion: """
             Loads the set (timed), decides every profile once as `run` would (plans are encoded, \

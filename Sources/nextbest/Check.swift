@@ -5,6 +5,7 @@ import NextBest
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "check",
         abstract: "Load and validate a policy set; list its segments, actions and policies; report every problem.",
         discussion: """
             Every problem is printed as file:line: message, every warning as file:line: warning: message. \

@@ -6,6 +6,7 @@ import NextBestTools
 
 struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "diff",
         abstract: "Compare the plans of a new policy set with a baseline set on the same profiles.",
         discussion: """
             Decides every profile with both sets and reports the customers whose plan changed (their \

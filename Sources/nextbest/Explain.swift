@@ -6,6 +6,7 @@ import NextBestStore
 
 struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "explain",
         abstract: "Explain one customer's plan step by step: segments, policies, suppressions, the plan.",
         discussion: """
             Give one profile with --profile FILE, or pick one by id from a file of profiles with \

@@ -7,6 +7,7 @@ import NextBestStore
 /// `nextbest history --store URL --customer ID [--format text|json]`.
 struct History: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "history",
         abstract: "Show one customer's contacts and outcomes from the store, newest first.",
         discussion: """
             Contacts are the customer's recorded tasks that were not cancelled (at the time the task \

@@ -7,6 +7,7 @@ import NextBestStore
 /// `nextbest outcomes ...`.
 struct Outcomes: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "outcomes",
         abstract: "Record customers' responses (outcomes) in the store.",
         subcommands: [Import.self]
     )

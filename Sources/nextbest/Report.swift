@@ -8,6 +8,7 @@ import NextBestStore
 /// `nextbest report --store URL [--from DATE] [--to DATE] --out FILE [--format html|json]`.
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "report",
         abstract: "Write the report of output and process metrics: one self-contained HTML file, or JSON.",
         discussion: """
             The window is --from (inclusive) to --to (exclusive), UTC; either may be left out. Rows \

@@ -6,6 +6,7 @@ import NextBestStore
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Decide a plan for every profile in a file (JSON Lines out, in input order).",
         discussion: """
             Plans go to standard output (or --out) as JSON Lines, one per input record; a record \

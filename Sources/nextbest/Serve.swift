@@ -12,6 +12,7 @@ import Glibc
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "Serve decisions over HTTP: POST /v1/decide, hot reload, metrics, tokens.",
         discussion: """
             Binds 127.0.0.1:8080 unless --host/--port say otherwise (--port 0 picks a free port); \

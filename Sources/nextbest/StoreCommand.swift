@@ -14,6 +14,7 @@ struct StoreCommand: AsyncParsableCommand {
     /// `nextbest store migrate --store URL`.
     struct Migrate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "migrate",
             abstract: "Create the store's tables, or bring an older store up to this version.",
             discussion: """
                 Every command that uses a store does this on first use; run it to prepare a store ahead \

@@ -7,6 +7,7 @@ import NextBestStore
 /// `nextbest tasks list|assign|done|cancel`.
 struct Tasks: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "tasks",
         abstract: "Work a department's queue: list its tasks, assign, mark done, cancel.",
         discussion: """
             A task goes open → assigned → done, or is cancelled; an open task whose due time has \
@@ -25,6 +26,7 @@ struct Tasks: AsyncParsableCommand {
     /// `nextbest tasks list`.
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "A department's queue (or every department's), oldest first, with the department's profile fields.",
             discussion: """
                 Formats: table (for people: times in UTC to the minute), json (one object with a \
@@ -89,6 +91,7 @@ struct Tasks: AsyncParsableCommand {
     /// `nextbest tasks assign ID --to NAME`.
     struct Assign: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "assign",
             abstract: "Give an open task to someone (open → assigned).",
             discussion: "Assigning a task again to the person who has it changes nothing. If someone else has it, "
                 + "or it is done, cancelled or expired, nothing changes and the message says who has it or why; exit 1."
@@ -115,6 +118,7 @@ struct Tasks: AsyncParsableCommand {
     /// `nextbest tasks done ID --outcome O [--note T] [--policies DIR]`.
     struct Done: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "done",
             abstract: "Mark a task done with its outcome (open or assigned → done); the outcome is recorded for the next decision.",
             discussion: "Outcomes: \(OutcomeCheck.defaultOutcomes.joined(separator: ", ")), or with --policies the ones the set's "
                 + "contact_policy { outcomes = {...} } lists. The outcome is stored in the "
@@ -164,6 +168,7 @@ struct Tasks: AsyncParsableCommand {
     /// `nextbest tasks cancel ID`.
     struct Cancel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "cancel",
             abstract: "Call a task off (open or assigned → cancelled); it no longer counts as a contact."
         )
 

@@ -5,6 +5,7 @@ import NextBest
 
 struct Test: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "test",
         abstract: "Run a policy set's tests; the last line is 'N passed, M failed'.",
         discussion: """
             Tests live under a tests/ folder or in files ending in _test.lua. Each failure shows the \

@@ -82,7 +82,7 @@ function api.decide(c, _, careful)
     if not fast_done() then error("the fast run was stopped or took too long", 0) end  -- the bridge decides again carefully
   end
   if plan then
-    local before = decider.before()
+    local before = decider.capacity and decider.before()  -- only capacity sets a plan before
     if before then stats.recount(counters, before, plan)  -- decided again after losing to capacity (§8.4)
     else stats.count(counters, plan, has_errors, decider.ran) end
     plan.profile, plan.route_fields = c, ROUTE_FIELDS  -- for the route writer (json_out.c)

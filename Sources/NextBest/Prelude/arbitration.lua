@@ -103,7 +103,8 @@ function arbitration.new(set, clock, history, held, cap, ctx)
     end
     if plain then
       PLAIN_CHOOSE = natives.chooser(EMPTY, CONSENT_KEY, NO_CONSENT, NO_CONSENT_RECORDED, CHANNEL_FULL, PLAN_FULL,
-                                     HELD or false, OPT_OUT, not not CONTACT.respect_consent, CONTACT.max_actions, CONTACT.max_per_channel)
+                                     HELD or false, OPT_OUT, not not CONTACT.respect_consent, CONTACT.max_actions, CONTACT.max_per_channel,
+                                     CONTACT.history)
     end
   end
 
@@ -113,7 +114,7 @@ function arbitration.new(set, clock, history, held, cap, ctx)
   function A.choose(data, c, cands, errs, call)
     order_candidates(cands)
     if PLAIN_CHOOSE and not A.block then
-      local actions, suppressed = PLAIN_CHOOSE(cands, rawget(data, "consent"), rawget(data, CONTACT.history))
+      local actions, suppressed = PLAIN_CHOOSE(cands, data)  -- reads data's consent and CONTACT.history raw
       if actions then return actions, suppressed, errs end
     end
     local actions, suppressed = EMPTY, EMPTY  -- made on first use: most customers need neither
