@@ -75,6 +75,7 @@ typedef struct nb_place {
 typedef struct nb_keycache {
     uint64_t w[2 * NB_KEYS][NB_KEY_WORDS];    // the name's bytes, zero-padded
     uint32_t len[2 * NB_KEYS];                // its length + 1; 0 = empty slot
+    const void *str[2 * NB_KEYS];             // the Lua string in the slot (lua_topointer), alive in the table at `ref`
     int ref;
     int consent_nulls;                // the last profile parsed noted a null consent entry
     int places_ref;                   // registry: the kept tables and their views (json_in.c, kept_slot)

@@ -32,8 +32,10 @@ typedef struct {
     uint16_t kslots[(NB_MAX_DEPTH + 1) * (NB_PLACE_MAX_FIELDS + 1)];     // first NB_PLACE_MAX_FIELDS + 1 of each
 } jparser;
 
-static void skip_ws(jparser *J) {
-    while (J->p < J->end && (*J->p == ' ' || *J->p == '\t' || *J->p == '\n' || *J->p == '\r')) J->p++;
+static inline void skip_ws(jparser *J) {
+    const unsigned char *p = J->p, *end = J->end;
+    while (p < end && *p <= ' ' && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;  // most text has none
+    J->p = p;
 }
 
 static int fail(jparser *J, const char *msg) { J->err = msg; return 0; }
@@ -272,6 +274,7 @@ static unsigned keycache_push_at(lua_State *L, nb_keycache *K, int keys_idx, con
         lua_pushlstring(L, s, n);
         lua_pushvalue(L, -1);
         lua_rawseti(L, keys_idx, (lua_Integer)i + 1);
+        K->str[i] = lua_topointer(L, -1);
         K->len[i] = (uint32_t)n + 1;
         memcpy(K->w[i], w, sizeof K->w[i]);
     }
@@ -397,7 +400,8 @@ static int parse_object(lua_State *L, jparser *J, const nb_kept *keep) {
         } else {
             if (keep) {  // n fields written so far; a difference comes at n <= old_n <= NB_PLACE_MAX_FIELDS
                 const nb_shape *shape = nb_kept_shape(J->keys, keep);
-                const void *k = lua_topointer(L, -2);  // (the cache slot may hold another name than when the shape was kept)
+                // The name's string: from its cache slot (which may hold another name than when the shape was kept).
+                const void *k = key_slot >= 0 && key_slot < NB_KEYS ? J->keys->str[key_slot] : lua_topointer(L, -2);
                 if (!differs && (n >= keep->old_n || shape->keys[n] != k)) {
                     differs = 1;  // from here on, as a new table: the fields not written yet go
                     nb_clear_except(L, t, J->kstack + base, (size_t)n);
