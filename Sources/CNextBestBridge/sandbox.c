@@ -83,11 +83,15 @@ static void protect_nested(lua_State *L, int idx, nb_views *views, int depth) {
     }
 }
 
-/// protect_profile(data, template, pool): makes the tables nested in a profile read-only views.
+/// protect_profile(data, template, pool, mt): gives a profile the metatable `mt` (past any
+/// __metatable) and makes the tables nested in it read-only views.
 int nb_l_protect_profile(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     luaL_checktype(L, 2, LUA_TTABLE);
     luaL_checktype(L, 3, LUA_TTABLE);
+    luaL_checktype(L, 4, LUA_TTABLE);
+    lua_pushvalue(L, 4);
+    lua_setmetatable(L, 1);
     if (lua_topointer(L, 1) == nb_fresh_profile(L)) return 0;  // parsed with its views
     lua_settop(L, 3);
     nb_views views = { 2, 3, 0, 0, 0 };

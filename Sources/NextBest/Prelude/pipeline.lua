@@ -210,6 +210,7 @@ function pipeline.new(set, sb, reporter, clock)
   -- Scratch, reused from one customer to the next: the batch of segment conditions, which of
   -- a batch were true, the best candidate per action and the candidates, the last segments.
   local SEG_WHENS, HITS, BEST, CANDS = {}, {}, {}, {}
+  for i = 1, #SEGMENTS do SEG_WHENS[i] = SEGMENTS[i].when end
   local LAST_SEGLIST = {}
   -- The policies that ran for the last customer and how many proposals each made (run statistics).
   local RAN, RAN_PROPOSALS, NRAN = {}, {}, 0
@@ -266,7 +267,6 @@ function pipeline.new(set, sb, reporter, clock)
   local function start_segments(seglist)
     for i = 1, #LAST_SEGLIST do SEGSET[LAST_SEGLIST[i]] = false end
     LAST_SEGLIST = seglist
-    if #SEG_WHENS ~= #SEGMENTS then for i = 1, #SEGMENTS do SEG_WHENS[i] = SEGMENTS[i].when end end
   end
 
   --- 1. Segments, fast: every `when` in one batch, unprotected.

@@ -246,8 +246,7 @@ function sandbox.new(helpers, reporter)
   --- Makes profile `c` read-only (its nested tables views) and returns the view policies get.
   --- The view is shared: it shows the last customer passed here.
   function sb.profile_view(c)
-    force_metatable(c, PROFILE_MT)  -- also on a second, careful pass
-    protect_profile(c, PROFILE_NESTED_MT, VIEW_POOL)
+    protect_profile(c, PROFILE_NESTED_MT, VIEW_POOL, PROFILE_MT)  -- the metatable also on a second, careful pass
     PROFILE_VIEW_MT.__index = c
     return PROFILE_VIEW
   end
