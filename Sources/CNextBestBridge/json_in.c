@@ -242,7 +242,10 @@ static int parse_cached(lua_State *L, jparser *J, unsigned base) {
             }
             if (special) return parse_string(L, J);
         }
-        if (n > NB_KEY_MAX) return parse_string(L, J);
+        if (n > NB_KEY_MAX) {  // no quote in the words: kept only when it follows them
+            if (room > NB_KEY_MAX && s[NB_KEY_MAX] == '"') n = NB_KEY_MAX;
+            else return parse_string(L, J);
+        }
     } else {
         while (n <= NB_KEY_MAX && n < room) {
             unsigned char c = s[n];

@@ -81,6 +81,12 @@ struct KeptTablesTests {
         guard case .plan(let first) = alone[0], case .plan(let second) = alone[1] else { Issue.record("no plan: \(alone)"); return }
         #expect(first.actions.first?.reason == "email=true,phone=false | 1={channel=social,sentiment=-0.5},2={channel=web} | a={b=1} | nil")
         #expect(second.actions.first?.reason == "email=true | 1={channel=web} | nil | nil")
+        // Names around the key cache's longest (32 bytes) read whole, each with its own value.
+        guard case .plan(let long) = alone[17] else { Issue.record("record P: \(alone[17])"); return }
+        #expect(long.actions.first?.reason == "abcdefghijklmnop=1,abcdefghijklmnopq=2,abcdefghijklmnopqrstuvwx=3,"
+            + "abcdefghijklmnopqrstuvwxyz0123456=6,abcdefghijklmnopqrstuvwxyz012345=5,abcdefghijklmnopqrstuvwxyz01234=4,"
+            + "abcdefghijklmnopqrstuvwxyz01234X=7 | 1={channel=a_channel_name_of_28_bytes_},2={channel=a_channel_name_of_28_bytes!} | "
+            + "abcdefghijklmnopqrstuvwxyz012345={b=1},abcdefghijklmnopqrstuvwxyz01234X={1=1,2=2} | nil")
         // One state, the records in order, then backwards, then twice each: the same outcomes.
         let engine = try Engine(policies: fixture.directory, options: EngineOptions(now: "2026-11-01", concurrency: 1))
         let orders = [Array(Self.records.indices), Array(Self.records.indices.reversed()),
