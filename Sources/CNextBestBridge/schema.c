@@ -90,12 +90,13 @@ static int value_ok(lua_State *L, const schema_entry *e) {
 
 /// check(c) -> nil | { i, value, ... }: the declared fields of profile `c` (upvalue 1: the
 /// walk; upvalue 2: the field names by entry) read raw in walk order; each present value of
-/// the wrong type is taken out of its table and listed with its entry's number.
+/// the wrong type is taken out of its table and listed with its entry's number. The data of a
+/// declared nested table without a metatable gets its entry's in upvalue 3 (its reader).
 static int l_check(lua_State *L) {
     const schema_walk *w = lua_touserdata(L, lua_upvalueindex(1));
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
-    int names = lua_upvalueindex(2);
+    int names = lua_upvalueindex(2), guards = lua_upvalueindex(3);
     luaL_checkstack(L, w->count + 8, "profile schema");
     int small[64];  // the stack slot of each declared table that passed (0: absent or wrong)
     int *where = w->count < 64 ? small : lua_newuserdatauv(L, sizeof(int) * (size_t)(w->count + 1), 0);
@@ -127,7 +128,11 @@ static int l_check(lua_State *L) {
         if (e->kind == K_NESTED) {
             nb_push_unviewed(L, lua_gettop(L));
             lua_remove(L, -2);
-            where[i] = lua_gettop(L);
+            int data = lua_gettop(L);
+            if (lua_getmetatable(L, data)) lua_pop(L, 1);
+            else if (lua_rawgeti(L, guards, i) == LUA_TTABLE) lua_setmetatable(L, data);
+            else lua_pop(L, 1);
+            where[i] = data;
         } else lua_pop(L, 1);
     }
     if (!bad) return 0;
@@ -135,10 +140,13 @@ static int l_check(lua_State *L) {
     return 1;
 }
 
-/// schema_compile(walk) -> check: `walk` lists the declared fields in walk order as
-/// { key, lua = "number"|..., kind = "number"|"integer"|"date"|..., parent = i | 0, nested = bool }.
+/// schema_compile(walk, guards) -> check: `walk` lists the declared fields in walk order as
+/// { key, lua = "number"|..., kind = "number"|"integer"|"date"|..., parent = i | 0, nested = bool };
+/// `guards[i]` is the metatable for the data of nested entry i.
 int nb_l_schema_compile(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
     lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
     if (n > 100000) return luaL_error(L, "the profile schema has too many fields");
     schema_walk *w = lua_newuserdatauv(L, sizeof(schema_walk) + sizeof(schema_entry) * (size_t)n, 0);
@@ -164,6 +172,7 @@ int nb_l_schema_compile(lua_State *L) {
                 : !strcmp(k, "integer") ? K_INTEGER : !strcmp(k, "date") ? K_DATE : K_NONE;
         lua_settop(L, f - 1);
     }
-    lua_pushcclosure(L, l_check, 2);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, l_check, 3);
     return 1;
 }

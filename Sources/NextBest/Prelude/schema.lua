@@ -8,7 +8,7 @@ local force_metatable = natives.debug.setmetatable
 local V = M.values
 local list, suggest, type_name = V.list, V.suggest, V.type_name
 local problem = M.language.problem
-local raw_metatable, unview = M.sandbox.raw_metatable, M.sandbox.unview
+local raw_metatable = M.sandbox.raw_metatable
 
 local schema = {}
 
@@ -106,17 +106,24 @@ function schema.new_checker(set, reporter)
   -- The declared fields in walk order (sorted per level, a nested table's fields right after
   -- it), for the C check (natives.schema_compile): it reads each one raw, takes wrong-typed
   -- values out of their tables and lists them; the messages are made here, for those alone.
-  local WALK = {}
+  -- A declared nested table (consent = { ... }) is read by the same rules: the C check gives
+  -- the data behind its read-only view a metatable with a reader for its path (GUARDS, by entry).
+  local WALK, GUARDS = {}, {}
   local function flatten(fields, parent)
     for i = 1, #fields do
       local f = fields[i]
       WALK[#WALK + 1] = { key = f.key, path = f.path, lua = f.lua, kind = f.kind, expect = f.expect,
                           parent = parent, nested = f.nested ~= nil }
-      if f.nested then flatten(f.nested, #WALK) end
+      if f.nested then
+        local declared = {}
+        for _, g in ipairs(f.nested) do declared[g.key] = true end
+        GUARDS[#WALK] = { __index = reader(f.path .. ".", declared) }
+        flatten(f.nested, #WALK)
+      end
     end
   end
   flatten(FIELDS, 0)
-  local check_types = natives.schema_compile(WALK)
+  local check_types = natives.schema_compile(WALK, GUARDS)
 
   --- Takes this customer's wrong-typed values out of profile `c`: their errors (or nil).
   local function walk(c)
@@ -132,36 +139,6 @@ function schema.new_checker(set, reporter)
     return errs
   end
 
-  -- A declared nested table (consent = { ... }) is read by the same rules: the data behind its
-  -- read-only view gets a metatable with a reader for its path. Parents come before their
-  -- children; `parent` is the entry above (0: the profile).
-  local NESTED = {}
-  local function nested_of(fields, parent)
-    for i = 1, #fields do
-      local f = fields[i]
-      if f.nested then
-        local declared = {}
-        for _, g in ipairs(f.nested) do declared[g.key] = true end
-        NESTED[#NESTED + 1] = { key = f.key, parent = parent, mt = { __index = reader(f.path .. ".", declared) } }
-        nested_of(f.nested, #NESTED)
-      end
-    end
-  end
-  nested_of(FIELDS, 0)
-  local nested_data = {}  -- this customer's data table of each entry (false: none)
-
-  --- Gives the data behind each declared nested table of `c` its reading rules.
-  local function guard_nested(c)
-    for i = 1, #NESTED do
-      local e = NESTED[i]
-      local parent = e.parent == 0 and c or nested_data[e.parent]
-      local data = parent and rawget(parent, e.key)
-      data = type(data) == "table" and unview(data) or nil
-      if data and raw_metatable(data) == nil then force_metatable(data, e.mt) end
-      nested_data[i] = data or false
-    end
-  end
-
   local checker = { held = held }
   function checker.check(c, errs)
     if not mt then
@@ -172,7 +149,6 @@ function schema.new_checker(set, reporter)
       for i = #held_list, 1, -1 do held[held_list[i]] = nil; held_list[i] = nil end
       last_c = c
       last_errs = walk(c)
-      if #NESTED > 0 then guard_nested(c) end
     end  -- else decided again carefully: the values already left, their errors are kept
     force_metatable(c, mt)
     if not last_errs then return errs end
