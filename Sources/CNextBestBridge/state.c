@@ -457,9 +457,9 @@ nb_state *nb_open(size_t memory_limit, long instruction_budget,
     }
     lua_atpanic(s->L, nb_panic);
     // Generational: measured better than incremental for many small tables. A minor collection
-    // when memory grows 60% (Lua's default is 20), a major one at 100%: one single decision in
-    // three times fewer pays a minor collection (`nextbest bench` p99, 4 rounds interleaved:
-    // 13.1-18.3 µs against 17.6-21.0 at 20), batch runs alike. A minor multiplier above the
+    // when memory grows 60% (Lua's default is 20), a major one at 100%: fewer single decisions
+    // pay a minor collection (`nextbest bench` p99, 4 rounds interleaved: 13.1-18.3 µs against
+    // 17.6-21.0 at 20); batch runs within this VM's noise of 20. A minor multiplier above the
     // major one (200 was tried) makes every collection a major one, the whole heap marked and
     // swept: ~10% of a batch run (perf: enterinc, sweep2old).
     lua_gc(s->L, LUA_GCGEN, 60, 100);

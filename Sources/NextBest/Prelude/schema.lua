@@ -12,6 +12,13 @@ local raw_metatable = M.sandbox.raw_metatable
 
 local schema = {}
 
+--- The names of declared `fields`, as a set.
+local function keys_of(fields)
+  local names = {}
+  for _, f in ipairs(fields) do names[f.key] = true end
+  return names
+end
+
 -- Each type: the Lua type its values have (walk checks numbers, integers and dates further),
 -- and how a message names it.
 local TYPES = {
@@ -61,8 +68,7 @@ function schema.install(set, sb)
     local paths = list()
     local fields = read_fields(set, file, line, spec, "", paths)
     sort(paths, function(a, b) return a.path < b.path end)
-    local declared = {}
-    for _, f in ipairs(fields) do declared[f.key] = true end
+    local declared = keys_of(fields)
     declared.id = true
     set.schema = { at = file .. ":" .. line, strict = spec.strict == true, fields = fields, paths = paths, declared = declared }
   end
@@ -115,9 +121,7 @@ function schema.new_checker(set, reporter)
       WALK[#WALK + 1] = { key = f.key, path = f.path, lua = f.lua, kind = f.kind, expect = f.expect,
                           parent = parent, nested = f.nested ~= nil }
       if f.nested then
-        local declared = {}
-        for _, g in ipairs(f.nested) do declared[g.key] = true end
-        GUARDS[#WALK] = { __index = reader(f.path .. ".", declared) }
+        GUARDS[#WALK] = { __index = reader(f.path .. ".", keys_of(f.nested)) }
         flatten(f.nested, #WALK)
       end
     end
